@@ -1,0 +1,28 @@
+"""The single wire encoding: base64url without padding (RFC 4648 section 5), strictly canonical."""
+
+import base64
+import binascii
+import re
+
+from crypto.errors import BadEncoding
+
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64u_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_decode(text: str, *, length: int | None = None) -> bytes:
+    """Decode strictly: one text per value, so signatures and hashes cannot be malleated in transit."""
+    if not isinstance(text, str) or not _ALPHABET.fullmatch(text) or len(text) % 4 == 1:
+        raise BadEncoding("not base64url without padding")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise BadEncoding("not base64url without padding") from exc
+    if b64u_encode(data) != text:
+        raise BadEncoding("non-canonical base64url (stray bits in the last character)")
+    if length is not None and len(data) != length:
+        raise BadEncoding(f"expected {length} bytes, got {len(data)}")
+    return data

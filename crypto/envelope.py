@@ -1,0 +1,64 @@
+"""The pledge envelope of protocol v1: JSON, ISO/IEC 7816-4 padding to 1 KiB blocks, sealed box."""
+
+import json
+from typing import Any
+
+from crypto import _primitives as p
+from crypto.errors import BadEnvelope
+
+BLOCK = 1024
+MAX_BLOCKS = 8
+MAX_PADDED = BLOCK * MAX_BLOCKS
+CIPHERTEXT_LENGTHS = frozenset(BLOCK * k + p.SEAL_OVERHEAD for k in range(1, MAX_BLOCKS + 1))
+
+
+def ciphertext_length_ok(length: int) -> bool:
+    """Only these lengths exist, so a ciphertext's size says at most which 1 KiB bucket it is in."""
+    return length in CIPHERTEXT_LENGTHS
+
+
+def pad(plaintext: bytes) -> bytes:
+    padded = p.pad(plaintext, BLOCK)
+    if len(padded) > MAX_PADDED:
+        raise BadEnvelope(f"a pledge may hold at most {MAX_PADDED - 1} bytes")
+    return padded
+
+
+def unpad(padded: bytes) -> bytes:
+    if not padded or len(padded) % BLOCK or len(padded) > MAX_PADDED:
+        raise BadEnvelope("bad padded length")
+    return p.unpad(padded, BLOCK)
+
+
+def seal_bytes(public_key: bytes, plaintext: bytes) -> bytes:
+    """Pad and seal any plaintext (pledges, directory cards) so sizes fall into 1 KiB buckets."""
+    return p.seal(public_key, pad(plaintext))
+
+
+def open_bytes(public_key: bytes, secret_key: bytes, ciphertext: bytes) -> bytes:
+    if not ciphertext_length_ok(len(ciphertext)):
+        raise BadEnvelope("ciphertext has a length no client produces")
+    return unpad(p.seal_open(public_key, secret_key, ciphertext))
+
+
+def seal_pledge(public_key: bytes, campaign_id: str, answers: dict[str, Any]) -> bytes:
+    body = {"v": 1, "campaign_id": campaign_id, "answers": answers}
+    return seal_bytes(public_key, json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def open_pledge(
+    public_key: bytes, secret_key: bytes, ciphertext: bytes, campaign_id: str
+) -> dict[str, Any]:
+    """Open and check one pledge; the campaign check stops a server moving pledges between campaigns."""
+    plaintext = open_bytes(public_key, secret_key, ciphertext)
+    try:
+        body = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadEnvelope("not a UTF-8 JSON object") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("answers"), dict):
+        raise BadEnvelope("not a pledge object")
+    if body.get("v") != 1:
+        raise BadEnvelope("unknown pledge version")
+    if body.get("campaign_id") != campaign_id:
+        raise BadEnvelope("pledge belongs to another campaign")
+    return body

@@ -1,0 +1,140 @@
+"""0001: the initial schema. Models are frozen copies of server/models.py as of this migration."""
+
+from peewee import (
+    BlobField,
+    CharField,
+    CompositeKey,
+    Database,
+    DateField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+
+def _models(db: Database) -> list[type[Model]]:
+    class BaseModel(Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+
+    class Coalition(BaseModel):
+        id = CharField(primary_key=True, max_length=64)
+        name = TextField()
+        signing_key = BlobField()
+        created_day = DateField()
+
+
+    class Organizer(BaseModel):
+        id = CharField(primary_key=True, max_length=64)
+        coalition = ForeignKeyField(Coalition, on_delete="CASCADE", backref="organizers")
+        fingerprint = CharField(max_length=40)
+        sign_public = BlobField()
+        box_public = BlobField()
+        role = CharField(max_length=8)  # admin | member
+        status = CharField(max_length=8)  # pending | active | removed
+        # The coalition signing key's signature binding both keys and the role (set on approval).
+        approval_signature = BlobField(null=True)
+
+        class Meta:
+            indexes = ((("coalition", "fingerprint"), True),)
+
+
+    class EncryptionKey(BaseModel):
+        coalition = ForeignKeyField(Coalition, on_delete="CASCADE", backref="encryption_keys")
+        version = IntegerField()
+        public_key = BlobField()
+        not_after = CharField(max_length=10)
+        signature = BlobField()
+
+        class Meta:
+            primary_key = CompositeKey("coalition", "version")
+
+
+    class WrappedSecret(BaseModel):
+        organizer = ForeignKeyField(Organizer, on_delete="CASCADE", backref="wrapped_secrets")
+        kind = CharField(max_length=12)  # signing | encryption
+        version = IntegerField()
+        ciphertext = BlobField()
+
+        class Meta:
+            primary_key = CompositeKey("organizer", "kind", "version")
+
+
+    class Campaign(BaseModel):
+        id = CharField(primary_key=True, max_length=64)
+        coalition = ForeignKeyField(Coalition, on_delete="CASCADE", backref="campaigns")
+        descriptor = BlobField()
+        descriptor_signature = BlobField()
+        closes_at = DateField()
+        delete_after = DateField(index=True)
+
+
+    class Pledge(BaseModel):
+        id = CharField(primary_key=True, max_length=64)
+        campaign = ForeignKeyField(Campaign, on_delete="CASCADE", backref="pledges")
+        key_version = IntegerField()
+        ciphertext = BlobField()
+        withdraw_token_hash = BlobField()
+        received_day = DateField()
+
+        class Meta:
+            without_rowid = True
+
+
+    class Announcement(BaseModel):
+        id = CharField(primary_key=True, max_length=64)
+        campaign = ForeignKeyField(Campaign, on_delete="CASCADE", backref="announcements")
+        body = BlobField()
+        signature = BlobField()
+
+        class Meta:
+            without_rowid = True
+
+
+    class DirectoryEntry(BaseModel):
+        organizer = ForeignKeyField(Organizer, primary_key=True, on_delete="CASCADE")
+        key_version = IntegerField()
+        ciphertext = BlobField()
+
+
+    class SetupCode(BaseModel):
+        code_hash = BlobField(primary_key=True)
+        expires_at = IntegerField()
+
+
+    class Invite(BaseModel):
+        token_hash = BlobField(primary_key=True)
+        coalition = ForeignKeyField(Coalition, on_delete="CASCADE")
+        role = CharField(max_length=8)
+        expires_at = IntegerField()
+
+
+    class RequestNonce(BaseModel):
+        """Seen (keyid, nonce) pairs of organizers' requests, kept only for the replay window."""
+
+        nonce_hash = BlobField(primary_key=True)
+        expires_at = IntegerField(index=True)
+
+
+    class ServerState(BaseModel):
+        """Small named values: the latest day seen (so time never runs backwards), the purge lease."""
+
+        name = CharField(primary_key=True, max_length=32)
+        value = TextField()
+        lease_until = IntegerField(default=0)
+
+    return [
+        Coalition, Organizer, EncryptionKey, WrappedSecret, Campaign, Pledge, Announcement,
+        DirectoryEntry, SetupCode, Invite, RequestNonce, ServerState,
+    ]
+
+
+def up(db: Database) -> None:
+    db.create_tables(_models(db))
+
+
+def down(db: Database) -> None:
+    db.drop_tables(list(reversed(_models(db))))

@@ -1,0 +1,68 @@
+"""Ordered schema migrations (`NNNN_name.py`, each with `up(db)` and `down(db)`) and their runner.
+
+Applied migrations are recorded by name in `pledgebox_migrations`; each runs in one transaction,
+so a failure leaves the schema as it was.
+"""
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+from peewee import CharField, Database, Model
+
+
+def _record_model(db: Database) -> type[Model]:
+    class AppliedMigration(Model):
+        name = CharField(primary_key=True, max_length=128)
+
+        class Meta:
+            database = db
+            table_name = "pledgebox_migrations"
+
+    return AppliedMigration
+
+
+def available() -> list[ModuleType]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name[:4].isdigit())
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def applied(db: Database) -> set[str]:
+    record = _record_model(db)
+    if not db.table_exists(record._meta.table_name):
+        return set()
+    return {row.name for row in record.select()}
+
+
+def pending(db: Database) -> list[str]:
+    done = applied(db)
+    return [m.__name__.rsplit(".", 1)[1] for m in available() if m.__name__.rsplit(".", 1)[1] not in done]
+
+
+def upgrade(db: Database) -> list[str]:
+    """Apply every pending migration in order; return their names."""
+    record = _record_model(db)
+    db.create_tables([record], safe=True)
+    done = applied(db)
+    ran = []
+    for module in available():
+        name = module.__name__.rsplit(".", 1)[1]
+        if name in done:
+            continue
+        with db.atomic():
+            module.up(db)
+            record.create(name=name)
+        ran.append(name)
+    return ran
+
+
+def downgrade_last(db: Database) -> str | None:
+    record = _record_model(db)
+    done = sorted(applied(db))
+    if not done:
+        return None
+    module = importlib.import_module(f"{__name__}.{done[-1]}")
+    with db.atomic():
+        module.down(db)
+        record.delete().where(record.name == done[-1]).execute()
+    return done[-1]

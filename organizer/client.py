@@ -1,0 +1,68 @@
+"""HTTP client for the organizers' API: every request signed with this organizer's Ed25519 key."""
+
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from crypto.encoding import b64u_encode
+from crypto.request_auth import SignatureParams, sign_request
+from organizer.errors import ServerRefused, ServerUnreachable
+
+# (method, url, body, headers) -> (status, body bytes). Swappable so the demo can talk in-process.
+Transport = Callable[[str, str, bytes, dict[str, str]], tuple[int, bytes]]
+
+TIMEOUT = 60
+
+
+def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
+                     ) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body if body else None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 (URL from keystore)
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        raise ServerUnreachable() from exc
+
+
+class Client:
+    def __init__(self, base_url: str, keyid: str, sign_secret: bytes,
+                 transport: Transport = urllib_transport) -> None:
+        scheme = urlsplit(base_url).scheme
+        if scheme not in ("http", "https"):
+            raise ServerUnreachable("The server address must start with https:// (or http:// for a local test).")
+        self.base_url = base_url.rstrip("/")
+        self.keyid = keyid
+        self._sign_secret = sign_secret
+        self._transport = transport
+
+    def request(self, method: str, path: str, payload: Any = None, query: str = "") -> Any:
+        body = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
+        headers = sign_request(self._sign_secret, method, path, query, body, params)
+        if body:
+            headers["Content-Type"] = "application/json"
+        url = self.base_url + path + (f"?{query}" if query else "")
+        status, data = self._transport(method, url, body, headers)
+        if status >= 400:
+            raise ServerRefused(_error_message(status, data))
+        return json.loads(data) if data else None
+
+    def get(self, path: str, query: str = "") -> Any:
+        return self.request("GET", path, query=query)
+
+    def post(self, path: str, payload: Any) -> Any:
+        return self.request("POST", path, payload)
+
+
+def _error_message(status: int, data: bytes) -> str:
+    try:
+        return str(json.loads(data)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"The server answered with an error (HTTP {status}); try again later."

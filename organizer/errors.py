@@ -1,0 +1,40 @@
+"""What can go wrong for an organizer; each class's docstring is the sentence they read."""
+
+
+class UserError(Exception):
+    """Something went wrong."""
+
+    def __str__(self) -> str:
+        return super().__str__() or (self.__doc__ or "").strip()
+
+
+class NoKeystore(UserError):
+    """No keystore here yet: run `pledgebox init` first (or pass --keystore PATH)."""
+
+
+class NotInCoalition(UserError):
+    """This keystore is not part of a coalition yet: run `pledgebox coalition create` or `pledgebox join`."""
+
+
+class ServerUnreachable(UserError):
+    """Could not reach the Pledgebox server; check the address and your connection, then try again."""
+
+
+class ServerRefused(UserError):
+    """The server refused the request."""
+
+
+class KeyMismatch(UserError):
+    """The server sent a coalition key that does not match the one in your keystore: do not trust this server, and tell your coalition."""
+
+
+class NoSecretForVersion(UserError):
+    """You do not hold the key needed for this; ask an admin to approve you or re-share the keys."""
+
+
+class NeedsAdmin(UserError):
+    """Only admins can do this; ask one of your coalition's admins."""
+
+
+class BadInput(UserError):
+    """That input is not valid."""

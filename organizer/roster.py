@@ -1,0 +1,162 @@
+"""Download a campaign's ciphertexts page by page and open them here, streaming to the output.
+
+Memory stays flat however large the roster: one page (at most PAGE pledges) is held at a time,
+and summaries keep counts, not rows.
+"""
+
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from crypto import BadEnvelope
+from crypto.encoding import b64u_decode
+from crypto.envelope import open_pledge
+from crypto.signing import EncryptionKey
+from organizer.errors import NoSecretForVersion
+from organizer.session import Session
+
+PAGE = 1000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Tally:
+    opened: int = 0
+    unopened: int = 0
+    missing_key: int = 0
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+class Progress:
+    """Counts on stderr, never roster entries; only drawn when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.stream, self.done = total, stream, 0
+        self.live = stream.isatty() and total > PAGE
+
+    def step(self, n: int) -> None:
+        self.done += n
+        if self.live:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+
+
+def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
+            ) -> Iterator[dict[str, Any]]:
+    """Yield opened pledges in the shape of `roster --format jsonl`; count what does not open."""
+    client = session.client()
+    keys: dict[int, EncryptionKey | None] = {}
+    after, progress = "", Progress(total)
+    while True:
+        page = client.get(f"/api/v1/org/campaigns/{campaign_id}/pledges",
+                          query=f"after={after}&limit={PAGE}")
+        for row in page["pledges"]:
+            opened = _open(session, keys, campaign_id, row, tally)
+            if opened is not None:
+                yield opened
+        progress.step(len(page["pledges"]))
+        if not page["next"]:
+            break
+        after = page["next"]
+    progress.close()
+
+
+def _open(session: Session, keys: dict[int, EncryptionKey | None], campaign_id: str,
+          row: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
+    version = row["key_version"]
+    if version not in keys:
+        try:
+            keys[version] = session.encryption_key(version)
+        except NoSecretForVersion:
+            keys[version] = None
+    key = keys[version]
+    if key is None:
+        tally.missing_key += 1
+        return None
+    try:
+        body = open_pledge(key.public, key.secret, b64u_decode(row["ciphertext"]), campaign_id)
+    except (BadEnvelope, ValueError):
+        tally.unopened += 1
+        return None
+    tally.opened += 1
+    return {"pledge_id": row["pledge_id"], "received_day": row["received_day"],
+            "key_version": version, "answers": body["answers"]}
+
+
+def safe_cell(value: Any) -> str:
+    """Spreadsheet-safe text: a leading =,+,-,@ would otherwise run as a formula."""
+    text = "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, field_ids: list[str]) -> None:
+    writer = csv.writer(out)
+    writer.writerow(["pledge_id", "received_day", "key_version", *field_ids])
+    for row in rows:
+        answers = row["answers"]
+        writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
+                         *(safe_cell(answers.get(f)) for f in field_ids)])
+
+
+def write_table(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]]) -> None:
+    """Fixed-width columns so the table streams; long answers are cut with an ellipsis."""
+    width = 24
+    labels = {f["id"]: {o["id"]: o["label"]["en"] for o in f.get("options", [])} for f in fields}
+
+    def cell(text: str) -> str:
+        text = text.replace("\n", " ")
+        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+
+    out.write("  ".join(cell(h) for h in ["received", *(f["id"] for f in fields)]).rstrip() + "\n")
+    for row in rows:
+        answers = row["answers"]
+        values = [safe_cell(labels[f["id"]].get(answers.get(f["id"]), answers.get(f["id"])))
+                  for f in fields]
+        out.write("  ".join(cell(v) for v in [row["received_day"], *values]).rstrip() + "\n")
+
+
+def count(rows: Iterator[dict[str, Any]], fields: list[dict[str, Any]], tally: Tally) -> None:
+    countable = [f for f in fields if f["type"] in ("choice", "checkbox")]
+    for f in countable:
+        tally.counts.setdefault(f["id"], Counter())
+    for row in rows:
+        for f in countable:
+            value = row["answers"].get(f["id"])
+            tally.counts[f["id"]][_display(f, value)] += 1
+
+
+def _display(field_spec: dict[str, Any], value: Any) -> str:
+    if field_spec["type"] == "checkbox":
+        return "yes" if value is True else "no"
+    for option in field_spec.get("options", []):
+        if option["id"] == value:
+            return str(option["label"]["en"])
+    return "(no answer)" if value is None else str(value)
+
+
+def write_summary(out: TextIO, fields: list[dict[str, Any]], tally: Tally) -> None:
+    out.write(f"{tally.opened} pledges\n")
+    for f in fields:
+        counter = tally.counts.get(f["id"])
+        if not counter:
+            continue
+        out.write(f"\n{f['label']['en']}\n")
+        top = max(counter.values())
+        for label, n in counter.most_common():
+            bar = "█" * max(1, round(30 * n / top))
+            out.write(f"  {label[:30]:<30} {bar} {n}\n")

@@ -1,0 +1,98 @@
+"""An unlocked keystore and what it holds: identity, server URL, coalition, secret keys by version."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crypto.encoding import b64u_decode, b64u_encode
+from crypto.identity import OrganizerIdentity
+from crypto.keystore import TEST_KDF, KdfParams, Keystore
+from crypto.signing import EncryptionKey, SigningKey
+from organizer.client import Client, Transport, urllib_transport
+from organizer.errors import NoKeystore, NoSecretForVersion, NotInCoalition
+
+# Test suites create many keystores; this switch (never for real use) makes them cheap.
+TEST_KDF_ENV = "PLEDGEBOX_INSECURE_TEST_KDF"
+
+
+def default_keystore_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "pledgebox" / "keystore.json"
+
+
+def kdf_params() -> KdfParams:
+    return TEST_KDF if os.environ.get(TEST_KDF_ENV) == "1" else KdfParams()
+
+
+@dataclass
+class Session:
+    keystore: Keystore
+    transport: Transport = urllib_transport
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str) -> "Session":
+        identity = OrganizerIdentity.generate()
+        payload = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
+                                "box_secret": b64u_encode(identity.box_secret)},
+                   "server": None, "coalition": None,
+                   "secrets": {"signing": None, "encryption": {}}}
+        return cls(Keystore.create(path, passphrase, payload, kdf_params()))
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> "Session":
+        if not path.exists():
+            raise NoKeystore()
+        return cls(Keystore.unlock(path, passphrase))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.keystore.payload
+
+    def save(self) -> None:
+        self.keystore.save()
+
+    @property
+    def identity(self) -> OrganizerIdentity:
+        ident = self.data["identity"]
+        return OrganizerIdentity(b64u_decode(ident["sign_seed"]), b64u_decode(ident["box_secret"]))
+
+    @property
+    def coalition(self) -> dict[str, Any]:
+        if not self.data.get("coalition") or not self.data.get("server"):
+            raise NotInCoalition()
+        return self.data["coalition"]  # type: ignore[no-any-return]
+
+    @property
+    def coalition_id(self) -> str:
+        return str(self.coalition["coalition_id"])
+
+    @property
+    def signing_public(self) -> bytes:
+        return b64u_decode(self.coalition["signing_key"], length=32)
+
+    def client(self) -> Client:
+        coalition = self.coalition
+        return Client(self.data["server"], coalition["organizer_id"], self.identity.sign_secret,
+                      self.transport)
+
+    def signing_key(self) -> SigningKey | None:
+        seed = self.data["secrets"].get("signing")
+        return SigningKey(b64u_decode(seed, length=32)) if seed else None
+
+    def encryption_key(self, version: int) -> EncryptionKey:
+        secret = self.data["secrets"]["encryption"].get(str(version))
+        if secret is None:
+            raise NoSecretForVersion(
+                f"You do not hold encryption key version {version}; ask an admin to share it "
+                "with you (pledgebox organizer approve) or check that you were not removed.")
+        return EncryptionKey(version, b64u_decode(secret, length=32))
+
+    def encryption_versions(self) -> list[int]:
+        return sorted(int(v) for v in self.data["secrets"]["encryption"])
+
+    def remember_secret(self, kind: str, version: int, secret: bytes) -> None:
+        if kind == "signing":
+            self.data["secrets"]["signing"] = b64u_encode(secret)
+        else:
+            self.data["secrets"]["encryption"][str(version)] = b64u_encode(secret)

@@ -1,0 +1,33 @@
+"""The Pledgebox server: stores ciphertext and public keys, never opens a pledge."""
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server import db, errors, headers, limits, pages
+from server.api import organizers, public
+from server.clock import Clock
+from server.config import Config, load_config
+from server.runtime import Runtime
+
+BODY_LIMIT = 8 * 1024 * 1024
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or load_config()
+    app = Flask(__name__, instance_path=str(config.instance_path.resolve()))
+    app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["pledgebox"] = Runtime(config, Clock(config.clock_offset_file))
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=config.trusted_proxies, x_host=0)
+    db.bind(config.database_url)
+    db.init_app(app)
+    errors.init_app(app)
+    headers.init_app(app)
+    limits.init_app(app, config.ratelimit_storage, config.ratelimits_enabled)
+    pages.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(organizers.bp)
+    app.register_blueprint(pages.bp)
+    return app

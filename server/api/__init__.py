@@ -1,0 +1,1 @@
+"""HTTP APIs: the public protocol (students' browsers) and the organizers' signed API."""

@@ -1,0 +1,44 @@
+"""The public protocol v1 (see docs/protocol.md): what a student's browser talks to."""
+
+from flask import Blueprint, Response, jsonify
+
+from server.jsonbody import b64u_field, exact_fields, int_field, json_object
+from server.limits import limiter, pledge_limits, withdraw_limits
+from server.runtime import today
+from server.store.campaigns import live_campaign, public_view
+from server.store.pledges import accept_pledge, withdraw_pledge
+
+bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
+
+PLEDGE_BODY_LIMIT = 16 * 1024
+
+
+@bp.get("/campaigns/<campaign_id>")
+@limiter.limit(pledge_limits.reads)
+def get_campaign(campaign_id: str) -> Response:
+    return jsonify(public_view(live_campaign(campaign_id, today())))
+
+
+@bp.post("/campaigns/<campaign_id>/pledges")
+@limiter.limit(pledge_limits.per_network)
+@limiter.limit(pledge_limits.per_campaign, key_func=pledge_limits.campaign_key)
+def post_pledge(campaign_id: str) -> tuple[Response, int]:
+    body = json_object(PLEDGE_BODY_LIMIT)
+    exact_fields(body, {"key_version", "ciphertext", "withdraw_token_hash"})
+    pledge_id = accept_pledge(
+        campaign_id,
+        key_version=int_field(body, "key_version"),
+        ciphertext=b64u_field(body, "ciphertext"),
+        withdraw_token_hash=b64u_field(body, "withdraw_token_hash", 32),
+        today=today(),
+    )
+    return jsonify({"pledge_id": pledge_id}), 201
+
+
+@bp.post("/pledges/<pledge_id>/withdraw")
+@limiter.limit(withdraw_limits)
+def withdraw(pledge_id: str) -> tuple[str, int]:
+    body = json_object(1024)
+    exact_fields(body, {"withdraw_token"})
+    withdraw_pledge(pledge_id, b64u_field(body, "withdraw_token", 32), today())
+    return "", 204

@@ -1,0 +1,60 @@
+"""Typed configuration, read once from the environment at start-up; bad values stop the server."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """The server's configuration is invalid."""
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_path: Path
+    database_url: str
+    ratelimit_storage: str = "memory://"
+    max_retention_days: int = 30
+    trusted_proxies: int = 0
+    purge_interval_seconds: int = 300
+    purge_in_background: bool = True
+    # A file holding a whole number of days added to the real date: tests move time with it.
+    clock_offset_file: Path | None = None
+    ratelimits_enabled: bool = True
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None = None) -> Config:
+    env = os.environ if env is None else env
+    instance = Path(env.get("PLEDGEBOX_INSTANCE_PATH") or instance_path or Path.cwd() / "instance")
+    url = env.get("PLEDGEBOX_DATABASE_URL") or f"sqlite:///{instance / 'pledgebox.sqlite3'}"
+    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError("PLEDGEBOX_DATABASE_URL must start with sqlite:/// or postgresql://")
+    storage = env.get("PLEDGEBOX_RATELIMIT_STORAGE") or "memory://"
+    if not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ConfigError("PLEDGEBOX_RATELIMIT_STORAGE must be memory:// or redis://…")
+    offset = env.get("PLEDGEBOX_CLOCK_OFFSET_FILE")
+    return Config(
+        instance_path=instance,
+        database_url=url,
+        ratelimit_storage=storage,
+        max_retention_days=_int(env, "PLEDGEBOX_MAX_RETENTION_DAYS", 30, 1, 3650),
+        trusted_proxies=_int(env, "PLEDGEBOX_TRUSTED_PROXIES", 0, 0, 10),
+        purge_interval_seconds=_int(env, "PLEDGEBOX_PURGE_INTERVAL_SECONDS", 300, 1, 600),
+        purge_in_background=env.get("PLEDGEBOX_PURGE_IN_BACKGROUND", "1") != "0",
+        clock_offset_file=Path(offset) if offset else None,
+        ratelimits_enabled=env.get("PLEDGEBOX_RATELIMITS", "1") != "0",
+    )

@@ -1,0 +1,56 @@
+"""The database handle: SQLite (WAL, durable, secure_delete) by default, PostgreSQL by URL."""
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect
+
+database: Any = DatabaseProxy()
+
+# Applied by peewee on every new connection, from every code path (requests, purge, CLI).
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: a 201 means the pledge survives a power cut
+    "secure_delete": 1,  # overwrite deleted content with zeros
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "cache_size": -16000,
+}
+
+
+def open_database(url: str) -> Database:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        db = connect(url, pragmas=SQLITE_PRAGMAS)
+    else:
+        db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+    return db
+
+
+def is_sqlite(db: Database | None = None) -> bool:
+    target = db if db is not None else database.obj
+    return isinstance(target, SqliteDatabase)
+
+
+def is_postgres(db: Database | None = None) -> bool:
+    target = db if db is not None else database.obj
+    return isinstance(target, PostgresqlDatabase)
+
+
+def bind(url: str) -> Database:
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _connect() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

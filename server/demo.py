@@ -1,0 +1,76 @@
+"""`pledgebox-server run --demo DIR`: a coalition, an organizer keystore and an open campaign.
+
+The demo drives the real organizer tool in-process (its requests are signed and go through the
+real API), so what a newcomer sees is exactly what organizers get.
+"""
+
+import json
+import secrets
+import sys
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import migrations
+from crypto.encoding import b64u_encode
+from organizer import campaigns, coalition
+from organizer.session import Session
+from server import create_app
+from server.config import load_config
+from server.db import database
+from server.store.coalitions import issue_setup_code
+
+DEMO_FIELDS = [
+    "school!:choice:Your school|Tu escuela:Covina High|Covina High,Northview High|Northview High,"
+    "South Hills High|South Hills High,Another school|Otra escuela",
+    "grade:choice:Your grade|Tu grado:9th|9º,10th|10º,11th|11º,12th|12º",
+    "message:text:Why are you walking out? (optional)|¿Por qué participas? (opcional)",
+    "help:checkbox:I want to help organize|Quiero ayudar a organizar",
+]
+
+
+def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {**env, "PLEDGEBOX_INSTANCE_PATH": str(folder),
+           "PLEDGEBOX_DATABASE_URL": f"sqlite:///{folder / 'pledgebox.sqlite3'}"}
+    info_path = folder / "demo.json"
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        print(f"Demo already set up in {folder}.\nShare link: {info['share_link']}", file=sys.stderr)
+        return env
+    base_url = f"http://{host}:{port}"
+    app = create_app(load_config(env))
+    with app.app_context(), database.connection_context():
+        migrations.upgrade(database.obj)
+        rt = app.extensions["pledgebox"]
+        code = issue_setup_code(rt.clock.now(), 600)
+        today = rt.clock.today()
+    client = app.test_client()
+
+    def transport(method: str, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        parts = urlsplit(url)
+        resp = client.open(parts.path, method=method, data=body, headers=headers,
+                           query_string=parts.query, base_url=base_url)
+        return resp.status_code, resp.get_data()
+
+    passphrase = b64u_encode(secrets.token_bytes(18))
+    keystore = folder / "organizer-keystore.json"
+    session = Session.create(keystore, passphrase)
+    session.transport = transport
+    coalition.create(session, base_url, code, "Demo Schools Coalition")
+    descriptor = campaigns.build_descriptor(
+        session, "Walk out for our neighbors (demo)",
+        "A demo campaign: pledge to walk out, then read the roster with the pledgebox tool.",
+        today + timedelta(days=14), today + timedelta(days=13), today + timedelta(days=21),
+        [campaigns.parse_field(f) for f in DEMO_FIELDS])
+    campaign_id = campaigns.create(session, descriptor)
+    link = campaigns.share_link(session, campaign_id)
+    info = {"base_url": base_url, "campaign_id": campaign_id, "share_link": link,
+            "keystore": str(keystore), "passphrase": passphrase}
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    info_path.chmod(0o600)
+    print(f"Demo ready in {folder}.\nShare link: {link}\n"
+          f"Read the roster: PLEDGEBOX_PASSPHRASE=… pledgebox --keystore {keystore} roster "
+          f"{campaign_id}  (the passphrase is in {info_path})", file=sys.stderr)
+    return env

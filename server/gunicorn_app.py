@@ -1,0 +1,48 @@
+"""Serve the app through gunicorn from Python (never Flask's development server)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+import migrations
+from server import create_app, gunicorn_conf
+from server.config import load_config
+from server.db import database
+from server.logs import configure
+from server.retention import start_background_purge
+
+
+class PledgeboxServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, env: Mapping[str, str], bind: str, workers: int) -> None:
+        self.env, self.bind, self.workers = dict(env), bind, workers
+        self.application: Flask | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings = {k: getattr(gunicorn_conf, k) for k in (
+            "accesslog", "errorlog", "loglevel", "preload_app", "timeout", "graceful_timeout",
+            "worker_class")}
+        settings.update(bind=self.bind, workers=self.workers, post_fork=self._post_fork)
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        if self.application is None:
+            configure()
+            app = create_app(load_config(self.env))
+            with database.connection_context():
+                migrations.upgrade(database.obj)
+            self.application = app
+        return self.application
+
+    def _post_fork(self, _server: Any, _worker: Any) -> None:
+        app = self.load()
+        if app.extensions["pledgebox"].config.purge_in_background:
+            start_background_purge(app)
+
+
+def serve(env: Mapping[str, str], host: str, port: int, workers: int) -> None:
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    PledgeboxServer(env, bind, workers).run()
