@@ -1,0 +1,199 @@
+/* Pledgebox envelope: the pure crypto recipes of protocol v1 (docs/protocol.md) for the pledge
+ * page. Plain script for browsers and Node; sets globalThis.PledgeboxEnvelope and uses
+ * globalThis.PledgeboxLib = {nacl, blake2b} (server/static/vendor/pledgebox-crypto-lib.js). */
+(function (root) {
+  'use strict';
+
+  var BLOCK = 1024;
+  var MAX_PADDED = 8192;
+  var DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+  var utf8 = new TextEncoder();
+
+  function lib() {
+    var l = root.PledgeboxLib;
+    if (!l || !l.nacl || !l.blake2b) throw new Error('crypto library missing');
+    return l;
+  }
+
+  function concat() {
+    var parts = Array.prototype.slice.call(arguments);
+    var out = new Uint8Array(parts.reduce(function (n, p) { return n + p.length; }, 0));
+    parts.reduce(function (at, p) { out.set(p, at); return at + p.length; }, 0);
+    return out;
+  }
+
+  function sameBytes(a, b) {
+    if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
+    var diff = 0;
+    for (var i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    return diff === 0;
+  }
+
+  function b64uEncode(bytes) {
+    var bin = '';
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  // Strict: only the unpadded URL-safe alphabet, and only the one canonical spelling of the bytes.
+  function b64uDecode(text) {
+    if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
+      throw new Error('bad base64url');
+    }
+    var bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    if (b64uEncode(out) !== text) throw new Error('bad base64url');
+    return out;
+  }
+
+  // ISO/IEC 7816-4 padding exactly as libsodium's sodium_pad(blocksize 1024): always adds 1..1024 bytes.
+  function pad(bytes) {
+    var padded = new Uint8Array(bytes.length + BLOCK - (bytes.length % BLOCK));
+    if (padded.length > MAX_PADDED) throw new Error('pledge too large');
+    padded.set(bytes);
+    padded[bytes.length] = 0x80;
+    return padded;
+  }
+
+  function unpad(padded) {
+    if (padded.length < BLOCK || padded.length % BLOCK !== 0) throw new Error('bad padding');
+    for (var i = padded.length - 1; i >= padded.length - BLOCK; i--) {
+      if (padded[i] === 0x80) return padded.slice(0, i);
+      if (padded[i] !== 0) break;
+    }
+    throw new Error('bad padding');
+  }
+
+  // libsodium crypto_box_seal: nonce = BLAKE2b-192(epk || recipient_pk), output epk || box.
+  function sealNonce(epk, pk) {
+    return lib().blake2b(concat(epk, pk), { dkLen: 24 });
+  }
+
+  function sealTo(publicKey, bytes) {
+    var nacl = lib().nacl;
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw new Error('bad public key');
+    var eph = nacl.box.keyPair();
+    var boxed = nacl.box(bytes, sealNonce(eph.publicKey, publicKey), publicKey, eph.secretKey);
+    eph.secretKey.fill(0);
+    return concat(eph.publicKey, boxed);
+  }
+
+  function sealOpen(publicKey, secretKey, ciphertext) {
+    if (ciphertext.length < 48) throw new Error('ciphertext too short');
+    var epk = ciphertext.subarray(0, 32);
+    var opened = lib().nacl.box.open(ciphertext.subarray(32), sealNonce(epk, publicKey), epk, secretKey);
+    if (!opened) throw new Error('ciphertext does not open');
+    return opened;
+  }
+
+  function encryptionKeyMessage(coalitionId, version, notAfter, publicKey) {
+    if (typeof coalitionId !== 'string') throw new Error('bad coalition_id');
+    if (!Number.isSafeInteger(version) || version < 1) throw new Error('bad key version');
+    if (!DATE_RE.test(notAfter)) throw new Error('bad not_after');
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw new Error('bad public key');
+    return concat(utf8.encode('pledgebox/v1/encryption-key\0' + coalitionId + '\0' + version +
+      '\0' + notAfter + '\0'), publicKey);
+  }
+
+  function campaignMessage(descriptorBytes) {
+    return concat(utf8.encode('pledgebox/v1/campaign\0'), descriptorBytes);
+  }
+
+  function dayNumber(date) {
+    if (typeof date !== 'string' || !DATE_RE.test(date)) return NaN;
+    var t = Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
+    return new Date(t).toISOString().slice(0, 10) === date ? t / 86400000 : NaN;
+  }
+
+  function verifySig(message, sigB64u, signingKey) {
+    return lib().nacl.sign.detached.verify(message, b64uDecode(sigB64u), signingKey);
+  }
+
+  // Checks one {"version","not_after","public_key","signature"} object (also the one a 409
+  // stale_key carries). Returns {ok, reason?, key?: {version, notAfter, publicKey}}.
+  function verifyEncryptionKey(ek, signingKey, coalitionId, todayUTC) {
+    try {
+      var publicKey = b64uDecode(ek.public_key);
+      var message = encryptionKeyMessage(coalitionId, ek.version, ek.not_after, publicKey);
+      if (!verifySig(message, ek.signature, signingKey)) return { ok: false, reason: 'bad_key_signature' };
+    } catch (e) {
+      return { ok: false, reason: 'malformed' };
+    }
+    var notAfter = dayNumber(ek.not_after);
+    var today = dayNumber(todayUTC);
+    if (isNaN(notAfter) || isNaN(today)) return { ok: false, reason: 'malformed' };
+    if (notAfter < today - 1) return { ok: false, reason: 'key_expired' };
+    return { ok: true, key: { version: ek.version, notAfter: ek.not_after, publicKey: publicKey } };
+  }
+
+  var FIELD_TYPES = ['text', 'choice', 'checkbox', 'contact'];
+
+  function descriptorLooksUsable(d) {
+    return d && typeof d === 'object' && typeof d.title === 'string' && Array.isArray(d.fields) &&
+      !isNaN(dayNumber(d.closes_at)) && !isNaN(dayNumber(d.delete_after)) &&
+      d.fields.every(function (f) {
+        return f && typeof f.id === 'string' && FIELD_TYPES.indexOf(f.type) >= 0 &&
+          (f.type !== 'choice' || (Array.isArray(f.options) && f.options.length > 0));
+      });
+  }
+
+  // The whole check a page must pass before it may encrypt (protocol: "Share links").
+  function verifyCampaignResponse(json, fragmentKeyOrNull, campaignIdAsked, todayUTC) {
+    var fail = function (reason) { return { ok: false, reason: reason }; };
+    var signingKey, descriptorBytes, descriptor;
+    try {
+      if (!json || typeof json !== 'object' || !json.encryption_key) return fail('malformed');
+      signingKey = b64uDecode(json.signing_key);
+      descriptorBytes = b64uDecode(json.descriptor);
+      if (signingKey.length !== 32) return fail('malformed');
+      if (fragmentKeyOrNull !== null && fragmentKeyOrNull !== undefined) {
+        var fragmentKey = typeof fragmentKeyOrNull === 'string' ? b64uDecode(fragmentKeyOrNull) : fragmentKeyOrNull;
+        if (!sameBytes(fragmentKey, signingKey)) return fail('fragment_key_mismatch');
+      }
+      if (!verifySig(campaignMessage(descriptorBytes), json.descriptor_signature, signingKey)) {
+        return fail('bad_descriptor_signature');
+      }
+      descriptor = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(descriptorBytes));
+    } catch (e) {
+      return fail('malformed');
+    }
+    if (json.campaign_id !== campaignIdAsked || descriptor.campaign_id !== campaignIdAsked) {
+      return fail('campaign_mismatch');
+    }
+    if (typeof json.coalition_id !== 'string' || descriptor.coalition_id !== json.coalition_id) {
+      return fail('coalition_mismatch');
+    }
+    if (!descriptorLooksUsable(descriptor)) return fail('bad_descriptor');
+    var ek = verifyEncryptionKey(json.encryption_key, signingKey, json.coalition_id, todayUTC);
+    if (!ek.ok) return ek;
+    return {
+      ok: true,
+      descriptor: descriptor,
+      signingKey: signingKey,
+      coalitionId: json.coalition_id,
+      encryptionKey: ek.key,
+      keyCheckedAgainstLink: fragmentKeyOrNull !== null && fragmentKeyOrNull !== undefined,
+    };
+  }
+
+  function withdrawTokenHash(token) {
+    return lib().blake2b(token, { dkLen: 32 });
+  }
+
+  function pledgePlaintext(answers, campaignId) {
+    return utf8.encode(JSON.stringify({ v: 1, campaign_id: campaignId, answers: answers }));
+  }
+
+  function sealPledge(answers, campaignId, publicKey) {
+    return sealTo(publicKey, pad(pledgePlaintext(answers, campaignId)));
+  }
+
+  root.PledgeboxEnvelope = Object.freeze({
+    b64uEncode: b64uEncode, b64uDecode: b64uDecode, pad: pad, unpad: unpad,
+    sealTo: sealTo, sealOpen: sealOpen, sameBytes: sameBytes, dayNumber: dayNumber,
+    encryptionKeyMessage: encryptionKeyMessage, campaignMessage: campaignMessage,
+    verifyEncryptionKey: verifyEncryptionKey, verifyCampaignResponse: verifyCampaignResponse,
+    withdrawTokenHash: withdrawTokenHash, pledgePlaintext: pledgePlaintext, sealPledge: sealPledge,
+  });
+})(globalThis);

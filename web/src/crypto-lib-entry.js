@@ -1,0 +1,21 @@
+// Entry point of server/static/vendor/pledgebox-crypto-lib.js: the only third-party code the
+// pledge page runs. tweetnacl gives X25519/XSalsa20-Poly1305 (crypto_box) and Ed25519;
+// @noble/hashes gives the BLAKE2b that libsodium's sealed box uses for its nonce.
+import nacl from 'tweetnacl';
+import { blake2b } from '@noble/hashes/blake2.js';
+
+// tweetnacl finds the browser's CSPRNG through `self`, which Node lacks; wire it the same
+// way everywhere so tests in Node exercise the same path as phones.
+const webCrypto = globalThis.crypto;
+if (webCrypto && typeof webCrypto.getRandomValues === 'function') {
+  nacl.setPRNG((out, n) => {
+    const buf = new Uint8Array(n);
+    for (let i = 0; i < n; i += 65536) {
+      webCrypto.getRandomValues(buf.subarray(i, Math.min(n, i + 65536)));
+    }
+    out.set(buf);
+    buf.fill(0);
+  });
+}
+
+globalThis.PledgeboxLib = Object.freeze({ nacl, blake2b });
