@@ -1,0 +1,132 @@
+"""Fixtures in the flaskr style (app, client, live_server) over real SQLite files and PostgreSQL.
+
+PostgreSQL tests need PLEDGEBOX_TEST_POSTGRES_URL (scripts/test starts a server and sets it).
+Outside CI they are skipped without it; in CI (CI=true) a missing part is a failure, not a skip.
+"""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from peewee import PostgresqlDatabase
+
+import migrations
+from server import create_app
+from server.config import Config
+from server.db import bind, database
+from server.demo import in_process_transport
+from tests.support.live import LiveServer
+
+os.environ["PLEDGEBOX_INSECURE_TEST_KDF"] = "1"
+os.environ.pop("PLEDGEBOX_PASSPHRASE", None)
+
+
+def require_part(env_var: str, what: str) -> str:
+    value = os.environ.get(env_var)
+    if not value:
+        message = f"{what} is not available ({env_var} unset); scripts/test starts it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'instance' / 'pledgebox.sqlite3'}"
+        return
+    admin_url = require_part("PLEDGEBOX_TEST_POSTGRES_URL", "PostgreSQL")
+    name = "pbtest_" + secrets.token_hex(6)
+    admin = _pg(admin_url)
+    admin.execute_sql(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    if not database.is_closed():
+        database.close()
+    admin.execute_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.close()
+
+
+def _pg(url: str) -> PostgresqlDatabase:
+    from playhouse.db_url import connect
+
+    db = connect(url, autocommit=True)
+    db.connect()
+    return db
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Path:
+    path = tmp_path / "instance"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def clock_file(instance: Path) -> Path:
+    path = instance / "clock-offset-days"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture
+def config(instance: Path, db_url: str, clock_file: Path) -> Config:
+    return Config(instance_path=instance, database_url=db_url, clock_offset_file=clock_file,
+                  purge_in_background=False, ratelimits_enabled=False)
+
+
+@pytest.fixture
+def app(config: Config) -> Iterator[Flask]:
+    app = create_app(config)
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+    yield app
+    if not database.is_closed():
+        database.close()
+    database.obj.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def transport(app: Flask):  # type: ignore[no-untyped-def]
+    """The organizer tool talking to `app` in-process (signed requests, real views)."""
+    return in_process_transport(app, "http://127.0.0.1")
+
+
+def server_env(instance: Path, db_url: str, clock_file: Path, **extra: str) -> dict[str, str]:
+    return {"PLEDGEBOX_INSTANCE_PATH": str(instance), "PLEDGEBOX_DATABASE_URL": db_url,
+            "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock_file), **extra}
+
+
+@pytest.fixture
+def live_server(instance: Path, db_url: str, clock_file: Path) -> Iterator[LiveServer]:
+    """A real gunicorn server on loopback; the test process binds the same database."""
+    bind(db_url)
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+    server = LiveServer(server_env(instance, db_url, clock_file,
+                                   PLEDGEBOX_RATELIMITS="0", PLEDGEBOX_PURGE_IN_BACKGROUND="0"))
+    server.start()
+    yield server
+    server.stop()
+    if not database.is_closed():
+        database.close()
+
+
+def move_clock(clock_file: Path, days: int) -> None:
+    clock_file.write_text(str(days))
