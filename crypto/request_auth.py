@@ -56,7 +56,7 @@ def signature_base(
 
 
 def sign_request(
-    sign_secret: bytes, method: str, path: str, query: str, body: bytes, params: SignatureParams
+    sign_secret: bytes, *, method: str, path: str, query: str, body: bytes, params: SignatureParams
 ) -> dict[str, str]:
     """The three headers that authenticate one request."""
     digest = content_digest(body)

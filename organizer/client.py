@@ -21,9 +21,10 @@ TIMEOUT = 60
 
 def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
                      ) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=body if body else None, method=method, headers=headers)
+    # Client() accepts only http(s) URLs, so no file: or custom scheme reaches urlopen.
+    req = urllib.request.Request(url, data=body if body else None, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 (URL from keystore)
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -36,7 +37,8 @@ class Client:
                  transport: Transport = urllib_transport) -> None:
         scheme = urlsplit(base_url).scheme
         if scheme not in ("http", "https"):
-            raise ServerUnreachable("The server address must start with https:// (or http:// for a local test).")
+            raise ServerUnreachable(
+                "The server address must start with https:// (or http:// for a local test).")
         self.base_url = base_url.rstrip("/")
         self.keyid = keyid
         self._sign_secret = sign_secret
@@ -45,7 +47,8 @@ class Client:
     def request(self, method: str, path: str, payload: Any = None, query: str = "") -> Any:
         body = b"" if payload is None else json.dumps(payload).encode("utf-8")
         params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
-        headers = sign_request(self._sign_secret, method, path, query, body, params)
+        headers = sign_request(self._sign_secret, method=method, path=path, query=query, body=body,
+                               params=params)
         if body:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path + (f"?{query}" if query else "")

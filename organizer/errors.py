@@ -25,7 +25,7 @@ class ServerRefused(UserError):
 
 
 class KeyMismatch(UserError):
-    """The server sent a coalition key that does not match the one in your keystore: do not trust this server, and tell your coalition."""
+    """The server's coalition key differs from your keystore's: do not trust this server; tell your coalition."""
 
 
 class NoSecretForVersion(UserError):

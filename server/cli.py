@@ -75,7 +75,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pledgebox-server", description="Run and look after a Pledgebox server.")
+    parser = argparse.ArgumentParser(prog="pledgebox-server",
+                                     description="Run and look after a Pledgebox server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="Serve Pledgebox (gunicorn, no access log).")
     p.add_argument("--host", default="127.0.0.1")
@@ -84,10 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", type=Path, metavar="DIR",
                    help="a demo under DIR: SQLite, a demo coalition, keystore and open campaign")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("setup-code", help="Print a one-time code that lets an organizer create a coalition.")
-    p.add_argument("--expires", type=_duration, default=_duration("24h"), help="e.g. 30m, 24h, 7d (default 24h)")
+    p = sub.add_parser("setup-code",
+                       help="Print a one-time code that lets an organizer create a coalition.")
+    p.add_argument("--expires", type=_duration, default=_duration("24h"),
+                   help="e.g. 30m, 24h, 7d (default 24h)")
     p.set_defaults(func=cmd_setup_code)
-    p = sub.add_parser("purge", help="Delete expired data now (it also happens by itself while the server runs).")
+    p = sub.add_parser(
+        "purge", help="Delete expired data now (it also happens by itself while the server runs).")
     p.set_defaults(func=cmd_purge)
     p = sub.add_parser("db", help="Apply or check database migrations.")
     p.add_argument("action", choices=["upgrade", "status"])

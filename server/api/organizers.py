@@ -28,10 +28,11 @@ def create_coalition() -> tuple[Response, int]:
         raise BadRequest("'coalition_id' must be an id and 'setup_code' text.")
     sign_public, box_public = organizer_keys(body)
     organizer = coalitions.create_coalition(
-        body["setup_code"], coalition_id, name, b64u_field(body, "signing_key", 32),
-        signed_key(body["encryption_key"]), sign_public, box_public,
-        b64u_field(body, "approval_signature", 64),
-        [w for _, w in wrapped_list(body["wrapped"])], now(), today())
+        code=body["setup_code"], coalition_id=coalition_id, name=name,
+        signing_key=b64u_field(body, "signing_key", 32), key=signed_key(body["encryption_key"]),
+        sign_public=sign_public, box_public=box_public,
+        approval=b64u_field(body, "approval_signature", 64),
+        wrapped=[w for _, w in wrapped_list(body["wrapped"])], now=now(), today=today())
     return jsonify(coalitions.whoami(organizer)), 201
 
 

@@ -52,7 +52,7 @@ def check_signed_key(coalition_id: str, signing_key: bytes, key: SignedKey) -> N
     try:
         verify_statement(signing_key, message, key.signature)
     except BadSignature:
-        raise BadRequest("The encryption key is not signed by the coalition's signing key.") from None
+        raise BadRequest("The encryption key is not signed by the coalition signing key.") from None
 
 
 def check_approval(coalition: Coalition, role: str, sign_public: bytes, box_public: bytes,
@@ -64,7 +64,7 @@ def check_approval(coalition: Coalition, role: str, sign_public: bytes, box_publ
         raise BadRequest("The approval is not signed by the coalition's signing key.") from None
 
 
-def create_coalition(code: str, coalition_id: str, name: str, signing_key: bytes, key: SignedKey,
+def create_coalition(*, code: str, coalition_id: str, name: str, signing_key: bytes, key: SignedKey,
                      sign_public: bytes, box_public: bytes, approval: bytes,
                      wrapped: list[Wrapped], now: float, today: date) -> Organizer:
     """Spend a setup code and register a coalition with its first organizer, an admin."""
