@@ -25,6 +25,10 @@ class PledgeboxServer(BaseApplication):  # type: ignore[misc]
             "accesslog", "errorlog", "loglevel", "preload_app", "timeout", "graceful_timeout",
             "worker_class")}
         settings.update(bind=self.bind, workers=self.workers, post_fork=self._post_fork)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn ≥ 25 opens a control socket in ~/.gunicorn by default; several servers
+            # on one machine would fight over it, and nothing here needs it.
+            settings["control_socket_disable"] = True
         for key, value in settings.items():
             self.cfg.set(key, value)
 
