@@ -116,5 +116,5 @@ def _refresh_if_due(session: Session, client: Client, me: dict[str, Any]) -> dic
     if me["role"] != "admin" or signing is None or days_left >= REFRESH_WHEN_DAYS_LEFT:
         return me
     current = EncryptionKey(key["version"], session.encryption_key(key["version"]).secret)
-    return client.request("PUT", "/api/v1/org/encryption-key",  # type: ignore[no-any-return]
+    return client.request("PUT", "/api/v1/org/encryption-key",
                           signed_key_json(session.coalition_id, signing, current))

@@ -33,7 +33,7 @@ class Session:
     @classmethod
     def create(cls, path: Path, passphrase: str) -> "Session":
         identity = OrganizerIdentity.generate()
-        payload = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
+        payload: dict[str, Any] = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
                                 "box_secret": b64u_encode(identity.box_secret)},
                    "server": None, "coalition": None,
                    "secrets": {"signing": None, "encryption": {}}}
@@ -61,7 +61,7 @@ class Session:
     def coalition(self) -> dict[str, Any]:
         if not self.data.get("coalition") or not self.data.get("server"):
             raise NotInCoalition()
-        return self.data["coalition"]  # type: ignore[no-any-return]
+        return self.data["coalition"]
 
     @property
     def coalition_id(self) -> str:

@@ -14,7 +14,7 @@ from server.logs import configure
 from server.retention import start_background_purge
 
 
-class PledgeboxServer(BaseApplication):  # type: ignore[misc]
+class PledgeboxServer(BaseApplication):
     def __init__(self, env: Mapping[str, str], bind: str, workers: int) -> None:
         self.env, self.bind, self.workers = dict(env), bind, workers
         self.application: Flask | None = None

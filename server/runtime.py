@@ -16,7 +16,7 @@ class Runtime:
 
 
 def runtime() -> Runtime:
-    return current_app.extensions["pledgebox"]  # type: ignore[no-any-return]
+    return current_app.extensions["pledgebox"]
 
 
 def today() -> date:

@@ -117,5 +117,5 @@ def signed_by_newcomer(view: Callable[..., Any]) -> Callable[..., Any]:
 def body_json() -> dict[str, Any]:
     if "body_json" not in g:
         g.body_json = parse_json(g.body)
-    return g.body_json  # type: ignore[no-any-return]
+    return g.body_json
 
