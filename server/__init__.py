@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import db, errors, headers, limits, pages
-from server.api import organizers, public
+from server.api import keys, members, organizers, public
 from server.clock import Clock
 from server.config import Config, load_config
 from server.runtime import Runtime
@@ -25,9 +25,11 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
-    limits.init_app(app, config.ratelimit_storage, config.ratelimits_enabled)
+    limits.init_app(app, config)
     pages.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(organizers.bp)
+    app.register_blueprint(members.bp)
+    app.register_blueprint(keys.bp)
     app.register_blueprint(pages.bp)
     return app

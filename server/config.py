@@ -22,6 +22,9 @@ class Config:
     # A file holding a whole number of days added to the real date: tests move time with it.
     clock_offset_file: Path | None = None
     ratelimits_enabled: bool = True
+    # Several servers sharing Redis read the rate-limit key from this file (see server/limits.py).
+    ratelimit_key_file: Path | None = None
+    ratelimit_prefix: str = "pledgebox"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -47,6 +50,10 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None
     if not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise ConfigError("PLEDGEBOX_RATELIMIT_STORAGE must be memory:// or redis://…")
     offset = env.get("PLEDGEBOX_CLOCK_OFFSET_FILE")
+    key_file = env.get("PLEDGEBOX_RATELIMIT_KEY_FILE")
+    prefix = env.get("PLEDGEBOX_RATELIMIT_PREFIX") or "pledgebox"
+    if not prefix.replace("-", "").replace("_", "").isalnum() or len(prefix) > 64:
+        raise ConfigError("PLEDGEBOX_RATELIMIT_PREFIX must be letters, digits, - or _")
     return Config(
         instance_path=instance,
         database_url=url,
@@ -57,4 +64,6 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None
         purge_in_background=env.get("PLEDGEBOX_PURGE_IN_BACKGROUND", "1") != "0",
         clock_offset_file=Path(offset) if offset else None,
         ratelimits_enabled=env.get("PLEDGEBOX_RATELIMITS", "1") != "0",
+        ratelimit_key_file=Path(key_file) if key_file else None,
+        ratelimit_prefix=prefix,
     )

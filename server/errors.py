@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 
 log = logging.getLogger("pledgebox.errors")
 
@@ -109,35 +110,51 @@ def _wants_html() -> bool:
     return not request.path.startswith("/api/")
 
 
+def respond(error: ApiError) -> Response | tuple[str, int, dict[str, str]]:
+    """The error as the protocol's JSON shape under /api/, as a plain page everywhere else."""
+    if _wants_html():
+        return (render_template("error.html", message=error.message), error.status,
+                error.headers())
+    return render(error)
+
+
 _HTTP_MAP: dict[int, type[ApiError]] = {
-    400: BadRequest, 404: NotFound, 405: MethodNotAllowed, 413: TooLarge, 415: UnsupportedMediaType,
+    400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 405: MethodNotAllowed,
+    413: TooLarge, 415: UnsupportedMediaType,
 }
 
 
+def _from_http(error: HTTPException) -> ApiError:
+    cls = _HTTP_MAP.get(error.code or 500)
+    if cls is not None:
+        return cls()
+    # werkzeug's own description only (never echoed request data): e.g. 414, 416, 431.
+    api = ApiError(error.description or "The request failed.")
+    api.status, api.code = error.code or 500, "http_error"
+    return api
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError) -> Response | tuple[str, int, dict[str, str]]:
-        if _wants_html():
-            return (render_template("error.html", message=error.message), error.status,
-                    error.headers())
-        return render(error)
+    app.register_error_handler(ApiError, respond)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response | tuple[str, int, dict[str, str]]:
-        cls = _HTTP_MAP.get(error.code or 500)
-        if cls is None:
-            api = ApiError(error.description or "The request failed.")
-            api.status, api.code = error.code or 500, "http_error"
-        else:
-            api = cls()
-        return _api_error(api)
+        api = _from_http(error)
+        response = respond(api)
+        if isinstance(error, WerkzeugMethodNotAllowed) and error.valid_methods:
+            # RFC 9110: a 405 names the methods that are allowed.
+            allow = {"Allow": ", ".join(sorted(error.valid_methods))}
+            if isinstance(response, tuple):
+                return response[0], response[1], {**response[2], **allow}
+            response.headers.update(allow)
+        return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _db_down(error: Exception) -> Response | tuple[str, int, dict[str, str]]:
         # The class name only: database messages can echo values from the statement.
         log.warning("database unavailable: %s", type(error).__name__)
-        return _api_error(Unavailable())
+        return respond(Unavailable())
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response | tuple[str, int, dict[str, str]]:
@@ -145,4 +162,4 @@ def init_app(app: Flask) -> None:
                   request.url_rule.rule if request.url_rule else "(no route)")
         api = ApiError("Something went wrong on the server; nothing was stored.")
         api.status, api.code = 500, "internal_error"
-        return _api_error(api)
+        return respond(api)

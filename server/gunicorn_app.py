@@ -21,9 +21,7 @@ class PledgeboxServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        settings = {k: getattr(gunicorn_conf, k) for k in (
-            "accesslog", "errorlog", "loglevel", "preload_app", "timeout", "graceful_timeout",
-            "worker_class")}
+        settings = {k: getattr(gunicorn_conf, k) for k in gunicorn_conf.SETTINGS}
         settings.update(bind=self.bind, workers=self.workers, post_fork=self._post_fork)
         if "control_socket_disable" in self.cfg.settings:
             # gunicorn ≥ 25 opens a control socket in ~/.gunicorn by default; several servers

@@ -1,4 +1,9 @@
-"""Strict security headers on every response, HTML and JSON alike."""
+"""Strict security headers on every response: pages, API, errors and static files alike.
+
+The set is asserted over every route by tests/integration/test_headers.py. HSTS goes out only
+when the request came over TLS (directly, or as said by a trusted proxy: PLEDGEBOX_TRUSTED_PROXIES),
+so a plain-HTTP test or onion deployment never pins itself to HTTPS by accident.
+"""
 
 from flask import Flask, Response, request
 
@@ -8,29 +13,47 @@ CSP = (
     "object-src 'none'"
 )
 PERMISSIONS = (
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-    "payment=(), usb=(), interest-cohort=(), browsing-topics=()"
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), interest-cohort=(), "
+    "browsing-topics=()"
 )
+HSTS = "max-age=63072000; includeSubDomains"
 STATIC_MAX_AGE = 3600
+
+# Sent on every response, whatever it is.
+ALWAYS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "X-Permitted-Cross-Domain-Policies": "none",
+}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _cacheable() -> bool:
+    """Static files that were found: versioned by SRI hashes, safe to keep for an hour."""
+    return request.endpoint == "static"
 
 
 def secure_headers(response: Response) -> Response:
     h = response.headers
-    h["Content-Security-Policy"] = CSP
-    h["Referrer-Policy"] = "no-referrer"
-    h["X-Content-Type-Options"] = "nosniff"
-    h["X-Frame-Options"] = "DENY"
-    h["Permissions-Policy"] = PERMISSIONS
-    h["Cross-Origin-Opener-Policy"] = "same-origin"
-    h["Cross-Origin-Resource-Policy"] = "same-origin"
-    h["Cross-Origin-Embedder-Policy"] = "require-corp"
-    if request.endpoint == "static":
+    h.update(ALWAYS)
+    if _cacheable() and response.status_code in (200, 304):
         h["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
+        h.pop("Pragma", None)
     else:
-        h["Cache-Control"] = "no-store"
-        h["Pragma"] = "no-cache"
+        h.update(NO_STORE)
     if request.is_secure:
-        h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        h["Strict-Transport-Security"] = HSTS
+    else:
+        h.pop("Strict-Transport-Security", None)
+    # Werkzeug's development server would add its version; gunicorn sends "Server: gunicorn"
+    # without one (accepted: the software is easy to fingerprint anyway, its version is not).
     h.pop("Server", None)
     return response
 

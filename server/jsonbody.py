@@ -1,6 +1,8 @@
 """Strict JSON request bodies: size checked before reading, no duplicate keys, no NaN, no surprises."""
 
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,8 @@ from server.errors import BadRequest, TooLarge, UnsupportedMediaType
 MAX_DEPTH = 8
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 MAX_INT = 2**31 - 1
+MAX_INT_DIGITS = 18
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -28,14 +32,33 @@ def _no_constants(name: str) -> Any:
     raise BadRequest("NaN and Infinity are not JSON.")
 
 
-def _depth(value: Any, level: int = 0) -> int:
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to inf: a number no field accepts
+        raise BadRequest("Numbers must be finite.")
+    return value
+
+
+def _small_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise BadRequest("Numbers must be at most 18 digits long.")
+    return int(text)
+
+
+def _check_tree(value: Any, level: int = 0) -> None:
+    """Nesting depth, and text that is valid Unicode (no lone surrogates) in keys and values."""
     if level > MAX_DEPTH:
         raise BadRequest("The JSON is nested too deeply.")
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()] or [level])
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value] or [level])
-    return level
+    if isinstance(value, str):
+        if _SURROGATES.search(value):
+            raise BadRequest("The JSON holds an unpaired surrogate (\\ud800-\\udfff).")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_tree(key, level + 1)
+            _check_tree(item, level + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_tree(item, level + 1)
 
 
 def read_body(limit: int) -> bytes:
@@ -49,14 +72,16 @@ def read_body(limit: int) -> bytes:
 
 
 def parse_json(data: bytes) -> dict[str, Any]:
+    """A JSON object, or BadRequest: duplicate keys, NaN, 1e400, 10^100, lone surrogates, depth."""
     try:
         value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                           parse_constant=_no_constants)
+                           parse_constant=_no_constants, parse_float=_finite_float,
+                           parse_int=_small_int)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("The body is not valid UTF-8 JSON.") from None
     if not isinstance(value, dict):
         raise BadRequest("The body must be a JSON object.")
-    _depth(value)
+    _check_tree(value)
     return value
 
 
@@ -106,12 +131,17 @@ def is_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and set(value) <= _ID_CHARS
 
 
-_FORBIDDEN = {chr(c) for c in range(0x20) if chr(c) not in "\n\t"} | {"\x7f"} | {
-    chr(c) for c in (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069,
-                     0x200E, 0x200F, 0x061C)
-}
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates and marks,
+# line/paragraph separators, and lone surrogates (not storable as UTF-8 at all).
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+    "\ud800-\udfff]")
 
 
 def plain_text_ok(value: str) -> bool:
-    """No NUL, control or bidi-override characters in text the server keeps in the clear."""
-    return not (set(value) & _FORBIDDEN)
+    """No NUL, control or bidi-control characters in text the server keeps in the clear.
+
+    Bidi controls can make a coalition name or a campaign title read differently from what is
+    stored (Trojan Source); NUL truncates text in C libraries and is refused by PostgreSQL.
+    """
+    return _FORBIDDEN.search(value) is None
