@@ -9,11 +9,14 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     TextField,
 )
 
 
 def _models(db: Database) -> list[type[Model]]:
+    sqlite = isinstance(db, SqliteDatabase)
+
     class BaseModel(Model):
         class Meta:
             database = db
@@ -81,7 +84,7 @@ def _models(db: Database) -> list[type[Model]]:
         received_day = DateField()
 
         class Meta:
-            without_rowid = True
+            without_rowid = sqlite  # a SQLite table option; PostgreSQL has no rowid
 
 
     class Announcement(BaseModel):
@@ -91,7 +94,7 @@ def _models(db: Database) -> list[type[Model]]:
         signature = BlobField()
 
         class Meta:
-            without_rowid = True
+            without_rowid = sqlite  # a SQLite table option; PostgreSQL has no rowid
 
 
     class DirectoryEntry(BaseModel):
