@@ -6,9 +6,17 @@ from typing import Any
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
-from server.db import database
-from server.errors import BadCiphertextLength, CampaignClosed, StaleKey, UnknownPledge
-from server.models import Campaign, Pledge
+from server.db import database, is_sqlite
+from server.errors import (
+    BadCiphertextLength,
+    CampaignClosed,
+    StaleKey,
+    Unavailable,
+    UnknownCampaign,
+    UnknownPledge,
+)
+from server.jsonbody import is_id
+from server.models import Campaign, EncryptionKey, Pledge
 from server.store.campaigns import current_key, key_json, live_campaign
 from server.store.ids import new_id
 
@@ -16,23 +24,53 @@ TOKEN_BYTES = 32
 _DUMMY_HASH = bytes(32)
 
 
+def _conditional_insert_sql() -> str:
+    """INSERT … SELECT that stores the pledge only if its campaign is live and open and
+    `key_version` is the coalition's current key: the checks and the write are one statement."""
+    p, c, k = Pledge._meta.table_name, Campaign._meta.table_name, EncryptionKey._meta.table_name
+    q = database.param  # table names come from our models; every value is a bound parameter
+    return (f"INSERT INTO {p} (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "  # noqa: S608
+            f"received_day) SELECT {q}, c.id, {q}, {q}, {q}, {q} FROM {c} c "
+            f"WHERE c.id = {q} AND c.delete_after >= {q} AND c.closes_at >= {q} "
+            f"AND {q} = (SELECT max(k.version) FROM {k} k WHERE k.coalition_id = c.coalition_id)")
+
+
 def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
                   withdraw_token_hash: bytes, today: date) -> str:
-    """Store one sealed pledge and return its id once committed (synchronous=FULL on SQLite)."""
+    """Store one sealed pledge and return its id once committed (synchronous=FULL on SQLite).
+
+    The intake's hot path is one statement in one transaction instead of three queries built
+    by peewee per request (campaign, current key, insert): measured in bench/bench_intake.py,
+    query building was most of the gap to a bare insert. Nothing is cached, so closing,
+    expiry, wiping and key rotation take effect at once; the checks also become atomic with
+    the write (a rotation between check and insert can no longer slip a stale pledge in).
+    Only when nothing was stored do we look again, to say why.
+    """
     if not ciphertext_length_ok(len(ciphertext)):
         raise BadCiphertextLength()
+    if not is_id(campaign_id):
+        raise UnknownCampaign()
+    pledge_id = new_id()
+    # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
+    day: date | str = today.isoformat() if is_sqlite() else today
+    with database.atomic():
+        cursor = database.execute_sql(_conditional_insert_sql(), (
+            pledge_id, key_version, ciphertext, withdraw_token_hash, day,
+            campaign_id, day, day, key_version))
+    if cursor.rowcount == 1:
+        return pledge_id
+    _refuse(campaign_id, key_version, today)
+    raise Unavailable()  # the refusal's cause vanished in between (a race): the client retries
+
+
+def _refuse(campaign_id: str, key_version: int, today: date) -> None:
+    """Raise the protocol error that explains why the conditional insert stored nothing."""
     campaign = live_campaign(campaign_id, today)
     if today > campaign.closes_at:
         raise CampaignClosed()
     key = current_key(campaign.coalition_id)
     if key_version != key.version:
         raise StaleKey(encryption_key=key_json(key))
-    pledge_id = new_id()
-    with database.atomic():
-        Pledge.insert(id=pledge_id, campaign=campaign_id, key_version=key_version,
-                      ciphertext=ciphertext, withdraw_token_hash=withdraw_token_hash,
-                      received_day=today).execute()
-    return pledge_id
 
 
 def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
