@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, headers, limits, pages
+from server import db, errors, headers, limits, openapi, pages
 from server.api import keys, members, organizers, public
 from server.clock import Clock
 from server.config import Config, load_config
@@ -32,4 +32,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(members.bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(pages.bp)
+    openapi.init_app(app)
     return app

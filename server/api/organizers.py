@@ -6,6 +6,19 @@ from server.api.auth import body_json, signed, signed_by_newcomer
 from server.api.fields import organizer_keys, signed_key, wrapped_list
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, is_id, plain_text_ok
+from server.openapi import (
+    DATE,
+    ENCRYPTION_KEY,
+    ID,
+    TEXT,
+    VERSION,
+    Schema,
+    array,
+    b64u,
+    describe,
+    nullable,
+    obj,
+)
 from server.retention import compact_after_request
 from server.runtime import now, runtime, today
 from server.store import campaigns, coalitions, pledges
@@ -14,8 +27,28 @@ bp = Blueprint("organizer_api", __name__, url_prefix="/api/v1/org")
 
 PAGE_MAX = 2000
 
+ORGANIZER_KEYS = obj({"sign_public": b64u(32), "box_public": b64u(32)})
+WRAPPED = obj({"kind": {"enum": ["signing", "encryption"]}, "version": VERSION,
+               "ciphertext": b64u()})
+WHOAMI: Schema = {"type": "object", "required": ["coalition_id", "coalition_name", "signing_key",
+                                               "encryption_key", "wrapped"],
+                "properties": {"coalition_id": ID, "coalition_name": TEXT(200),
+                               "signing_key": b64u(32), "encryption_key": ENCRYPTION_KEY,
+                               "wrapped": array(WRAPPED)}}
+CAMPAIGN_ROW = obj({"campaign_id": ID, "descriptor": b64u(), "descriptor_signature": b64u(64),
+                    "closes_at": DATE, "delete_after": DATE,
+                    "pledge_count": {"type": "integer", "minimum": 0}})
+PLEDGE_ROW = obj({"pledge_id": ID, "received_day": DATE, "key_version": VERSION,
+                  "ciphertext": b64u()})
+
 
 @bp.post("/coalitions")
+@describe("Create a coalition with a setup code (signed by the newcomer's own key)",
+          body=obj({"setup_code": TEXT(200), "coalition_id": ID, "name": TEXT(200),
+                    "signing_key": b64u(32), "encryption_key": ENCRYPTION_KEY,
+                    "organizer": ORGANIZER_KEYS, "approval_signature": b64u(64),
+                    "wrapped": array(WRAPPED, 10_000)}),
+          ok={201: WHOAMI}, errors=(400, 409))
 @signed_by_newcomer
 def create_coalition() -> tuple[Response, int]:
     body = g.body_json
@@ -37,12 +70,15 @@ def create_coalition() -> tuple[Response, int]:
 
 
 @bp.get("/me")
+@describe("Everything the organizer's tool syncs", ok={200: WHOAMI}, errors=())
 @signed(allow_pending=True)
 def me() -> Response:
     return jsonify(coalitions.whoami(g.organizer))
 
 
 @bp.put("/encryption-key")
+@describe("Re-sign the current encryption key with a later not_after", body=ENCRYPTION_KEY,
+          ok={200: WHOAMI}, errors=(400, 409))
 @signed(role="admin")
 def refresh_key() -> Response:
     coalitions.refresh_key(g.organizer.coalition, signed_key(body_json()))
@@ -50,6 +86,9 @@ def refresh_key() -> Response:
 
 
 @bp.post("/campaigns")
+@describe("Create a campaign from a signed descriptor",
+          body=obj({"descriptor": b64u(min_size=1), "signature": b64u(64)}),
+          ok={201: obj({"campaign_id": ID})}, errors=(400, 409))
 @signed(role="admin")
 def create_campaign() -> tuple[Response, int]:
     body = body_json()
@@ -61,12 +100,15 @@ def create_campaign() -> tuple[Response, int]:
 
 
 @bp.get("/campaigns")
+@describe("The coalition's live campaigns", ok={200: obj({"campaigns": array(CAMPAIGN_ROW)})},
+          errors=())
 @signed()
 def list_campaigns() -> Response:
     return jsonify({"campaigns": campaigns.coalition_campaigns(g.organizer.coalition_id, today())})
 
 
 @bp.delete("/campaigns/<campaign_id>")
+@describe("Wipe a campaign and its pledges now", ok={204: None}, errors=())
 @signed(role="admin")
 def wipe_campaign(campaign_id: str) -> tuple[str, int]:
     campaigns.wipe_campaign(campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id,
@@ -76,6 +118,9 @@ def wipe_campaign(campaign_id: str) -> tuple[str, int]:
 
 
 @bp.get("/campaigns/<campaign_id>/pledges")
+@describe("One page of a campaign's sealed pledges",
+          ok={200: obj({"pledges": array(PLEDGE_ROW), "next": nullable(ID)})}, errors=(400,),
+          query={"after": ID, "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}})
 @signed()
 def list_pledges(campaign_id: str) -> Response:
     campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, today())

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, jsonify
 
 from server.jsonbody import b64u_field, exact_fields, int_field, json_object
 from server.limits import limiter, pledge_limits, withdraw_limits
+from server.openapi import ENCRYPTION_KEY, ID, TEXT, VERSION, b64u, describe, obj
 from server.runtime import today
 from server.store.campaigns import live_campaign, public_view
 from server.store.pledges import accept_pledge, withdraw_pledge
@@ -13,13 +14,26 @@ bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 PLEDGE_BODY_LIMIT = 16 * 1024
 
 
+CIPHERTEXT = b64u(min_size=1024 + 48, max_size=8 * 1024 + 48)
+CAMPAIGN = obj({"campaign_id": ID, "coalition_id": ID, "coalition_name": TEXT(200),
+                "signing_key": b64u(32), "descriptor": b64u(min_size=1),
+                "descriptor_signature": b64u(64), "encryption_key": ENCRYPTION_KEY})
+
+
 @bp.get("/campaigns/<campaign_id>")
+@describe("A live campaign: coalition, signing key, signed descriptor, current key",
+          ok={200: CAMPAIGN}, errors=())
 @limiter.limit(pledge_limits.reads)
 def get_campaign(campaign_id: str) -> Response:
     return jsonify(public_view(live_campaign(campaign_id, today())))
 
 
 @bp.post("/campaigns/<campaign_id>/pledges")
+@describe("Store one sealed pledge",
+          body=obj({"key_version": VERSION, "ciphertext": CIPHERTEXT,
+                    "withdraw_token_hash": b64u(32)}),
+          ok={201: obj({"pledge_id": ID})}, errors=(400, 409, 410),
+          error_extra={409: {"encryption_key": ENCRYPTION_KEY}})
 @limiter.limit(pledge_limits.per_network)
 @limiter.limit(pledge_limits.per_campaign, key_func=pledge_limits.campaign_key)
 def post_pledge(campaign_id: str) -> tuple[Response, int]:
@@ -36,6 +50,8 @@ def post_pledge(campaign_id: str) -> tuple[Response, int]:
 
 
 @bp.post("/pledges/<pledge_id>/withdraw")
+@describe("Delete a pledge for good, by its receipt", body=obj({"withdraw_token": b64u(32)}),
+          ok={204: None}, errors=(400,))
 @limiter.limit(withdraw_limits)
 def withdraw(pledge_id: str) -> tuple[str, int]:
     body = json_object(1024)
