@@ -1,0 +1,201 @@
+"""Every response of a real server carries the exact security headers, and every script its hash.
+
+The routes come from the app's own url_map, so a route added later is covered without editing
+this test; error responses (404, 405, 413 with and without Content-Length) and every static file
+are requested too.
+"""
+
+import base64
+import hashlib
+import re
+import socket
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from server import create_app
+from server.config import Config
+from server.headers import ALWAYS, STATIC_MAX_AGE
+from tests.conftest import server_env
+from tests.support.factories import make_campaign, make_coalition
+from tests.support.http import Reply, call
+from tests.support.live import LiveServer
+
+STATIC = Path(__file__).resolve().parents[2] / "server" / "static"
+# Headers a response may carry besides the security set; anything else is a finding.
+ORDINARY = {"content-type", "content-length", "date", "server", "connection", "cache-control",
+            "pragma", "allow", "retry-after", "etag", "last-modified", "accept-ranges",
+            "transfer-encoding", "vary", "content-language", "content-disposition"}
+SECURITY = {name.lower() for name in ALWAYS}
+
+
+def assert_hardened(reply: Reply, what: str, static: bool = False, tls: bool = False) -> None:
+    h = reply.headers
+    for name, value in ALWAYS.items():
+        assert h.get(name.lower()) == value, f"{what}: {name}"
+    csp = dict(part.strip().split(" ", 1) for part in h["content-security-policy"].split(";"))
+    assert csp["default-src"] in ("'none'", "'self'"), what
+    assert csp["object-src"] == "'none'"
+    assert csp["base-uri"] == "'none'"
+    assert csp["frame-ancestors"] == "'none'"
+    assert csp["form-action"] == "'self'"
+    assert "unsafe-inline" not in h["content-security-policy"]
+    assert "unsafe-eval" not in h["content-security-policy"]
+    assert "http" not in h["content-security-policy"], "no third-party origins"
+    assert h["referrer-policy"] == "no-referrer"
+    assert h["x-content-type-options"] == "nosniff"
+    assert "camera=()" in h["permissions-policy"]
+    assert "geolocation=()" in h["permissions-policy"]
+    if static:
+        assert h["cache-control"] == f"public, max-age={STATIC_MAX_AGE}", what
+    else:
+        assert h["cache-control"] == "no-store", what
+    server = h.get("server", "")
+    assert not re.search(r"[0-9/]", server), f"{what}: Server header names a version: {server}"
+    assert ("strict-transport-security" in h) == tls, what
+    assert "set-cookie" not in h, what
+    unexpected = set(h) - ORDINARY - SECURITY - {"strict-transport-security"}
+    assert not unexpected, f"{what}: unexpected headers {unexpected}"
+
+
+def _url_for_rule(rule: str, campaign_id: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>",
+                  lambda m: campaign_id if m.group(1) == "campaign_id" else "AAAAAAAAAAAAAAAAAAAAAA",
+                  rule)
+
+
+@pytest.fixture
+def campaign(live_server: LiveServer, tmp_path: Path) -> str:
+    return make_campaign(make_coalition(tmp_path, live_server.base_url))
+
+
+def test_every_route_and_error_carries_the_security_headers(live_server, config: Config,
+                                                            campaign: str) -> None:
+    app = create_app(config)
+    base = live_server.base_url
+    seen = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = _url_for_rule(rule.rule, campaign)
+        for method in sorted(rule.methods or ()):
+            reply = call(base, method, path, raw=b"{}" if method in {"POST", "PUT"} else None,
+                         headers={"Content-Type": "application/json"})
+            assert reply.status < 500, f"{method} {path}: {reply.status}"
+            assert_hardened(reply, f"{method} {rule.rule} → {reply.status}")
+            seen += 1
+        # A method the rule does not allow: 405, hardened too.
+        other = "PATCH" if "PATCH" not in (rule.methods or ()) else "PUT"
+        reply = call(base, other, path)
+        assert reply.status == 405
+        assert reply.headers["allow"]
+        assert_hardened(reply, f"{other} {rule.rule}")
+    assert seen >= 20
+    for path in ("/nothing-here", "/api/v1/nothing", "/static/nothing.js", "/p/%00"):
+        reply = call(base, "GET", path)
+        assert reply.status == 404
+        assert_hardened(reply, f"GET {path}")
+    big = call(base, "POST", f"/api/v1/campaigns/{campaign}/pledges", raw=b" " * 20_000,
+               headers={"Content-Type": "application/json"})
+    assert big.status == 413
+    assert big.error_code == "too_large"
+    assert_hardened(big, "413")
+
+
+def test_every_static_file_is_hardened_and_cacheable(live_server) -> None:
+    files = [p for p in STATIC.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        url = "/static/" + path.relative_to(STATIC).as_posix()
+        reply = call(live_server.base_url, "GET", url)
+        assert reply.status == 200, url
+        assert reply.body == path.read_bytes()
+        assert_hardened(reply, url, static=True)
+
+
+def chunked_post(base_url: str, path: str, size: int) -> tuple[int, bytes]:
+    """A POST with Transfer-Encoding: chunked and no Content-Length, over a raw socket."""
+    parts = urlsplit(base_url)
+    chunk = b"[" * 4096
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        try:
+            for _ in range(size // len(chunk)):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before reading everything
+        data = b""
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                break
+            data += part
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_a_chunked_body_without_length_is_refused_before_parsing(live_server, campaign) -> None:
+    status, body = chunked_post(live_server.base_url, f"/api/v1/campaigns/{campaign}/pledges",
+                                64 * 1024)
+    assert status == 413
+    assert b'"too_large"' in body
+    # A small chunked body is read and parsed as usual.
+    status, body = chunked_post(live_server.base_url, f"/api/v1/campaigns/{campaign}/pledges", 0)
+    assert status == 400
+    assert b'"bad_request"' in body
+
+
+def test_hsts_only_over_tls_said_by_a_trusted_proxy(instance, db_url, clock_file,
+                                                   live_server) -> None:
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.4"}
+    # Untrusted (PLEDGEBOX_TRUSTED_PROXIES=0): the header is the client's word, and ignored.
+    assert_hardened(call(live_server.base_url, "GET", "/", headers=https), "trust 0")
+    behind = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1",
+                                   PLEDGEBOX_RATELIMITS="0", PLEDGEBOX_PURGE_IN_BACKGROUND="0"))
+    behind.start()
+    try:
+        for path in ("/", "/api/v1/campaigns/nope", "/api/openapi.json"):
+            assert_hardened(call(behind.base_url, "GET", path, headers=https), path, tls=True)
+        assert_hardened(call(behind.base_url, "GET", "/static/css/pledgebox.css", headers=https),
+                        "static over tls", static=True, tls=True)
+        assert_hardened(call(behind.base_url, "GET", "/", headers={
+            "X-Forwarded-Proto": "http"}), "plain http behind the proxy")
+    finally:
+        behind.stop()
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.assets: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" or (tag == "link" and "stylesheet" in (a.get("rel") or "")):
+            self.assets.append({"tag": tag, **a})
+
+
+def test_every_script_and_stylesheet_carries_a_matching_integrity_hash(live_server,
+                                                                       campaign) -> None:
+    checked = 0
+    for page in ("/", "/withdraw", f"/p/{campaign}", "/nothing-here"):
+        html = call(live_server.base_url, "GET", page).body.decode()
+        parser = _Assets()
+        parser.feed(html)
+        assert "<script>" not in html.replace(" ", ""), f"inline script on {page}"
+        for asset in parser.assets:
+            url = asset.get("src") or asset.get("href")
+            assert url, f"{page}: an inline {asset['tag']}"
+            assert url.startswith("/static/"), f"{page}: {url} is not served from our origin"
+            integrity = asset.get("integrity") or ""
+            algo, _, digest = integrity.partition("-")
+            assert algo in ("sha256", "sha384", "sha512"), f"{page}: {url} has no integrity"
+            served = call(live_server.base_url, "GET", url).body
+            assert base64.b64decode(digest) == hashlib.new(algo, served).digest(), url
+            checked += 1
+    assert checked >= 4
