@@ -4,6 +4,7 @@ import argparse
 import getpass
 import os
 import sys
+from typing import NoReturn
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,11 +12,29 @@ from typing import Any
 
 from crypto import CryptoError
 from crypto.identity import safety_words
-from organizer import campaigns, coalition, roster
+from organizer import campaigns, cli_coalition, cli_people, coalition, report, roster
 from organizer.errors import BadInput, UserError
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"
+INSTAGRAM_BIO = 150
+
+
+class FriendlyParser(argparse.ArgumentParser):
+    """argparse that ends each usage mistake with where to look next (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {message}\nTo see what it needs, with examples, run: "
+                     f"{self.prog} --help\n")
+
+
+def _private_file(path: Path) -> Any:
+    """A file only you can read (mode 600): what goes in it was decrypted on this laptop."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
 
 def _passphrase(confirm: bool = False) -> str:
@@ -76,6 +95,10 @@ def cmd_campaign_create(args: argparse.Namespace) -> None:
     campaign_id = campaigns.create(session, descriptor)
     link = campaigns.share_link(session, campaign_id)
     print(link)
+    if len(link) > INSTAGRAM_BIO:
+        print(f"note: this link has {len(link)} characters, more than an Instagram bio takes "
+              f"({INSTAGRAM_BIO}); post it in a story or use the QR code (--qr) instead.",
+              file=sys.stderr)
     if args.qr:
         written = campaigns.write_qr(link, args.qr)
         print("QR code written to " + " and ".join(str(p) for p in written), file=sys.stderr)
@@ -110,27 +133,55 @@ def cmd_campaign_wipe(args: argparse.Namespace) -> None:
     print(f"Campaign {args.campaign_id} and its pledges are deleted.", file=sys.stderr)
 
 
+def _check_roster_options(args: argparse.Namespace) -> None:
+    if args.bom and args.format != "csv":
+        raise BadInput("--bom only works for CSV: add --format csv (and -o FILE.csv to save it).")
+    if args.html and (args.output or args.summary or args.format):
+        raise BadInput("--html saves its own file: leave out --format, -o and --summary "
+                       "(run the command twice if you want both).")
+
+
+def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
+                  rows: Any, tally: roster.Tally) -> None:
+    fields = item["descriptor"]["fields"]
+    if args.html:
+        report.write_html(rows, out, item["descriptor"]["title"], args.campaign_id, fields,
+                          tally, coalition.utc_today())
+    elif args.summary:
+        roster.count(rows, fields, tally)
+        roster.write_summary(out, fields, tally)
+    elif args.format == "jsonl":
+        roster.write_jsonl(rows, out)
+    elif args.format == "csv":
+        if args.bom:
+            out.write("\ufeff")  # so Excel reads the file as UTF-8 (accents, ñ, emoji)
+        roster.write_csv(rows, out, [f["id"] for f in fields])
+    else:
+        roster.write_table(rows, out, fields)
+
+
 def cmd_roster(args: argparse.Namespace) -> None:
+    _check_roster_options(args)
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
-    fields = item["descriptor"]["fields"]
     tally = roster.Tally()
     rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"])
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    target: Path | None = args.html or args.output
+    out = _private_file(target) if target else sys.stdout
     try:
-        if args.summary:
-            roster.count(rows, fields, tally)
-            roster.write_summary(out, fields, tally)
-        elif args.format == "jsonl":
-            roster.write_jsonl(rows, out)
-        elif args.format == "csv":
-            roster.write_csv(rows, out, [f["id"] for f in fields])
-        else:
-            roster.write_table(rows, out, fields)
-    finally:
-        if args.output:
+        _write_roster(args, out, item, rows, tally)
+    except BaseException:
+        if target:
             out.close()
+            target.unlink(missing_ok=True)  # no half-written copy of students' answers
+        raise
+    if target:
+        out.close()
     print(f"{tally.opened} pledges opened", file=sys.stderr)
+    if args.html:
+        print(f"Report saved to {args.html}: open it in your web browser. It holds students' "
+              "answers, so keep it on this laptop and delete it when you are done.",
+              file=sys.stderr)
     if tally.unopened:
         print(f"warning: {tally.unopened} pledges could not be opened (damaged, or not of this "
               "campaign) and were left out", file=sys.stderr)
@@ -139,53 +190,133 @@ def cmd_roster(args: argparse.Namespace) -> None:
               "left out", file=sys.stderr)
 
 
+START_HERE = """\
+First time? Do these in order:
+  1. pledgebox init                        make your keystore (pick a passphrase you will remember)
+  2. pledgebox coalition create ...        start a coalition (or: pledgebox join INVITE)
+  3. pledgebox campaign create ...         prints the link to share with students
+  4. pledgebox roster CAMPAIGN_ID --summary   see how many pledged, per school
+
+Add --help after any command to see how it works, for example: pledgebox roster --help
+Scripts can set PLEDGEBOX_PASSPHRASE instead of typing the passphrase."""
+
+CAMPAIGN_EXAMPLE = """\
+Example:
+  pledgebox campaign create --title "Walkout for safe schools" \\
+    --action-date 2027-02-27 --closes 2027-02-26 --delete-after 2027-03-13 \\
+    --field "school!:choice:Your school|Tu escuela:Covina High,Northview High" \\
+    --field "help:checkbox:I want to help organize|Quiero ayudar a organizar" \\
+    --qr walkout
+
+Without --field the form asks for the school and has an "I want to help" box.
+Ask for names or contact details only if you really need them: a leaked list can
+hurt students. Write labels as English|Español so the page works in both."""
+
+ROSTER_EXAMPLE = """\
+Examples:
+  pledgebox roster CAMPAIGN_ID --summary                 counts per school, with bars
+  pledgebox roster CAMPAIGN_ID --html report.html        a page with a table and charts
+  pledgebox roster CAMPAIGN_ID --format csv --bom -o roster.csv   for Excel or Google Sheets
+
+Saved files hold students' answers: only you can open them on this laptop (mode 600).
+Keep them off shared drives and delete them when you are done."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pledgebox", description="Organize pledges safely: everything students send is "
-        "encrypted so only your coalition's organizers can read it, on their own laptops.")
+    parser = FriendlyParser(
+        prog="pledgebox", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The organizers' tool for Pledgebox. Students pledge through a link; what "
+        "they send is locked (encrypted) on their phone, and only your coalition's organizers "
+        "can unlock it, here on your own laptop.", epilog=START_HERE)
     parser.add_argument("--keystore", type=Path, default=default_keystore_path(),
-                        help="your keystore file (default: %(default)s)")
+                        help="the file that holds your keys, locked with your passphrase "
+                        "(default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], None], help_text: str,
-            parent: Any = sub) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
+            parent: Any = sub, epilog: str | None = None) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(
+            name, help=help_text, description=help_text, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
         return p
 
-    add("init", cmd_init, "Create your keystore and your organizer identity (do this once).")
-    add("whoami", cmd_whoami, "Show your fingerprint (stdout) and safety words (stderr).")
+    add("init", cmd_init, "Make your keystore: the locked file on this laptop that holds your "
+        "keys. Do this once. You pick a passphrase; nobody can recover it for you, so remember it.")
+    add("whoami", cmd_whoami, "Show your fingerprint (the code that identifies you) and your "
+        "safety words: read the words aloud to another organizer so they know it is really you.")
 
-    co = sub.add_parser("coalition", help="Create a coalition.").add_subparsers(
+    text = "Start a coalition: the group of organizers who share the keys to your pledges."
+    co = sub.add_parser("coalition", help=text, description=text).add_subparsers(
         dest="sub", required=True, metavar="SUBCOMMAND")
-    p = add("create", cmd_coalition_create, "Create a coalition with a setup code from the server's operator.", co)
-    p.add_argument("--server", required=True, help="the server's address, e.g. https://pledges.example.org")
-    p.add_argument("--setup-code", required=True, help="the one-time code the operator gave you")
-    p.add_argument("--name", required=True, help="the coalition's public name")
+    p = add("create", cmd_coalition_create, "Start a new coalition on a Pledgebox server with the "
+            "one-time setup code its operator gave you. You become its first admin.", co,
+            epilog='Example:\n  pledgebox coalition create --server https://pledges.example.org '
+            '--setup-code CODE --name "Covina Students United"')
+    p.add_argument("--server", required=True,
+                   help="the server's web address, like https://pledges.example.org (ask its operator)")
+    p.add_argument("--setup-code", required=True,
+                   help="the one-time code the server's operator gave you (copy it exactly)")
+    p.add_argument("--name", required=True,
+                   help="your coalition's name; students see it on the pledge page")
 
-    ca = sub.add_parser("campaign", help="Create, list, show or wipe campaigns.").add_subparsers(
+    text = "Make and manage campaigns (one campaign = one action students can pledge to)."
+    ca = sub.add_parser("campaign", help=text, description=text).add_subparsers(
         dest="sub", required=True, metavar="SUBCOMMAND")
-    p = add("create", cmd_campaign_create, "Create a campaign and print its share link.", ca)
-    p.add_argument("--title", required=True, help="what students see at the top, e.g. 'Walkout Feb 27'")
-    p.add_argument("--description", default="", help="a sentence or two about the action")
-    p.add_argument("--action-date", type=_date, required=True, help="the day of the action (YYYY-MM-DD)")
-    p.add_argument("--closes", type=_date, required=True, help="last day pledges are accepted")
-    p.add_argument("--delete-after", type=_date, required=True, help="everything is deleted after this day")
-    p.add_argument("--field", action="append", help="a form field: id[!]:type:Label|Etiqueta[:Option A,Option B] "
-                   "(type: text, choice, checkbox, contact; ! = required). Repeat for more fields.")
-    p.add_argument("--qr", type=Path, help="also write the share link as a QR code (PNG and SVG) here")
-    add("list", cmd_campaign_list, "List your coalition's live campaigns.", ca)
-    p = add("show", cmd_campaign_show, "Show one campaign and its share link.", ca)
-    p.add_argument("campaign_id")
-    p = add("wipe", cmd_campaign_wipe, "Delete a campaign and all its pledges now, for good.", ca)
-    p.add_argument("campaign_id")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = add("create", cmd_campaign_create, "Make a new campaign and print the link to share with "
+            "students. They open it, fill in the form, and send a pledge only your coalition can "
+            "read.", ca, epilog=CAMPAIGN_EXAMPLE)
+    p.add_argument("--title", required=True,
+                   help='the big title students see first, e.g. "Walkout Feb 27"')
+    p.add_argument("--description", default="",
+                   help="a sentence or two about the action: what, where, why")
+    p.add_argument("--action-date", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="the day of the action, e.g. 2027-02-27")
+    p.add_argument("--closes", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="the last day students can pledge")
+    p.add_argument("--delete-after", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="after this day the server deletes the campaign and every pledge; "
+                   "pick the earliest day you can")
+    p.add_argument("--field", action="append", metavar="SPEC",
+                   help="one question on the form: ID[!]:TYPE:English|Español[:Option 1,Option 2]. "
+                   "TYPE is text, choice, checkbox or contact; a ! after the ID makes it "
+                   "required. Repeat --field for each question.")
+    p.add_argument("--qr", type=Path, metavar="FILE",
+                   help="also save the link as a QR code: FILE.png (for posts) and FILE.svg "
+                   "(for printing)")
+    add("list", cmd_campaign_list, "List your coalition's campaigns that are still live, with "
+        "how many pledges each has.", ca)
+    p = add("show", cmd_campaign_show, "Show one campaign's dates, how many pledged, and its "
+            "share link again.", ca)
+    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
+                   help="which campaign (see `pledgebox campaign list`)")
+    p = add("wipe", cmd_campaign_wipe, "Delete a campaign and all its pledges right now, for "
+            "good. Nobody can get them back.", ca)
+    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
+                   help="which campaign (see `pledgebox campaign list`)")
+    p.add_argument("--yes", action="store_true", help="do not ask \"are you sure?\" (for scripts)")
 
-    p = add("roster", cmd_roster, "Download and decrypt a campaign's pledges on this laptop.")
-    p.add_argument("campaign_id")
-    p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
-    p.add_argument("-o", "--output", type=Path, help="write to this file instead of the screen")
-    p.add_argument("--summary", action="store_true", help="show counts per school and per choice instead")
+    p = add("roster", cmd_roster, "Download a campaign's pledges and unlock them here on your "
+            "laptop: every pledge in a table, counts with --summary, or a file to save.",
+            epilog=ROSTER_EXAMPLE)
+    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
+                   help="which campaign (see `pledgebox campaign list`)")
+    p.add_argument("--format", choices=["table", "csv", "jsonl"],
+                   help="table (to read on screen, the default), csv (for spreadsheets) or "
+                   "jsonl (for scripts)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="save to this file instead of showing it on screen")
+    p.add_argument("--summary", action="store_true",
+                   help="show counts per school and per answer, with bar charts, instead of "
+                   "every pledge")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="save a report (table and charts) as one web page to open in your "
+                   "browser; it loads nothing from the internet")
+    p.add_argument("--bom", action="store_true",
+                   help="with --format csv: mark the file as UTF-8 so Excel shows accents "
+                   "(é, ñ) correctly")
+    cli_coalition.register(sub)
+    cli_people.register(sub, _synced)
     return parser
 
 

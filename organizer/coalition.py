@@ -9,6 +9,7 @@ from crypto.identity import OrganizerIdentity
 from crypto.signing import EncryptionKey, SigningKey
 from crypto.statements import encryption_key_message, organizer_message, verify_statement
 from crypto.wrapping import unwrap_secret, wrap_secret
+from organizer import keyring
 from organizer.client import Client
 from organizer.errors import KeyMismatch, ServerRefused
 from organizer.ids import new_id
@@ -103,6 +104,7 @@ def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
         except BadEnvelope:
             continue  # not for us or damaged: never trust the server's label
         session.remember_secret(kind, version, secret)
+    keyring.forget_pruned(session, me)
     session.coalition["role"], session.coalition["status"] = me["role"], me["status"]
     me = _refresh_if_due(session, client, me)
     session.save()

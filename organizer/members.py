@@ -1,0 +1,185 @@
+"""A coalition's organizers from the tool's side: invites, joining, the verified list, approve, remove.
+
+The server keeps the list, but the tool trusts only what the coalition signing key vouches for:
+an active organizer counts only with an admin's approval signature over both of their keys and
+their role. So a server cannot slip in a key of its own and have the next rotation wrap the
+coalition's secrets to it. Fingerprints this keystore has seen removed are remembered, so a
+server cannot quietly bring a removed organizer back either (see docs/coalitions.md).
+"""
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from crypto import BadSignature, CryptoError
+from crypto import _primitives as primitives
+from crypto.encoding import b64u_decode, b64u_encode
+from crypto.identity import fingerprint, safety_words
+from crypto.statements import organizer_message, verify_statement
+from organizer.client import Client
+from organizer.coalition import approval, verify_key, wrap_all
+from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
+from organizer.session import Session
+
+INVITE_PREFIX = "pledgebox-invite:"
+INVITE_VERSION = 1
+ROLES = ("member", "admin")
+TOKEN_BYTES = 32
+
+
+class BadInvite(BadInput):
+    """This is not a Pledgebox invite: copy the whole line the admin sent you (pledgebox-invite:…)."""
+
+
+@dataclass(frozen=True)
+class Invite:
+    server: str
+    coalition_id: str
+    coalition_name: str
+    signing_key: str
+    role: str
+    token: bytes
+
+    def encode(self) -> str:
+        body = {"v": INVITE_VERSION, "server": self.server, "coalition_id": self.coalition_id,
+                "coalition_name": self.coalition_name, "signing_key": self.signing_key,
+                "role": self.role, "token": b64u_encode(self.token)}
+        return INVITE_PREFIX + b64u_encode(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+
+    @classmethod
+    def decode(cls, text: str) -> "Invite":
+        text = text.strip()
+        if not text.startswith(INVITE_PREFIX):
+            raise BadInvite()
+        try:
+            body = json.loads(b64u_decode(text.removeprefix(INVITE_PREFIX)))
+            if body.get("v") != INVITE_VERSION or body["role"] not in ROLES:
+                raise BadInvite()
+            b64u_decode(body["signing_key"], length=32)
+            return cls(str(body["server"]), str(body["coalition_id"]), str(body["coalition_name"]),
+                       body["signing_key"], body["role"], b64u_decode(body["token"], length=TOKEN_BYTES))
+        except (ValueError, KeyError, TypeError, AttributeError, CryptoError) as exc:
+            raise BadInvite() from exc
+
+
+def create_invite(session: Session, role: str, days: int) -> tuple[Invite, int]:
+    """A fresh 256-bit token; the server keeps only its BLAKE2b hash, so a leak of the database
+    does not leak usable invites. Returns the invite and when it expires (epoch seconds)."""
+    if session.signing_key() is None:
+        raise NeedsAdmin("Only admins can invite organizers; ask one of your coalition's admins.")
+    token = secrets.token_bytes(TOKEN_BYTES)
+    reply = session.client().post("/api/v1/org/invites", {
+        "token_hash": b64u_encode(primitives.blake2b(token, 32)), "role": role, "days": days})
+    coalition = session.coalition
+    invite = Invite(session.data["server"], coalition["coalition_id"], coalition.get("name", ""),
+                    coalition["signing_key"], role, token)
+    return invite, int(reply["expires_at"])
+
+
+def join(session: Session, invite: Invite) -> dict[str, Any]:
+    """Register this identity as a pending organizer; pin the coalition key the invite carries."""
+    if session.data.get("coalition"):
+        raise BadInput("This keystore already belongs to a coalition; use another --keystore "
+                       "(run `pledgebox --keystore NEW.json init` first).")
+    identity = session.identity
+    client = Client(invite.server, identity.fingerprint, identity.sign_secret, session.transport)
+    me = client.post("/api/v1/org/join", {
+        "invite_token": b64u_encode(invite.token),
+        "organizer": {"sign_public": b64u_encode(identity.sign_public),
+                      "box_public": b64u_encode(identity.box_public)}})
+    if me["coalition_id"] != invite.coalition_id or me["signing_key"] != invite.signing_key:
+        raise KeyMismatch()
+    session.data["server"] = client.base_url
+    session.data["coalition"] = {
+        "coalition_id": invite.coalition_id, "name": me["coalition_name"],
+        "signing_key": invite.signing_key, "organizer_id": me["organizer_id"],
+        "role": me["role"], "status": me["status"], "removed": []}
+    verify_key(session, me["encryption_key"])
+    session.save()
+    return me  # type: ignore[no-any-return]
+
+
+def _check(session: Session, o: dict[str, Any], removed: set[str]) -> None:
+    sign_public = b64u_decode(o["sign_public"], length=32)
+    box_public = b64u_decode(o["box_public"], length=32)
+    if fingerprint(sign_public, box_public) != o["fingerprint"] or o["role"] not in ROLES:
+        raise KeyMismatch("The server listed an organizer whose keys do not match their "
+                          "fingerprint: do not trust this server, and tell your coalition.")
+    if o["fingerprint"] in removed and o["status"] != "removed":
+        raise KeyMismatch(f"The server lists organizer {o['fingerprint'][:8]}… as {o['status']} "
+                          "although they were removed: do not trust this server.")
+    if o["status"] != "active":
+        return
+    try:
+        verify_statement(session.signing_public,
+                         organizer_message(session.coalition_id, o["role"], sign_public, box_public),
+                         b64u_decode(o["approval_signature"] or "", length=64))
+    except (BadSignature, ValueError):
+        raise KeyMismatch(f"The server lists organizer {o['fingerprint'][:8]}… as active without "
+                          "your coalition's approval: do not trust this server.") from None
+
+
+def organizers(session: Session) -> list[dict[str, Any]]:
+    """The coalition's organizers, each checked against the coalition key, with safety words."""
+    listed = session.client().get("/api/v1/org/organizers")["organizers"]
+    removed = set(session.coalition.setdefault("removed", []))
+    for o in listed:
+        _check(session, o, removed)
+        o["safety_words"] = safety_words(o["fingerprint"])
+    newly = {o["fingerprint"] for o in listed if o["status"] == "removed"} - removed
+    if newly:
+        session.coalition["removed"] = sorted(removed | newly)
+        session.save()
+    return listed  # type: ignore[no-any-return]
+
+
+def find(listed: list[dict[str, Any]], text: str, allow_prefix: bool) -> dict[str, Any]:
+    text = text.strip().lower()
+    matches = [o for o in listed if o["fingerprint"] == text
+               or (allow_prefix and len(text) >= 8 and o["fingerprint"].startswith(text))]
+    if len(matches) != 1:
+        hint = "the full 40-character fingerprint" if not allow_prefix else \
+            "at least 8 characters of a fingerprint that only one organizer has"
+        raise BadInput(f"No single organizer matches {text!r}; give {hint} "
+                       "(see `pledgebox organizer list`).")
+    return matches[0]
+
+
+def approve(session: Session, fp: str) -> dict[str, Any]:
+    """Sign the newcomer's keys and role and wrap every key version we hold to them.
+
+    Approval takes the full fingerprint, not a prefix: typing it (or reading its safety words)
+    is the out-of-band check that these are the keys the newcomer really holds.
+    """
+    signing = session.signing_key()
+    if signing is None:
+        raise NeedsAdmin("Only admins can approve organizers; ask one of your coalition's admins.")
+    target = find(organizers(session), fp, allow_prefix=False)
+    if target["status"] != "pending":
+        raise BadInput(f"That organizer is {target['status']}, not waiting for approval.")
+    sign_public = b64u_decode(target["sign_public"], length=32)
+    box_public = b64u_decode(target["box_public"], length=32)
+    keys = {v: session.encryption_key(v) for v in session.encryption_versions()}
+    return session.client().post(f"/api/v1/org/organizers/{target['fingerprint']}/approve", {  # type: ignore[no-any-return]
+        "approval_signature": approval(session.coalition_id, signing, target["role"], sign_public,
+                                       box_public),
+        "wrapped": wrap_all(session.coalition_id, box_public, target["role"], signing, keys)})
+
+
+def remove(session: Session, fp: str) -> dict[str, Any]:
+    """Revoke an organizer on the server at once and remember here that they were removed."""
+    if session.signing_key() is None:
+        raise NeedsAdmin("Only admins can remove organizers; ask one of your coalition's admins.")
+    target = find(organizers(session), fp, allow_prefix=True)
+    if target["fingerprint"] == session.identity.fingerprint:
+        raise BadInput("You cannot remove yourself; ask another admin to do it.")
+    session.client().request("DELETE", f"/api/v1/org/organizers/{target['fingerprint']}")
+    removed = set(session.coalition.setdefault("removed", []))
+    session.coalition["removed"] = sorted(removed | {target["fingerprint"]})
+    session.save()
+    return target
+
+
+def active(listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in listed if o["status"] == "active"]

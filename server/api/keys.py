@@ -1,0 +1,79 @@
+"""The organizers' API, rotation part: publish a new key, re-encrypt in batches, prune old secrets.
+
+Admins only: rotation needs the coalition signing key, and re-encryption replaces ciphertexts.
+"""
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from server.api.auth import body_json, signed
+from server.api.fields import signed_key, wrapped_list
+from server.errors import BadRequest
+from server.jsonbody import b64u_field, exact_fields, int_field, is_id
+from server.retention import compact_after_request
+from server.runtime import today
+from server.store import rotation
+
+bp = Blueprint("key_api", __name__, url_prefix="/api/v1/org")
+
+PAGE_MAX = 2000
+
+
+@bp.post("/keys")
+@signed(role="admin")
+def publish() -> tuple[Response, int]:
+    body = body_json()
+    exact_fields(body, {"encryption_key", "wrapped"})
+    version = rotation.publish_key(g.organizer.coalition, signed_key(body["encryption_key"]),
+                                   wrapped_list(body["wrapped"], with_organizer=True))
+    return jsonify({"version": version}), 201
+
+
+@bp.get("/campaigns/<campaign_id>/stale-pledges")
+@signed(role="admin")
+def stale_pledges(campaign_id: str) -> Response:
+    after = request.args.get("after", "")
+    try:
+        limit = int(request.args.get("limit", "1000"))
+    except ValueError:
+        raise BadRequest("'limit' must be a whole number.") from None
+    if (after and not is_id(after)) or not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"'after' must be a pledge id and 'limit' 1 to {PAGE_MAX}.")
+    return jsonify(rotation.stale_pledges(g.organizer.coalition_id, campaign_id, after, limit,
+                                          today()))
+
+
+def _resealed(body: dict[str, Any], name: str, key: str) -> list[rotation.Resealed]:
+    items = body.get(name, [])
+    if not isinstance(items, list) or len(items) > rotation.MAX_BATCH:
+        raise BadRequest(f"'{name}' must be a list of at most {rotation.MAX_BATCH} items.")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadRequest(f"Each item of '{name}' must be an object.")
+        exact_fields(item, {key, "from_version", "ciphertext"})
+        if not is_id(item[key]):
+            raise BadRequest(f"Each item of '{name}' needs a valid {key!r}.")
+        out.append((item[key], int_field(item, "from_version"), b64u_field(item, "ciphertext")))
+    return out
+
+
+@bp.post("/reencrypt")
+@signed(role="admin")
+def reencrypt() -> Response:
+    body = body_json()
+    exact_fields(body, {"to_version"}, {"pledges", "directory"})
+    result = rotation.reencrypt(g.organizer.coalition_id, int_field(body, "to_version"),
+                                _resealed(body, "pledges", "pledge_id"),
+                                _resealed(body, "directory", "fingerprint"), today())
+    return jsonify(result)  # compaction waits for the prune at the end, not every batch
+
+
+@bp.post("/keys/prune")
+@signed(role="admin")
+def prune() -> Response:
+    exact_fields(body_json(), set())
+    result = rotation.prune(g.organizer.coalition_id, today())
+    compact_after_request()
+    return jsonify(result)
