@@ -4,11 +4,10 @@ import argparse
 import getpass
 import os
 import sys
-from typing import NoReturn
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from crypto import CryptoError
 from crypto.identity import safety_words
@@ -16,8 +15,17 @@ from organizer import campaigns, cli_coalition, cli_people, coalition, report, r
 from organizer.errors import BadInput, UserError
 from organizer.session import Session, default_keystore_path
 
-PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"
+PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 INSTAGRAM_BIO = 150
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-line descriptions to the terminal; keeps multi-line examples as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class FriendlyParser(argparse.ArgumentParser):
@@ -34,7 +42,7 @@ def _private_file(path: Path) -> Any:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     if hasattr(os, "fchmod"):
         os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
-    return open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    return open(fd, "w", encoding="utf-8", newline="")
 
 
 def _passphrase(confirm: bool = False) -> str:
@@ -145,8 +153,9 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
                   rows: Any, tally: roster.Tally) -> None:
     fields = item["descriptor"]["fields"]
     if args.html:
-        report.write_html(rows, out, item["descriptor"]["title"], args.campaign_id, fields,
-                          tally, coalition.utc_today())
+        report.write_html(rows, out, title=item["descriptor"]["title"],
+                          campaign_id=args.campaign_id, fields=fields, tally=tally,
+                          today=coalition.utc_today())
     elif args.summary:
         roster.count(rows, fields, tally)
         roster.write_summary(out, fields, tally)
@@ -224,7 +233,7 @@ Keep them off shared drives and delete them when you are done."""
 
 def build_parser() -> argparse.ArgumentParser:
     parser = FriendlyParser(
-        prog="pledgebox", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="pledgebox", formatter_class=HelpFormatter,
         description="The organizers' tool for Pledgebox. Students pledge through a link; what "
         "they send is locked (encrypted) on their phone, and only your coalition's organizers "
         "can unlock it, here on your own laptop.", epilog=START_HERE)
@@ -237,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
             parent: Any = sub, epilog: str | None = None) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = parent.add_parser(
             name, help=help_text, description=help_text, epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter)
+            formatter_class=HelpFormatter)
         p.set_defaults(func=func)
         return p
 

@@ -21,6 +21,11 @@ from organizer.session import Session
 
 PAGE = 1000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SCHOOL_IDS = {"school", "escuela", "schools"}
+NO_ANSWER = "(no answer)"
+BAR_WIDTH = 30
+BAR_LABEL = 32
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -113,50 +118,101 @@ def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, field_ids: list[str])
                          *(safe_cell(answers.get(f)) for f in field_ids)])
 
 
-def write_table(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]]) -> None:
-    """Fixed-width columns so the table streams; long answers are cut with an ellipsis."""
-    width = 24
-    labels = {f["id"]: {o["id"]: o["label"]["en"] for o in f.get("options", [])} for f in fields}
-
-    def cell(text: str) -> str:
-        text = text.replace("\n", " ")
-        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
-
-    out.write("  ".join(cell(h) for h in ["received", *(f["id"] for f in fields)]).rstrip() + "\n")
-    for row in rows:
-        answers = row["answers"]
-        values = [safe_cell(labels[f["id"]].get(answers.get(f["id"]), answers.get(f["id"])))
-                  for f in fields]
-        out.write("  ".join(cell(v) for v in [row["received_day"], *values]).rstrip() + "\n")
+def printable(text: str) -> str:
+    """Student text made harmless for a terminal: control characters (escape sequences that
+    could rewrite the screen or the window title) and bidi overrides become visible marks."""
+    return "".join(" " if ch.isspace() else
+                   ch if ch.isprintable() and ch not in _BIDI else "\N{REPLACEMENT CHARACTER}"
+                   for ch in text)
 
 
-def count(rows: Iterator[dict[str, Any]], fields: list[dict[str, Any]], tally: Tally) -> None:
-    countable = [f for f in fields if f["type"] in ("choice", "checkbox")]
-    for f in countable:
-        tally.counts.setdefault(f["id"], Counter())
-    for row in rows:
-        for f in countable:
-            value = row["answers"].get(f["id"])
-            tally.counts[f["id"]][_display(f, value)] += 1
-
-
-def _display(field_spec: dict[str, Any], value: Any) -> str:
+def answer_text(field_spec: dict[str, Any], value: Any) -> str:
+    """What an answer says, in English: the option's label, yes/no, or the text as sent."""
     if field_spec["type"] == "checkbox":
         return "yes" if value is True else "no"
     for option in field_spec.get("options", []):
         if option["id"] == value:
             return str(option["label"]["en"])
-    return "(no answer)" if value is None else str(value)
+    return "" if value is None else str(value)
+
+
+def write_table(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]]) -> None:
+    """Fixed-width columns so the table streams; long answers are cut with an ellipsis."""
+    width = 24
+
+    def cell(text: str) -> str:
+        text = printable(text)
+        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
+
+    out.write("  ".join(cell(h) for h in ["received", *(f["id"] for f in fields)]).rstrip() + "\n")
+    for row in rows:
+        answers = row["answers"]
+        values = [safe_cell(answer_text(f, answers.get(f["id"]))) for f in fields]
+        out.write("  ".join(cell(v) for v in [row["received_day"], *values]).rstrip() + "\n")
+
+
+def is_school(field_spec: dict[str, Any]) -> bool:
+    return str(field_spec["id"]).lower() in SCHOOL_IDS
+
+
+def countable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fields worth counting: the school (first, even when typed as free text), then every
+    choice and checkbox."""
+    picked = [f for f in fields if f["type"] in ("choice", "checkbox") or
+              (is_school(f) and f["type"] == "text")]
+    return sorted(picked, key=lambda f: not is_school(f))
+
+
+class Counts:
+    """Per-field counters; free-text schools are grouped ignoring case and spacing, shown as
+    first written ("Covina High" and "covina  high" are one school)."""
+
+    def __init__(self, fields: list[dict[str, Any]], tally: Tally) -> None:
+        self.fields, self.tally = countable(fields), tally
+        self._spelling: dict[str, dict[str, str]] = {}
+        for f in self.fields:
+            tally.counts.setdefault(f["id"], Counter())
+            self._spelling[f["id"]] = {}
+
+    def add(self, row: dict[str, Any]) -> None:
+        for f in self.fields:
+            label = answer_text(f, row["answers"].get(f["id"]))
+            if f["type"] == "text":
+                key = " ".join(label.split()).casefold()
+                label = self._spelling[f["id"]].setdefault(key, " ".join(label.split()))
+            self.tally.counts[f["id"]][label or NO_ANSWER] += 1
+
+
+def count(rows: Iterator[dict[str, Any]], fields: list[dict[str, Any]], tally: Tally) -> None:
+    counts = Counts(fields, tally)
+    for row in rows:
+        counts.add(row)
+
+
+def bar_chars(out: TextIO) -> tuple[str, str]:
+    """Solid blocks where the terminal can print them, plain # and . where it cannot."""
+    try:
+        "█░".encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return "#", "."
+    return "█", "░"
 
 
 def write_summary(out: TextIO, fields: list[dict[str, Any]], tally: Tally) -> None:
-    out.write(f"{tally.opened} pledges\n")
-    for f in fields:
+    """Counts per school and per choice, each with a bar chart scaled to the total."""
+    full, empty = bar_chars(out)
+    total = tally.opened
+    out.write(f"{total} pledge{'s' if total != 1 else ''}\n")
+    for f in countable(fields):
         counter = tally.counts.get(f["id"])
         if not counter:
             continue
-        out.write(f"\n{f['label']['en']}\n")
-        top = max(counter.values())
+        heading = "Per school" if is_school(f) else "Per answer"
+        out.write(f"\n{heading}: {printable(f['label']['en'])}\n")
+        names = {label: printable(label)[:BAR_LABEL] for label in counter}
+        pad = max(len(name) for name in names.values())
+        digits = len(str(max(counter.values())))
         for label, n in counter.most_common():
-            bar = "█" * max(1, round(30 * n / top))
-            out.write(f"  {label[:30]:<30} {bar} {n}\n")
+            filled = round(BAR_WIDTH * n / max(total, 1))
+            bar = full * filled + empty * (BAR_WIDTH - filled)
+            out.write(f"  {names[label]:<{pad}}  {bar}  {n:>{digits}}  {100 * n / max(total, 1):3.0f}%\n")
