@@ -1,12 +1,14 @@
-"""Server-rendered pages: the pledge page, the withdraw page and a short index."""
+"""Server-rendered pages: the pledge page, the withdraw page and a short index, in two languages."""
 
 import base64
 import hashlib
+import json
 from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, render_template
 
+from server import i18n
 from server.limits import limiter, pledge_limits
 from server.runtime import today
 from server.store.campaigns import live_campaign
@@ -23,6 +25,15 @@ def sri(filename: str) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
+def _descriptor_languages(descriptor: bytes) -> list[object]:
+    """Only to choose the page's language: the browser checks the signed descriptor itself."""
+    try:
+        languages = json.loads(descriptor).get("languages")
+    except (ValueError, AttributeError):
+        return []
+    return languages if isinstance(languages, list) else []
+
+
 @bp.get("/")
 def index() -> str:
     return render_template("index.html")
@@ -31,14 +42,17 @@ def index() -> str:
 @bp.get("/p/<campaign_id>")
 @limiter.limit(pledge_limits.reads)
 def pledge_page(campaign_id: str) -> str:
-    live_campaign(campaign_id, today())
-    return render_template("pledge.html", campaign_id=campaign_id)
+    campaign = live_campaign(campaign_id, today())
+    i18n.offer_languages(_descriptor_languages(bytes(campaign.descriptor)))
+    return render_template("pledge.html", campaign_id=campaign_id,
+                           js_messages=i18n.js_messages())
 
 
 @bp.get("/withdraw")
 def withdraw_page() -> str:
-    return render_template("withdraw.html")
+    return render_template("withdraw.html", js_messages=i18n.js_messages())
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["sri"] = sri
+    i18n.init_app(app)

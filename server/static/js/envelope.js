@@ -100,6 +100,10 @@
     return concat(utf8.encode('pledgebox/v1/campaign\0'), descriptorBytes);
   }
 
+  function announcementMessage(bodyBytes) {
+    return concat(utf8.encode('pledgebox/v1/announcement\0'), bodyBytes);
+  }
+
   function dayNumber(date) {
     if (typeof date !== 'string' || !DATE_RE.test(date)) return NaN;
     var t = Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
@@ -177,6 +181,28 @@
     };
   }
 
+  // One {"body", "signature"} item of GET /api/v1/campaigns/{id}/announcements, checked against
+  // the coalition's signing key (itself checked against the link) and the campaign it is shown on.
+  // Returns {ok, reason?, announcement?: {campaign_id, id, day, message: {en, es?}}}.
+  function verifyAnnouncement(item, signingKey, campaignId) {
+    var a;
+    try {
+      var body = b64uDecode(item.body);
+      if (!verifySig(announcementMessage(body), item.signature, signingKey)) {
+        return { ok: false, reason: 'bad_signature' };
+      }
+      a = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    } catch (e) {
+      return { ok: false, reason: 'malformed' };
+    }
+    if (!a || typeof a !== 'object' || a.campaign_id !== campaignId) return { ok: false, reason: 'campaign_mismatch' };
+    if (typeof a.id !== 'string' || isNaN(dayNumber(a.day)) || !a.message ||
+        typeof a.message.en !== 'string' || (a.message.es !== undefined && typeof a.message.es !== 'string')) {
+      return { ok: false, reason: 'malformed' };
+    }
+    return { ok: true, announcement: a };
+  }
+
   function withdrawTokenHash(token) {
     return lib().blake2b(token, { dkLen: 32 });
   }
@@ -194,6 +220,7 @@
     sealTo: sealTo, sealOpen: sealOpen, sameBytes: sameBytes, dayNumber: dayNumber,
     encryptionKeyMessage: encryptionKeyMessage, campaignMessage: campaignMessage,
     verifyEncryptionKey: verifyEncryptionKey, verifyCampaignResponse: verifyCampaignResponse,
+    announcementMessage: announcementMessage, verifyAnnouncement: verifyAnnouncement,
     withdrawTokenHash: withdrawTokenHash, pledgePlaintext: pledgePlaintext, sealPledge: sealPledge,
   });
 })(globalThis);

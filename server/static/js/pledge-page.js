@@ -1,22 +1,27 @@
 /* Pledgebox pages: the pledge form (/p/<campaign_id>) and the withdraw form (/withdraw).
  * Nothing is stored in the browser (no cookies, no web storage); the only requests go to this
- * origin; no pledge leaves the page unless the campaign and its key verified (envelope.js). */
+ * origin; no pledge leaves the page unless the campaign and its key verified (envelope.js).
+ * Every sentence comes translated from the server in the root's data-messages attribute, and
+ * field labels are taken in the page's language from the signed descriptor. */
 (function () {
   'use strict';
 
   var ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
   var NETWORK_FAILED = new Error('network');
-  var NOT_SENT = 'so this page will not send anything.';
-  var REFUSALS = {
-    key_expired: 'This link could not be verified because the organizers\u2019 encryption key has ' +
-      'expired and they must refresh it, ' + NOT_SENT,
-    unknown_campaign: 'This campaign could not be found (it may have ended and been deleted), ' + NOT_SENT,
-    unreachable: 'The server could not be reached to verify this link, ' + NOT_SENT + ' Try again later.',
-  };
+  var LANG = document.documentElement.lang || 'en';
+  var MESSAGES = {};
 
   function $(id) { return document.getElementById(id); }
   function todayUTC() { return new Date().toISOString().slice(0, 10); }
   function hashParam(name) { return new URLSearchParams(location.hash.slice(1)).get(name); }
+
+  // t('err.too_long', {n: 200}): the translated sentence with its {placeholders} filled in.
+  function t(key, values) {
+    var text = Object.prototype.hasOwnProperty.call(MESSAGES, key) ? String(MESSAGES[key]) : key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && values[name] !== undefined ? String(values[name]) : whole;
+    });
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -26,6 +31,17 @@
   }
 
   function say(text) { $('status').textContent = text; }
+
+  // "2027-02-27" as the page's language writes a date; the ISO form if Intl is missing.
+  function longDate(iso) {
+    var parts = String(iso).split('-');
+    try {
+      return new Intl.DateTimeFormat(LANG, { dateStyle: 'long', timeZone: 'UTC' })
+        .format(new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2])));
+    } catch (e) {
+      return String(iso);
+    }
+  }
 
   // Same-origin JSON call; never sends credentials, never caches, never follows a redirect.
   function callApi(method, path, body) {
@@ -44,18 +60,45 @@
     });
   }
 
-  function errorOf(res) {
+  // What to tell a student about a refused request, in their language (the server's own
+  // message is English, so the codes a student can meet are translated here).
+  function errorOf(res, key) {
     var e = res.json && res.json.error;
-    var msg = e && typeof e.message === 'string' ? e.message :
-      'Something went wrong (error ' + res.status + '). Your pledge was not sent.';
-    if (res.status === 429 && res.retryAfter) msg += ' Try again in ' + res.retryAfter + ' seconds.';
-    return { code: e && e.code, message: msg };
+    var code = e && e.code;
+    var msg = t(key || 'http_error', { status: res.status });
+    if (code === 'rate_limited') msg = t('rate_limited', { seconds: res.retryAfter || 60 });
+    else if (code === 'campaign_closed') msg = t('closed_now');
+    return { code: code, message: msg };
   }
 
+  // {text, lang} of a {"en": …, "es": …} label: the page's language, else what the organizers wrote.
   function labelOf(label) {
-    if (typeof label === 'string') return label;
-    if (!label || typeof label !== 'object') return '';
-    return typeof label.en === 'string' ? label.en : String(Object.values(label)[0] || '');
+    if (typeof label === 'string') return { text: label, lang: LANG };
+    if (!label || typeof label !== 'object') return { text: '', lang: LANG };
+    if (typeof label[LANG] === 'string') return { text: label[LANG], lang: LANG };
+    var lang = typeof label.en === 'string' ? 'en' : Object.keys(label)[0];
+    return { text: String(label[lang] || ''), lang: lang };
+  }
+
+  // A label element: marked with its own language when it falls back, so screen readers say it right.
+  function labelled(tag, attrs, label, suffix) {
+    var l = labelOf(label);
+    var node = el(tag, attrs);
+    var words = el('span', l.lang !== LANG ? { lang: l.lang } : {}, l.text);
+    node.appendChild(words);
+    if (suffix) node.appendChild(document.createTextNode(' ' + suffix));
+    return node;
+  }
+
+  // The language switch reloads the page with ?lang=…; keep the #k= key (or #r= receipt) with it.
+  function keepHashOnLanguageLinks() {
+    Array.prototype.forEach.call(document.querySelectorAll('a[data-keep-hash]'), function (a) {
+      var base = a.getAttribute('href').split('#')[0];
+      var update = function () { a.setAttribute('href', base + location.hash); };
+      update();
+      a.addEventListener('click', update);
+      a.addEventListener('focus', update);
+    });
   }
 
   /* ---------- pledge page ---------- */
@@ -64,11 +107,12 @@
 
   function refuse(reason) {
     pledge.refused = true;
-    ['campaign', 'unverified-warning', 'pledge-form', 'before-sending'].forEach(function (id) {
+    ['campaign', 'unverified-warning', 'pledge-form', 'before-sending', 'announcements'].forEach(function (id) {
       if ($(id)) $(id).hidden = true;
     });
     var box = $('verify-failed');
-    box.textContent = REFUSALS[reason] || 'This link could not be verified, ' + NOT_SENT;
+    var known = ['key_expired', 'unknown_campaign', 'unreachable'];
+    box.textContent = t(known.indexOf(reason) >= 0 ? 'refused.' + reason : 'refused.other');
     box.hidden = false;
     say('');
   }
@@ -81,43 +125,47 @@
       if (para.trim()) desc.appendChild(el('p', {}, para.trim()));
     });
     var facts = $('campaign-facts');
-    function fact(before, date, after) {
-      var li = el('li', {}, before);
-      li.appendChild(el('span', { class: 'date' }, date));
-      li.appendChild(document.createTextNode(after));
-      facts.appendChild(li);
-    }
-    if (d.action_date) fact('Action date: ', String(d.action_date), '');
-    fact('Pledges can be sent until ', d.closes_at, ' (UTC).');
-    fact('Your pledge is deleted on ', d.delete_after, ' or sooner if you withdraw it.');
+    if (d.action_date) facts.appendChild(el('li', {}, t('fact.action', { date: longDate(d.action_date) })));
+    facts.appendChild(el('li', {}, t('fact.closes', { date: longDate(d.closes_at) })));
+    facts.appendChild(el('li', {}, t('fact.deleted', { date: longDate(d.delete_after) })));
     $('campaign').hidden = false;
+  }
+
+  function markOf(field) {
+    if (field.required) return t('required');
+    return field.type === 'checkbox' ? '' : t('optional');
   }
 
   function renderField(field, i) {
     var id = 'pb-field-' + i;
     var wrap = el('div', { class: 'field', 'data-index': String(i) });
     var err = el('p', { class: 'field-error', id: id + '-error', hidden: '' });
-    var mark = field.required ? ' (required)' : '';
+    var described = err.id;
     var input;
     if (field.type === 'choice') {
-      var set = el('fieldset', { 'aria-describedby': err.id });
-      set.appendChild(el('legend', {}, labelOf(field.label) + mark));
+      var set = el('fieldset', { 'aria-describedby': described });
+      set.appendChild(labelled('legend', {}, field.label, markOf(field)));
       field.options.forEach(function (opt, j) {
         var row = el('div', { class: 'option' });
         row.appendChild(el('input', { type: 'radio', name: id, id: id + '-' + j, value: String(opt.id) }));
-        row.appendChild(el('label', { for: id + '-' + j }, labelOf(opt.label)));
+        row.appendChild(labelled('label', { for: id + '-' + j }, opt.label));
         set.appendChild(row);
       });
       wrap.appendChild(set);
     } else if (field.type === 'checkbox') {
       wrap.classList.add('check');
-      wrap.appendChild(el('input', { type: 'checkbox', id: id, 'aria-describedby': err.id }));
-      wrap.appendChild(el('label', { for: id }, labelOf(field.label) + mark));
+      wrap.appendChild(el('input', { type: 'checkbox', id: id, 'aria-describedby': described }));
+      wrap.appendChild(labelled('label', { for: id }, field.label, markOf(field)));
     } else {
       var long = field.type === 'text' && field.max_length > 200;
-      wrap.appendChild(el('label', { for: id }, labelOf(field.label) + mark));
-      input = el(long ? 'textarea' : 'input', { id: id, autocomplete: 'off', 'aria-describedby': err.id });
+      wrap.appendChild(labelled('label', { for: id }, field.label, markOf(field)));
+      if (field.type === 'contact') {
+        wrap.appendChild(el('p', { class: 'hint', id: id + '-hint' }, t('contact_hint')));
+        described = id + '-hint ' + described;
+      }
+      input = el(long ? 'textarea' : 'input', { id: id, autocomplete: 'off', 'aria-describedby': described });
       if (!long) input.setAttribute('type', 'text');
+      if (field.required) input.setAttribute('aria-required', 'true');
       if (field.max_length > 0) input.setAttribute('maxlength', String(field.max_length));
       wrap.appendChild(input);
     }
@@ -135,16 +183,16 @@
       if (field.type === 'choice') {
         var picked = document.querySelector('input[name="' + id + '"]:checked');
         if (picked) answers[field.id] = picked.value;
-        else if (field.required) problem = 'Please choose one.';
+        else if (field.required) problem = t('err.choose');
       } else if (field.type === 'checkbox') {
         answers[field.id] = $(id).checked;
-        if (field.required && !$(id).checked) problem = 'Please tick this box to continue.';
+        if (field.required && !$(id).checked) problem = t('err.tick');
       } else {
         var value = $(id).value.trim();
         if (value) answers[field.id] = value;
-        if (field.required && !value) problem = 'Please fill this in.';
+        if (field.required && !value) problem = t('err.fill');
         else if (field.max_length > 0 && Array.from(value).length > field.max_length) {
-          problem = 'Please use at most ' + field.max_length + ' characters.';
+          problem = t('err.too_long', { n: field.max_length });
         }
       }
       var err = $(id + '-error');
@@ -162,15 +210,17 @@
   function showReceipt(pledgeId, token) {
     var env = window.PledgeboxEnvelope;
     var receipt = pledgeId + '.' + env.b64uEncode(token);
+    token.fill(0);
     $('pledge-form').reset();
     $('pledge-form').hidden = true;
     $('before-sending').hidden = true;
     $('receipt-text').value = receipt;
     var link = $('receipt-link');
-    link.href = '/withdraw#r=' + receipt;
-    link.textContent = location.origin + '/withdraw#r=' + receipt;
+    var path = '/withdraw?lang=' + encodeURIComponent(LANG) + '#r=' + receipt;
+    link.href = path;
+    link.textContent = location.origin + path;
     $('receipt').hidden = false;
-    say('Your pledge was sent. Keep your receipt.');
+    say(t('sent'));
     $('receipt-heading').focus();
   }
 
@@ -180,12 +230,10 @@
     var fallback = function () {
       text.focus();
       text.select();
-      done('The receipt is selected: copy it with your phone\u2019s Copy button (or Ctrl+C).');
+      done(t('copy_fallback'));
     };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text.value).then(function () {
-        done('Copied. Paste it somewhere private, such as a note on your own phone.');
-      }, fallback);
+      navigator.clipboard.writeText(text.value).then(function () { done(t('copied')); }, fallback);
     } else {
       fallback();
     }
@@ -212,8 +260,7 @@
       if (res.status === 201 && res.json && ID_RE.test(res.json.pledge_id)) {
         return showReceipt(res.json.pledge_id, token);
       }
-      say(res.status === 201 ? 'Your pledge was saved, but the server sent back an unreadable ' +
-        'receipt, so it cannot be withdrawn from this page.' : errorOf(res).message);
+      say(res.status === 201 ? t('unreadable_receipt') : errorOf(res).message);
     });
   }
 
@@ -221,22 +268,55 @@
     event.preventDefault();
     if (pledge.refused || pledge.sending) return;
     if (!state.keyCheckedAgainstLink && !$('continue-anyway').checked) {
-      say('Tick \u201ccontinue anyway\u201d above before sending.');
+      say(t('tick_continue'));
       return;
     }
     var answers = collectAnswers(state.descriptor.fields);
-    if (!answers) { say('Please fix the answers marked below.'); return; }
+    if (!answers) { say(t('fix_answers')); return; }
     pledge.sending = true;
     $('send-button').disabled = true;
-    say('Encrypting and sending\u2026');
+    say(t('sending'));
     Promise.resolve().then(function () { return sendPledge(state, answers); }).catch(function (e) {
-      if (e === NETWORK_FAILED) say('Your pledge could not be sent (the connection failed). Please try again.');
-      else if (/too large/.test(String(e && e.message))) say('Your answers are too long to send; please shorten them.');
+      if (e === NETWORK_FAILED) say(t('send_failed_network'));
+      else if (/too large/.test(String(e && e.message))) say(t('too_large'));
       else refuse('library'); // the crypto library failed: send nothing, ever
     }).then(function () {
       pledge.sending = false;
       $('send-button').disabled = false;
     });
+  }
+
+  function renderAnnouncements(list) {
+    var box = $('announcement-list');
+    list.sort(function (a, b) { return a.day < b.day ? 1 : a.day > b.day ? -1 : 0; });
+    list.forEach(function (a) {
+      var item = el('li', { class: 'announcement' });
+      var l = labelOf(a.message);
+      var body = el('div', l.lang !== LANG ? { lang: l.lang } : {});
+      l.text.split(/\n\s*\n/).forEach(function (para) {
+        if (para.trim()) body.appendChild(el('p', {}, para.trim()));
+      });
+      item.appendChild(el('p', { class: 'hint' }, t('announcement_day', { date: longDate(a.day) })));
+      item.appendChild(body);
+      box.appendChild(item);
+    });
+    $('announcements').hidden = list.length === 0;
+  }
+
+  // Only announcements signed by the key the link named are shown; the rest are dropped quietly.
+  function loadAnnouncements(state) {
+    if (!state.keyCheckedAgainstLink) return Promise.resolve();
+    var env = window.PledgeboxEnvelope;
+    var path = '/api/v1/campaigns/' + encodeURIComponent(state.campaignId) + '/announcements';
+    return callApi('GET', path).then(function (res) {
+      if (res.status !== 200 || !res.json || !Array.isArray(res.json.announcements)) return;
+      var good = [];
+      res.json.announcements.forEach(function (item) {
+        var v = env.verifyAnnouncement(item, state.signingKey, state.campaignId);
+        if (v.ok) good.push(v.announcement);
+      });
+      if (!pledge.refused) renderAnnouncements(good);
+    }).catch(function () { /* news is optional: the pledge form works without it */ });
   }
 
   function startPledgePage(root) {
@@ -254,11 +334,11 @@
       var state = { campaignId: campaignId, descriptor: v.descriptor, signingKey: v.signingKey,
         coalitionId: v.coalitionId, key: v.encryptionKey, keyCheckedAgainstLink: v.keyCheckedAgainstLink };
       renderCampaign(v.descriptor);
+      loadAnnouncements(state);
       var fields = $('pledge-fields');
       v.descriptor.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
       if (env.dayNumber(todayUTC()) > env.dayNumber(v.descriptor.closes_at)) {
-        $('closed').textContent = 'This campaign stopped taking pledges after ' +
-          v.descriptor.closes_at + ', so this page will not send anything.';
+        $('closed').textContent = t('closed', { date: longDate(v.descriptor.closes_at) });
         $('closed').hidden = false;
         say('');
         return;
@@ -273,8 +353,7 @@
       $('copy-receipt').addEventListener('click', copyReceipt);
       $('before-sending').hidden = false;
       $('pledge-form').hidden = false;
-      say(v.keyCheckedAgainstLink ? 'This link was verified: the form below comes from the organizers.' :
-        'Read the warning below before you continue.');
+      say(v.keyCheckedAgainstLink ? t('verified') : t('read_warning'));
     }).catch(function () { refuse('error'); });
   }
 
@@ -300,22 +379,22 @@
     $('withdraw-form').addEventListener('submit', function (event) {
       event.preventDefault();
       var r = window.PledgeboxEnvelope && parseReceipt(input.value);
-      if (!r) { say('This does not look like a Pledgebox receipt. Paste the whole receipt.'); return; }
+      if (!r) { say(t('not_receipt')); return; }
       button.disabled = true;
-      say('Deleting\u2026');
+      say(t('deleting'));
       var path = '/api/v1/pledges/' + encodeURIComponent(r.pledgeId) + '/withdraw';
       callApi('POST', path, { withdraw_token: r.token }).then(function (res) {
         if (res.status === 204) {
           input.value = '';
-          history.replaceState(null, '', location.pathname);
-          say('Your pledge has been deleted for good.');
+          history.replaceState(null, '', location.pathname + location.search);
+          say(t('deleted'));
         } else if (res.status === 404) {
-          say('No pledge matches this receipt (it may already be deleted).');
+          say(t('no_match'));
         } else {
-          say(errorOf(res).message);
+          say(errorOf(res, 'withdraw_error').message);
         }
       }, function () {
-        say('The server could not be reached. Nothing was deleted; please try again.');
+        say(t('withdraw_unreachable'));
       }).then(function () { button.disabled = false; });
     });
   }
@@ -323,6 +402,8 @@
   function start() {
     var root = document.querySelector('[data-page]');
     if (!root) return;
+    try { MESSAGES = JSON.parse(root.getAttribute('data-messages') || '{}') || {}; } catch (e) { MESSAGES = {}; }
+    keepHashOnLanguageLinks();
     if (root.getAttribute('data-page') === 'pledge') startPledgePage(root);
     else if (root.getAttribute('data-page') === 'withdraw') startWithdrawPage();
   }

@@ -1,0 +1,71 @@
+"""Announcements: short news from a campaign's organizers, signed by the coalition signing key.
+
+The server checks the signature and the shape, then keeps the bytes exactly as signed (like
+descriptors); students' browsers verify them again against the key in their link, so a server
+that invents or edits an announcement shows nothing. They go with their campaign when it is
+wiped or purged.
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+from crypto import BadSignature
+from crypto.encoding import b64u_encode
+from crypto.statements import announcement_message, verify_statement
+from server.errors import BadRequest, Conflict
+from server.jsonbody import exact_fields, is_id, parse_json, plain_text_ok
+from server.models import Announcement, Campaign
+
+MAX_BODY = 4096
+MAX_TEXT = 1000
+MAX_PER_CAMPAIGN = 50
+LANGUAGES = {"en", "es"}
+
+
+def check_body(body: bytes, campaign_id: str, today: date) -> dict[str, Any]:
+    """The parsed announcement, or BadRequest saying what is wrong with it."""
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"An announcement is at most {MAX_BODY} bytes.")
+    a = parse_json(body)
+    exact_fields(a, {"campaign_id", "id", "day", "message"})
+    if a["campaign_id"] != campaign_id:
+        raise BadRequest("The announcement names another campaign.")
+    if not is_id(a["id"]):
+        raise BadRequest("The announcement's 'id' must be an id of [A-Za-z0-9_-].")
+    try:
+        day = date.fromisoformat(a["day"])
+    except (TypeError, ValueError):
+        raise BadRequest("The announcement's 'day' must be a date YYYY-MM-DD.") from None
+    if day.isoformat() != a["day"] or day > today + timedelta(days=1):
+        raise BadRequest("The announcement's 'day' must be today's date (YYYY-MM-DD).")
+    message = a["message"]
+    if not isinstance(message, dict) or "en" not in message or not set(message) <= LANGUAGES:
+        raise BadRequest("The announcement's 'message' must map 'en' (and optionally 'es') to text.")
+    for text in message.values():
+        if not isinstance(text, str) or not 0 < len(text) <= MAX_TEXT or not plain_text_ok(text):
+            raise BadRequest(f"Each message must be plain text of 1 to {MAX_TEXT} characters.")
+    return a
+
+
+def add_announcement(campaign: Campaign, body: bytes, signature: bytes, today: date) -> str:
+    """Store a signed announcement for a live campaign; refuse one its coalition did not sign."""
+    try:
+        verify_statement(bytes(campaign.coalition.signing_key), announcement_message(body),
+                         signature)
+    except BadSignature:
+        raise BadRequest("The announcement is not signed by this coalition's signing key.") from None
+    a = check_body(body, campaign.id, today)
+    if Announcement.select().where(Announcement.campaign == campaign.id).count() >= MAX_PER_CAMPAIGN:
+        raise Conflict(f"A campaign can have at most {MAX_PER_CAMPAIGN} announcements.")
+    if Announcement.get_or_none(Announcement.id == a["id"]) is not None:
+        raise Conflict("An announcement with this id already exists.")
+    Announcement.create(id=a["id"], campaign=campaign, body=body, signature=signature)
+    return str(a["id"])
+
+
+def campaign_announcements(campaign: Campaign) -> list[dict[str, str]]:
+    """Every announcement of a live campaign, as signed (the browser sorts them by their day)."""
+    rows = (Announcement.select().where(Announcement.campaign == campaign.id)
+            .order_by(Announcement.id))
+    return [{"body": b64u_encode(bytes(r.body)), "signature": b64u_encode(bytes(r.signature))}
+            for r in rows]
