@@ -185,7 +185,8 @@ def register(sub: Any) -> None:
 
     org = group("organizer", "List, approve or remove your coalition's organizers.")
     p = add(org, "list", cmd_organizer_list, "List organizers with roles, status and safety words.")
-    p.add_argument("--format", choices=["table", "jsonl"], default="table")
+    p.add_argument("--format", choices=["table", "jsonl"], default="table",
+                   help="table (to read on screen, the default) or jsonl (for scripts)")
     p = add(org, "approve", cmd_organizer_approve,
             "Approve a newcomer after comparing safety words, and share the keys with them.")
     p.add_argument("fingerprint", help="the newcomer's full fingerprint")
@@ -215,5 +216,6 @@ def register(sub: Any) -> None:
     p.add_argument("--phone", help="a phone number")
     p.add_argument("--email", help="an email address")
     p = add(con, "list", cmd_contacts_list, "Show every organizer's card.")
-    p.add_argument("--format", choices=["table", "jsonl"], default="table")
+    p.add_argument("--format", choices=["table", "jsonl"], default="table",
+                   help="table (to read on screen, the default) or jsonl (for scripts)")
     add(con, "delete", cmd_contacts_delete, "Delete your card from the directory.")
