@@ -11,6 +11,7 @@ from server.api.auth import body_json, signed
 from server.api.fields import signed_key, wrapped_list
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, int_field, is_id
+from server.openapi import ENCRYPTION_KEY, ID, VERSION, array, b64u, describe, nullable, obj
 from server.retention import compact_after_request
 from server.runtime import today
 from server.store import rotation
@@ -19,8 +20,19 @@ bp = Blueprint("key_api", __name__, url_prefix="/api/v1/org")
 
 PAGE_MAX = 2000
 
+ROTATION_WRAPPED = obj({"organizer_id": ID, "kind": {"enum": ["encryption"]}, "version": VERSION,
+                        "ciphertext": b64u()})
+STALE_ROW = obj({"pledge_id": ID, "key_version": VERSION, "ciphertext": b64u()})
+RESEALED = {name: array(obj({key: ID, "from_version": VERSION, "ciphertext": b64u(1072, 8240)}),
+                        rotation.MAX_BATCH)
+            for name, key in (("pledges", "pledge_id"), ("directory", "fingerprint"))}
+VERSIONS = array(VERSION)
+
 
 @bp.post("/keys")
+@describe("Publish encryption key version n+1, wrapped to every active organizer (admins)",
+          body=obj({"encryption_key": ENCRYPTION_KEY, "wrapped": array(ROTATION_WRAPPED, 10_000)}),
+          ok={201: obj({"version": VERSION})}, errors=(400, 409))
 @signed(role="admin")
 def publish() -> tuple[Response, int]:
     body = body_json()
@@ -31,6 +43,9 @@ def publish() -> tuple[Response, int]:
 
 
 @bp.get("/campaigns/<campaign_id>/stale-pledges")
+@describe("One page of a campaign's pledges still sealed to an older key (admins)",
+          query={"after": ID, "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+          ok={200: obj({"version": VERSION, "pledges": array(STALE_ROW), "next": nullable(ID)})})
 @signed(role="admin")
 def stale_pledges(campaign_id: str) -> Response:
     after = request.args.get("after", "")
@@ -60,6 +75,10 @@ def _resealed(body: dict[str, Any], name: str, key: str) -> list[rotation.Reseal
 
 
 @bp.post("/reencrypt")
+@describe("Replace ciphertexts still sealed to the version named, in one transaction (admins)",
+          body=obj({"to_version": VERSION, **RESEALED}, optional=("pledges", "directory")),
+          ok={200: obj({"updated": {"type": "integer"}, "skipped": {"type": "integer"}})},
+          errors=(400, 409), error_extra={409: {"encryption_key": {}}})
 @signed(role="admin")
 def reencrypt() -> Response:
     body = body_json()
@@ -71,6 +90,9 @@ def reencrypt() -> Response:
 
 
 @bp.post("/keys/prune")
+@describe("Delete wrapped copies of key versions nothing live is sealed to (admins)",
+          body=obj({}), ok={200: obj({"current": VERSION, "in_use": VERSIONS, "deleted": VERSIONS})},
+          errors=(400,))
 @signed(role="admin")
 def prune() -> Response:
     exact_fields(body_json(), set())

@@ -10,6 +10,7 @@ from server.api.auth import body_json, signed, signed_by_newcomer
 from server.api.fields import organizer_keys, wrapped_list
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, int_field
+from server.openapi import ID, VERSION, Schema, array, b64u, describe, nullable, obj
 from server.retention import compact_after_request
 from server.runtime import now
 from server.store import members
@@ -17,8 +18,23 @@ from server.store.coalitions import organizer_json, whoami
 
 bp = Blueprint("member_api", __name__, url_prefix="/api/v1/org")
 
+ROLE: Schema = {"enum": list(members.ROLES)}
+FINGERPRINT: Schema = {"type": "string", "pattern": "^[0-9a-f]{40}$"}
+KEYS = obj({"sign_public": b64u(32), "box_public": b64u(32)})
+WRAPPED = obj({"kind": {"enum": ["signing", "encryption"]}, "version": VERSION,
+               "ciphertext": b64u()})
+ORGANIZER = obj({"organizer_id": ID, "fingerprint": FINGERPRINT, "role": ROLE,
+                 "status": {"enum": ["pending", "active", "removed"]}, "sign_public": b64u(32),
+                 "box_public": b64u(32), "approval_signature": nullable(b64u(64))})
+CARD = obj({"fingerprint": FINGERPRINT, "key_version": VERSION, "ciphertext": b64u(1072, 8240)})
+
 
 @bp.post("/invites")
+@describe("Register the hash of a one-time invite token (admins)",
+          body=obj({"token_hash": b64u(32), "role": ROLE,
+                    "days": {"type": "integer", "minimum": 1, "maximum": members.INVITE_DAYS_MAX}},
+                   optional=("days",)),
+          ok={201: obj({"role": ROLE, "expires_at": {"type": "integer"}})})
 @signed(role="admin")
 def create_invite() -> tuple[Response, int]:
     body = body_json()
@@ -33,6 +49,9 @@ def create_invite() -> tuple[Response, int]:
 
 
 @bp.post("/join")
+@describe("Spend an invite: register the signer's keys as a pending organizer",
+          body=obj({"invite_token": b64u(32), "organizer": KEYS}), ok={201: {}},
+          errors=(400, 403, 409))
 @signed_by_newcomer
 def join() -> tuple[Response, int]:
     body = g.body_json
@@ -44,6 +63,7 @@ def join() -> tuple[Response, int]:
 
 
 @bp.get("/organizers")
+@describe("The coalition's organizers", ok={200: obj({"organizers": array(ORGANIZER)})}, errors=())
 @signed()
 def list_organizers() -> Response:
     return jsonify({"organizers": [organizer_json(o)
@@ -51,6 +71,9 @@ def list_organizers() -> Response:
 
 
 @bp.post("/organizers/<fingerprint>/approve")
+@describe("Approve a pending organizer: the coalition key's signature and their wrapped secrets",
+          body=obj({"approval_signature": b64u(64), "wrapped": array(WRAPPED, 10_000)}),
+          ok={200: ORGANIZER}, errors=(400, 409))
 @signed(role="admin")
 def approve(fingerprint: str) -> Response:
     body = body_json()
@@ -62,6 +85,8 @@ def approve(fingerprint: str) -> Response:
 
 
 @bp.delete("/organizers/<fingerprint>")
+@describe("Remove an organizer now: refused from the next request, wrapped secrets deleted",
+          ok={204: None}, errors=())
 @signed(role="admin")
 def remove(fingerprint: str) -> tuple[str, int]:
     members.remove(g.organizer, fingerprint)
@@ -70,12 +95,17 @@ def remove(fingerprint: str) -> tuple[str, int]:
 
 
 @bp.get("/directory")
+@describe("The coalition's directory cards (sealed)", ok={200: obj({"entries": array(CARD)})},
+          errors=())
 @signed()
 def directory() -> Response:
     return jsonify({"entries": members.directory(g.organizer.coalition_id)})
 
 
 @bp.put("/directory")
+@describe("Store the signer's sealed directory card (current key only)",
+          body=obj({"key_version": VERSION, "ciphertext": b64u(1072, 8240)}), ok={204: None},
+          errors=(400, 409), error_extra={409: {"encryption_key": {}}})
 @signed()
 def put_card() -> tuple[str, int]:
     body = body_json()
@@ -86,6 +116,7 @@ def put_card() -> tuple[str, int]:
 
 
 @bp.delete("/directory")
+@describe("Delete the signer's directory card", ok={204: None}, errors=())
 @signed()
 def delete_card() -> tuple[str, int]:
     members.delete_card(g.organizer)
