@@ -53,7 +53,7 @@ def open_pledge(
     plaintext = open_bytes(public_key, secret_key, ciphertext)
     try:
         body = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # anyone can seal hostile JSON
         raise BadEnvelope("not a UTF-8 JSON object") from exc
     if not isinstance(body, dict) or not isinstance(body.get("answers"), dict):
         raise BadEnvelope("not a pledge object")

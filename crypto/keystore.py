@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
 
 from crypto import _primitives as p
@@ -35,6 +36,18 @@ class KdfParams:
             passphrase.encode("utf-8"), salt, time_cost=self.time_cost,
             memory_cost=self.memory_cost, parallelism=self.parallelism, hash_len=32, type=Type.ID,
         )
+
+
+# Sanity bounds on parameters read from a file: a damaged or doctored file must give a one-line
+# error, not an argon2 exception, hours of hashing or an attempt to allocate terabytes.
+_KDF_BOUNDS = {"time_cost": (1, 100), "memory_cost": (8, 4 * 1024 * 1024), "parallelism": (1, 255)}
+_MIN_SEALED = 24 + 16  # secretbox nonce and MAC: anything shorter is damage, not a wrong passphrase
+
+
+def _bounded(value: object, lo: int, hi: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise KeystoreCorrupt()
+    return value
 
 
 # Only for test suites that create hundreds of keystores; never offered by the organizer tool.
@@ -72,14 +85,19 @@ class Keystore:
             k = doc["kdf"]
             if k.get("name") != "argon2id":
                 raise KeystoreCorrupt()
-            kdf = KdfParams(int(k["time_cost"]), int(k["memory_cost"]), int(k["parallelism"]))
+            kdf = KdfParams(*(_bounded(k[name], lo, hi) for name, (lo, hi) in _KDF_BOUNDS.items()))
             salt = b64u_decode(k["salt"], length=16)
             sealed = b64u_decode(doc["box"])
+            if len(sealed) < _MIN_SEALED:
+                raise KeystoreCorrupt()
         except FileNotFoundError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, CryptoError) as exc:
             raise KeystoreCorrupt() from exc
-        key = kdf.derive(passphrase, salt)
+        try:
+            key = kdf.derive(passphrase, salt)
+        except HashingError as exc:
+            raise KeystoreCorrupt() from exc
         try:
             payload = json.loads(p.secretbox_open(key, sealed))
         except BadEnvelope as exc:

@@ -4,7 +4,7 @@ import json
 
 from crypto import _primitives as p
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.errors import BadEnvelope
+from crypto.errors import BadEncoding, BadEnvelope
 
 KINDS = ("signing", "encryption")
 
@@ -27,7 +27,7 @@ def unwrap_secret(
         body = json.loads(p.seal_open(box_public, box_secret, wrapped))
         kind, version = body["kind"], body["version"]
         secret = b64u_decode(body["secret"], length=32)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError, BadEncoding) as exc:
         raise BadEnvelope("wrapped secret is malformed") from exc
     if body.get("coalition_id") != coalition_id or kind not in KINDS or not isinstance(version, int):
         raise BadEnvelope("wrapped secret belongs to another coalition")
