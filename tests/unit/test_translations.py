@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
@@ -47,3 +48,25 @@ def test_catalog_holds_every_message_in_the_code() -> None:
     with PO.open("rb") as po:
         have = set(_messages(read_po(po)))
     assert wanted <= have, f"run pybabel update: missing {sorted(wanted - have)[:3]}"
+
+
+@pytest.mark.parametrize(("accept", "query", "expected"), [
+    ("es-MX,en;q=0.5", "", "es"),  # the first preference wins, by its primary tag
+    ("en-US,en;q=0.9,es;q=0.8", "", "en"),
+    ("fr-FR,es;q=0.5", "", "es"),
+    ("fr", "", "en"),
+    ("", "", "en"),
+    ("es", "?lang=en", "en"),  # the visible switch beats the browser
+    ("en", "?lang=es", "es"),
+    ("es", "?lang=de", "es"),  # an unknown choice is ignored
+])
+def test_page_language_from_switch_then_browser(client, accept, query, expected) -> None:
+    reply = client.get("/withdraw" + query, headers={"Accept-Language": accept})
+    assert f'<html lang="{expected}">' in reply.text
+    assert "Set-Cookie" not in reply.headers  # the choice is remembered nowhere
+
+
+def test_internal_links_carry_the_language(client) -> None:
+    text = client.get("/?lang=es").text
+    assert 'href="/withdraw?lang=es"' in text
+    assert 'href="?lang=en" hreflang="en" lang="en"' in text

@@ -125,9 +125,17 @@
       if (para.trim()) desc.appendChild(el('p', {}, para.trim()));
     });
     var facts = $('campaign-facts');
-    if (d.action_date) facts.appendChild(el('li', {}, t('fact.action', { date: longDate(d.action_date) })));
-    facts.appendChild(el('li', {}, t('fact.closes', { date: longDate(d.closes_at) })));
-    facts.appendChild(el('li', {}, t('fact.deleted', { date: longDate(d.delete_after) })));
+    // The sentence in this language, with the date as a <time> element where {date} stands.
+    function fact(key, iso) {
+      var parts = t(key, { date: '\u0000' }).split('\u0000');
+      var li = el('li', {}, parts[0]);
+      li.appendChild(el('time', { class: 'date', datetime: String(iso) }, longDate(iso)));
+      li.appendChild(document.createTextNode(parts.slice(1).join('')));
+      facts.appendChild(li);
+    }
+    if (d.action_date) fact('fact.action', d.action_date);
+    fact('fact.closes', d.closes_at);
+    fact('fact.deleted', d.delete_after);
     $('campaign').hidden = false;
   }
 
