@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, headers, limits, openapi, pages
+from server import db, errors, headers, limits, openapi, pages, retention
 from server.api import announcements, keys, members, organizers, public
 from server.clock import Clock
 from server.config import Config, load_config
@@ -23,6 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
                                 x_proto=config.trusted_proxies, x_host=0)
     db.bind(config.database_url)
     db.init_app(app)
+    retention.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     limits.init_app(app, config)

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, jsonify
 from server.jsonbody import b64u_field, exact_fields, int_field, json_object
 from server.limits import limiter, pledge_limits, withdraw_limits
 from server.openapi import ENCRYPTION_KEY, ID, TEXT, VERSION, b64u, describe, obj
+from server.retention import compact_after_request
 from server.runtime import today
 from server.store.campaigns import live_campaign, public_view
 from server.store.pledges import accept_pledge, withdraw_pledge
@@ -57,4 +58,5 @@ def withdraw(pledge_id: str) -> tuple[str, int]:
     body = json_object(1024)
     exact_fields(body, {"withdraw_token"})
     withdraw_pledge(pledge_id, b64u_field(body, "withdraw_token", 32), today())
+    compact_after_request(defer_on_postgres=True)  # 204 only once the bytes are out of the files
     return "", 204

@@ -74,16 +74,26 @@ def _refuse(campaign_id: str, key_version: int, today: date) -> None:
 
 
 def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
-    """Delete for good. Unknown pledge and wrong token take the same path and give the same error."""
+    """Delete for good. Unknown pledge and wrong token take the same path and give the same error.
+
+    An expired campaign's pledge counts as unknown (it is never served, nor acted on, again).
+    The delete repeats the hash check, so a pledge withdrawn or purged in between is reported
+    as unknown rather than as deleted by this request. Compaction follows in the view.
+    """
     presented = primitives.blake2b(token, 32)
-    row = (Pledge.select(Pledge.id, Pledge.withdraw_token_hash)
-           .join(Campaign).where(Pledge.id == pledge_id, Campaign.delete_after >= today)
-           .first())
+    row = None
+    if is_id(pledge_id):
+        row = (Pledge.select(Pledge.id, Pledge.withdraw_token_hash)
+               .join(Campaign).where(Pledge.id == pledge_id, Campaign.delete_after >= today)
+               .first())
     stored = bytes(row.withdraw_token_hash) if row is not None else _DUMMY_HASH
     if not primitives.equal(presented, stored) or row is None:
         raise UnknownPledge()
     with database.atomic():
-        Pledge.delete().where(Pledge.id == pledge_id).execute()
+        deleted = Pledge.delete().where(Pledge.id == pledge_id,
+                                        Pledge.withdraw_token_hash == stored).execute()
+    if deleted != 1:
+        raise UnknownPledge()
 
 
 def pledge_page(campaign_id: str, after: str, limit: int, today: date) -> dict[str, Any]:
