@@ -21,6 +21,7 @@ body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1r
 background:#fff;display:flex;flex-direction:column}
 h1{font-size:1.6rem;margin:.5rem 0}
 .warning{background:#fff4d6;border:2px solid #8a5a00;border-radius:6px;padding:.5rem 1rem}
+header{order:-2}
 #counts{order:-1}
 .chart{margin:1rem 0 1.5rem}
 .chart h3{margin:.25rem 0;font-size:1.1rem}

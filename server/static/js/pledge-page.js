@@ -86,7 +86,10 @@
     var node = el(tag, attrs);
     var words = el('span', l.lang !== LANG ? { lang: l.lang } : {}, l.text);
     node.appendChild(words);
-    if (suffix) node.appendChild(document.createTextNode(' ' + suffix));
+    // Organizers sometimes write "(optional)" into the label themselves: say it once.
+    if (suffix && l.text.toLowerCase().indexOf(suffix.toLowerCase()) < 0) {
+      node.appendChild(document.createTextNode(' ' + suffix));
+    }
     return node;
   }
 
