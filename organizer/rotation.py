@@ -2,22 +2,25 @@
 
 Rotation is one request: the new public key signed by the coalition, and its secret wrapped to
 every active organizer whose approval verifies. Re-encryption opens each stored ciphertext here
-and seals the same padded plaintext to the new key (so its size bucket does not change), and
+and seals the same padded plaintext to the new key (`crypto.resealing`: same size bucket), and
 sends batches the server applies as compare-and-swap: interrupted at any point and run again, it
 finishes, with every pledge present once. Only then are old versions' wrapped copies pruned.
 """
 
+import base64
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from crypto import BadEnvelope
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.envelope import open_bytes, seal_bytes
+from crypto.resealing import reseal
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
 from organizer import campaigns, coalition, members
+from organizer.client import Client
 from organizer.errors import NeedsAdmin, NoSecretForVersion
 from organizer.session import Session
 
@@ -56,17 +59,22 @@ def rotate(session: Session) -> int:
 
 @dataclass
 class _Resealer:
-    """Opens with whichever old version a row names (looked up once each), seals to `new`."""
+    """Opens with whichever old version a row names, seals to the new key. Public keys are
+    derived once per version here: deriving them per pledge would cost a third of the work."""
 
     session: Session
     new: EncryptionKey
     tally: Resealed
-    keys: dict[int, EncryptionKey | None] = field(default_factory=dict)
+    keys: dict[int, tuple[bytes, bytes] | None] = field(default_factory=dict)
 
-    def _old(self, version: int) -> EncryptionKey | None:
+    def __post_init__(self) -> None:
+        self.new_public = self.new.public
+
+    def _old(self, version: int) -> tuple[bytes, bytes] | None:
         if version not in self.keys:
             try:
-                self.keys[version] = self.session.encryption_key(version)
+                key = self.session.encryption_key(version)
+                self.keys[version] = (key.public, key.secret)
             except NoSecretForVersion:
                 self.keys[version] = None
         return self.keys[version]
@@ -77,35 +85,91 @@ class _Resealer:
             self.tally.missing_key += 1
             return None
         try:
-            return seal_bytes(self.new.public, open_bytes(old.public, old.secret,
-                                                          b64u_decode(ciphertext)))
+            raw = base64.urlsafe_b64decode(ciphertext + "=" * (-len(ciphertext) % 4))
+            return reseal(old[0], old[1], self.new_public, raw)
         except (BadEnvelope, ValueError):
             self.tally.unopened += 1
             return None
 
+    def items(self, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        items = []
+        for row in rows:
+            sealed = self.reseal(row["key_version"], row["ciphertext"])
+            if sealed is not None:
+                items.append({key: row[key], "from_version": row["key_version"],
+                              "ciphertext": b64u_encode(sealed)})
+        return items
 
-def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
+
+class _Pipeline:
+    """At most one batch in flight: the server applies batch k while this process re-seals k+1.
+    Killed at any moment, the batch in flight is either committed whole or not at all."""
+
+    def __init__(self, client: Client, version: int, tally: Resealed,
+                 progress: Callable[[int], None] | None) -> None:
+        self.client, self.version, self.tally, self.progress = client, version, tally, progress
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pledgebox-reencrypt")
+        self._pending: Future[tuple[dict[str, Any], int]] | None = None
+
+    def _post(self, kind: str, items: list[dict[str, Any]], rows: int) -> tuple[dict[str, Any], int]:
+        if not items:
+            return {"updated": 0, "skipped": 0}, rows
+        return self.client.post("/api/v1/org/reencrypt", {"to_version": self.version, kind: items}), rows
+
+    def submit(self, kind: str, items: list[dict[str, Any]], rows: int) -> None:
+        self.wait()
+        self._pending = self._pool.submit(self._post, kind, items, rows)
+
+    def wait(self) -> None:
+        if self._pending is None:
+            return
+        result, rows = self._pending.result()
+        self._pending = None
+        self.tally.resealed += result["updated"]
+        self.tally.skipped += result["skipped"]
+        if self.progress:
+            self.progress(rows)
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split a page so no request body nears the server's size limit (big pledges are 8 KiB)."""
+    chunk: list[dict[str, Any]] = []
     weight = 0
-    for item in items:
-        batch.append(item)
-        weight += len(item["ciphertext"])
-        if len(batch) >= size or weight >= BATCH_BYTES:
-            yield batch
-            batch, weight = [], 0
-    if batch:
-        yield batch
+    for row in rows:
+        chunk.append(row)
+        weight += len(row["ciphertext"])
+        if weight >= BATCH_BYTES:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
+        yield chunk
 
 
-def _stale(session: Session, campaign_id: str, size: int) -> Iterator[dict[str, Any]]:
-    client, after = session.client(), ""
+def _stale_pages(client: Client, campaign_id: str, size: int) -> Iterator[list[dict[str, Any]]]:
+    after = ""
     while True:
         page = client.get(f"/api/v1/org/campaigns/{campaign_id}/stale-pledges",
                           query=f"after={after}&limit={size}")
-        yield from page["pledges"]
+        if page["pledges"]:
+            yield page["pledges"]
         if not page["next"]:
             return
         after = page["next"]
+
+
+def _prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """Fetch the next page in the background while the caller works on this one."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pledgebox-fetch") as pool:
+        future = pool.submit(next, pages, None)
+        while (page := future.result()) is not None:
+            future = pool.submit(next, pages, None)
+            yield page
 
 
 def reencrypt(session: Session, size: int = BATCH,
@@ -118,28 +182,19 @@ def reencrypt(session: Session, size: int = BATCH,
     new = session.encryption_key(int(me["encryption_key"]["version"]))
     client, tally = session.client(), Resealed()
     resealer = _Resealer(session, new, tally)
-
-    def send(kind: str, key: str, rows: list[dict[str, Any]]) -> None:
-        items = []
-        for row in rows:
-            sealed = resealer.reseal(row["key_version"], row["ciphertext"])
-            if sealed is not None:
-                items.append({key: row[key], "from_version": row["key_version"],
-                              "ciphertext": b64u_encode(sealed)})
-        if items:
-            result = client.post("/api/v1/org/reencrypt", {"to_version": new.version, kind: items})
-            tally.resealed += result["updated"]
-            tally.skipped += result["skipped"]
-        if progress:
-            progress(len(rows))
-
-    for campaign in campaigns.list_campaigns(session):
-        for batch in _batches(_stale(session, campaign["campaign_id"], size), size):
-            send("pledges", "pledge_id", batch)
-    cards = [e for e in client.get("/api/v1/org/directory")["entries"]
-             if e["key_version"] < new.version]
-    for batch in _batches(iter(cards), size):
-        send("directory", "fingerprint", batch)
+    pipeline = _Pipeline(client, new.version, tally, progress)
+    try:
+        for campaign in campaigns.list_campaigns(session):
+            for page in _prefetched(_stale_pages(client, campaign["campaign_id"], size)):
+                for chunk in _chunks(page):
+                    pipeline.submit("pledges", resealer.items(chunk, "pledge_id"), len(chunk))
+        cards = [e for e in client.get("/api/v1/org/directory")["entries"]
+                 if e["key_version"] < new.version]
+        for start in range(0, len(cards), size):
+            chunk = cards[start:start + size]
+            pipeline.submit("directory", resealer.items(chunk, "fingerprint"), len(chunk))
+    finally:
+        pipeline.close()
     # The server keeps any version something still uses (such as a pledge that would not open).
     tally.pruned = tuple(client.post("/api/v1/org/keys/prune", {})["deleted"])
     coalition.sync(session)  # forgets the versions just pruned (organizer/keyring.py)
