@@ -100,7 +100,10 @@ class Unavailable(ApiError):
 
 
 def render(error: ApiError) -> Response:
-    response = jsonify({"error": {"code": error.code, "message": error.message, **error.extra}})
+    # Extra fields (409's encryption_key) sit in the body beside "error", as protocol v1 says and
+    # the pledge page reads them; the copy inside "error" is kept for clients written against it.
+    response = jsonify({"error": {"code": error.code, "message": error.message, **error.extra},
+                        **error.extra})
     response.status_code = error.status
     response.headers.update(error.headers())
     return response
