@@ -1,0 +1,229 @@
+"""Pledge page benchmark: bytes of a first visit and time until the form can be sent, on a slow phone.
+
+A demo server (gunicorn) serves the pledge page; Debian's headless Chromium opens the share link
+in a fresh profile (empty cache) under DevTools' "Slow 4G" network preset (562.5 ms latency,
+1.44 Mbit/s down, 675 kbit/s up) and 4x CPU throttling, through the Chrome DevTools Protocol.
+Bytes are summed from Network.loadingFinished (encodedDataLength: what crossed the wire,
+headers included); the time is from navigation start to the moment the form is shown with its
+send button enabled (a MutationObserver records performance.now()). Goals: <= 100 KB, <= 2 s.
+
+Each visit is made twice: straight from gunicorn (which sends bodies uncompressed) and through a
+small gzip reverse proxy started here, standing in for nginx's `gzip on` in docs/deploy.md.
+
+    python3 bench/bench_page.py [--visits 3]
+"""
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_intake import Server  # noqa: E402
+
+# Chrome DevTools' "Slow 4G" preset (front_end/core/sdk/NetworkManager.ts).
+SLOW_4G = {"offline": False, "latency": 150 * 3.75,
+           "downloadThroughput": 1.6 * 1000 * 1000 / 8 * 0.9,
+           "uploadThroughput": 750 * 1000 / 8 * 0.9}
+CPU_SLOWDOWN = 4
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
+GZIP_LEVEL = 6  # what docs/deploy.md configures (nginx's default is 1)
+
+READY_PROBE = """
+(() => {
+  const ready = () => {
+    const form = document.getElementById('pledge-form');
+    const gate = document.getElementById('pledge-controls');
+    const send = document.getElementById('send-button');
+    return form && !form.hidden && gate && !gate.disabled && send && !send.disabled;
+  };
+  const watch = new MutationObserver(() => {
+    if (window.__formReadyAt === undefined && ready()) {
+      window.__formReadyAt = performance.now();
+      watch.disconnect();
+    }
+  });
+  watch.observe(document, {subtree: true, childList: true, attributes: true});
+})();
+"""
+
+
+def gzip_proxy(upstream_port: int) -> ThreadingHTTPServer:
+    """A reverse proxy that gzips text responses for clients that accept it, as nginx would."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_args: Any) -> None:  # no access log, as in production
+            return
+
+        def _relay(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("accept-encoding", "connection")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            ctype = resp.getheader("Content-Type", "")
+            zipped = ("gzip" in self.headers.get("Accept-Encoding", "") and len(data) > 256
+                      and ctype.startswith(COMPRESSIBLE))
+            if zipped:
+                data = gzip.compress(data, GZIP_LEVEL, mtime=0)
+            self.send_response_only(resp.status, resp.reason)
+            for key, value in resp.getheaders():
+                if key.lower() not in ("content-length", "connection", "transfer-encoding",
+                                       "date", "server"):
+                    self.send_header(key, value)
+            if zipped:
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_HEAD = _relay
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def visit(browser: Any, url: str) -> dict[str, Any]:
+    """One first visit in a fresh context: bytes per resource and the form-ready time."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(READY_PROBE)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    cdp.send("Network.emulateNetworkConditions", SLOW_4G)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+    urls: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    cdp.on("Network.requestWillBeSent", lambda e: urls.setdefault(e["requestId"], e["request"]["url"]))
+    cdp.on("Network.loadingFinished",
+           lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    page.goto(url, wait_until="commit")
+    page.wait_for_function("() => window.__formReadyAt !== undefined", timeout=60_000, polling=100)
+    ready_ms = page.evaluate("window.__formReadyAt")
+    waterfall = page.evaluate("""() => performance.getEntries()
+        .filter(e => e.entryType === 'navigation' || e.entryType === 'resource')
+        .map(e => [new URL(e.name).pathname, e.startTime, e.responseStart, e.responseEnd])""")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # late requests (favicon) finish and are counted
+    per_url: dict[str, int] = {}
+    for rid, size in sizes.items():
+        path = urls.get(rid, "?").split("#")[0]
+        path = "/" + path.split("/", 3)[-1] if "://" in path else path
+        per_url[path] = per_url.get(path, 0) + size
+    context.close()
+    return {"ready_ms": ready_ms, "bytes": sum(sizes.values()), "per_url": per_url,
+            "waterfall": waterfall}
+
+
+def body_sizes(base: str, paths: list[str]) -> dict[str, tuple[int, int]]:
+    """Raw and gzip'd (level GZIP_LEVEL) body size of each resource, fetched once more."""
+    import urllib.request
+
+    out = {}
+    for path in paths:
+        try:
+            data = urllib.request.urlopen(base + path, timeout=10).read()
+        except OSError:
+            continue
+        out[path] = (len(data), len(gzip.compress(data, GZIP_LEVEL)))
+    return out
+
+
+def line(label: str, value: str) -> None:
+    print(f"{label:<48} {value}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--visits", type=int, default=3)
+    args = ap.parse_args()
+    chromium = shutil.which("chromium")
+    if not chromium:
+        raise SystemExit("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-page-"))
+    print(f"# pledge page: load {os.getloadavg()[0]:.1f}, {platform.node()} {os.cpu_count()} cpus, "
+          f"Slow 4G + {CPU_SLOWDOWN}x CPU, {args.visits} cold visits each", flush=True)
+    env = {**os.environ, "PLEDGEBOX_RATELIMITS": "0"}
+    for name in ("PLEDGEBOX_DATABASE_URL", "PLEDGEBOX_INSTANCE_PATH", "PLEDGEBOX_CLOCK_OFFSET_FILE"):
+        env.pop(name, None)
+    demo_dir = folder / "demo"
+    demo_dir.mkdir()
+    server = Server("pledgebox", [sys.executable, "-m", "server.cli", "run", "--demo", str(demo_dir),
+                                  "--host", "127.0.0.1", "--port", "{port}", "--workers", "2"],
+                    env, demo_dir, "/")
+    ok = True
+    proxy = None
+    try:
+        server.start()
+        link = json.loads((demo_dir / "demo.json").read_text())["share_link"]
+        proxy = gzip_proxy(server.port)
+        proxied = link.replace(server.base, f"http://127.0.0.1:{proxy.server_address[1]}")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            results: dict[str, list[dict[str, Any]]] = {"gunicorn": [], "gzip proxy": []}
+            for _ in range(args.visits):
+                results["gunicorn"].append(visit(browser, link))
+                results["gzip proxy"].append(visit(browser, proxied))
+            browser.close()
+        for mode, runs in results.items():
+            kb = statistics.median(r["bytes"] for r in runs) / 1000
+            visits = [r["ready_ms"] for r in runs]
+            ready = statistics.median(visits) / 1000
+            line(f"{mode}: transferred, first visit (goal <= 100 KB)",
+                 f"{kb:.1f} KB {'ok' if kb <= 100 else 'MISSED'}")
+            line(f"{mode}: navigation to form ready (goal <= 2 s)",
+                 f"{ready:.2f} s {'ok' if ready <= 2 else 'MISSED'}  "
+                 f"(visits: {', '.join(f'{r_ms / 1000:.2f}' for r_ms in visits)})")
+            if mode == "gzip proxy":
+                ok &= kb <= 100 and ready <= 2
+        per_url = results["gunicorn"][0]["per_url"]
+        zipped = results["gzip proxy"][0]["per_url"]
+        bodies = body_sizes(server.base, [p for p in per_url if not p.startswith("/api/")])
+        print("# per resource: transferred from gunicorn / through the gzip proxy (body raw / gzip -6)")
+        for path, size in sorted(per_url.items(), key=lambda kv: -kv[1]):
+            raw, gz = bodies.get(path, (0, 0))
+            short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
+            line(f"  {short}", f"{size / 1000:.1f} / {zipped.get(path, 0) / 1000:.1f} KB"
+                 + (f"  ({raw / 1000:.1f} / {gz / 1000:.1f} KB)" if raw else ""))
+        print("# waterfall of the last visit through the gzip proxy, ms from navigation start: "
+              "request sent / first byte / last byte")
+        for path, start, first, end in results["gzip proxy"][-1]["waterfall"]:
+            short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
+            line(f"  {short}", f"{start:6.0f} / {first:6.0f} / {end:6.0f}")
+        line("  form ready", f"{results['gzip proxy'][-1]['ready_ms']:6.0f}")
+    finally:
+        if proxy is not None:
+            proxy.shutdown()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
