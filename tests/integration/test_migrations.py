@@ -1,0 +1,248 @@
+"""The schema migrations build is the schema server/models.py describes, on SQLite and PostgreSQL;
+and every SQLite connection, from every code path, runs with the durability and deletion pragmas.
+"""
+
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import peewee
+import pytest
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+
+import migrations
+from server import cli, create_app
+from server.config import Config
+from server.db import SQLITE_PRAGMAS, bind, database, open_database
+from server.models import ALL_MODELS
+from server.retention import start_background_purge
+from tests.conftest import _pg, require_part
+
+BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+RECORD_TABLE = "pledgebox_migrations"
+STUDENT_TABLES = {"pledge", "announcement", "campaign"}
+
+
+@pytest.fixture
+def second_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database of the same kind, for the models' own create_tables."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'from-models.sqlite3'}"
+        return
+    admin_url = require_part("PLEDGEBOX_TEST_POSTGRES_URL", "PostgreSQL")
+    name = "pbtest_" + secrets.token_hex(6)
+    admin = _pg(admin_url)
+    admin.execute_sql(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    admin.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.close()
+
+
+def _on_delete(db: Database, table: str) -> set[tuple[str, str, str, str]]:
+    if isinstance(db, SqliteDatabase):
+        rows = db.execute_sql(f"PRAGMA foreign_key_list('{table}')").fetchall()
+        return {(r[3], r[2], r[4], r[6].upper()) for r in rows}  # from, table, to, on_delete
+    rows = db.execute_sql("""
+        SELECT kcu.column_name, ccu.table_name, ccu.column_name, rc.delete_rule
+        FROM information_schema.referential_constraints rc
+        JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = rc.constraint_name
+        JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = rc.constraint_name
+        WHERE kcu.table_name = %s""", (table,)).fetchall()
+    return {(r[0], r[1], r[2], r[3].upper()) for r in rows}
+
+
+def schema(db: Database) -> dict[str, Any]:
+    """Tables, columns (type, null, pk), primary keys, indexes and foreign keys, by introspection."""
+    out: dict[str, Any] = {}
+    for table in sorted(t for t in db.get_tables() if t != RECORD_TABLE):
+        columns = sorted((c.name, c.data_type.lower(), c.null, c.primary_key, c.default)
+                         for c in db.get_columns(table))
+        indexes = sorted((tuple(i.columns), i.unique) for i in db.get_indexes(table)
+                         if not i.name.endswith("_pkey") and not i.name.startswith("sqlite_autoindex"))
+        out[table] = {"columns": columns, "primary_key": db.get_primary_keys(table),
+                      "indexes": indexes, "foreign_keys": sorted(_on_delete(db, table))}
+    return out
+
+
+@BACKENDS
+def test_migrated_schema_equals_the_models(db_url: str, second_db_url: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    migrated, modelled = bind(db_url), open_database(second_db_url)
+    if isinstance(modelled, PostgresqlDatabase):
+        # WITHOUT ROWID is a SQLite table option (PostgreSQL has no rowid to hide); the models
+        # declare it for SQLite, and PostgreSQL would refuse the clause.
+        for model in ALL_MODELS:
+            monkeypatch.setattr(model._meta, "without_rowid", False)
+    try:
+        with migrated.connection_context():
+            assert migrations.upgrade(migrated) == ["0001_initial"]
+            assert migrations.pending(migrated) == []
+            from_migrations = schema(migrated)
+        with modelled.connection_context(), modelled.bind_ctx(ALL_MODELS):
+            modelled.create_tables(ALL_MODELS)
+            from_models = schema(modelled)
+    finally:
+        migrated.close()
+        modelled.close()
+    assert set(from_models) == {m._meta.table_name for m in ALL_MODELS}
+    assert from_migrations == from_models
+    # and the comparison sees what matters: keys and the index on delete_after are there
+    assert from_models["pledge"]["primary_key"] == ["id"]
+    assert from_models["encryption_key"]["primary_key"] == ["coalition_id", "version"]
+    assert ((("delete_after",), False)) in from_models["campaign"]["indexes"]
+    assert ("campaign_id", "campaign", "id", "CASCADE") in from_models["pledge"]["foreign_keys"]
+
+
+@BACKENDS
+def test_upgrade_is_idempotent_and_downgrade_removes_everything(db_url: str) -> None:
+    db = bind(db_url)
+    try:
+        with db.connection_context():
+            migrations.upgrade(db)
+            assert migrations.upgrade(db) == []
+            assert migrations.downgrade_last(db) == "0001_initial"
+            assert set(db.get_tables()) == {RECORD_TABLE}
+            assert migrations.pending(db) == ["0001_initial"]
+            migrations.upgrade(db)
+            assert migrations.pending(db) == []
+    finally:
+        db.close()
+
+
+@BACKENDS
+def test_no_table_has_an_autoincrement_or_sequential_key(db_url: str) -> None:
+    db = bind(db_url)
+    try:
+        with db.connection_context():
+            migrations.upgrade(db)
+            if isinstance(db, SqliteDatabase):
+                sql = [r[0] or "" for r in db.execute_sql("SELECT sql FROM sqlite_master").fetchall()]
+                assert not any("AUTOINCREMENT" in s.upper() for s in sql)
+                assert "sqlite_sequence" not in db.get_tables()
+                for table in db.get_tables():
+                    pk = [c for c in db.get_columns(table) if c.primary_key]
+                    # a lone INTEGER PRIMARY KEY is the rowid: it numbers rows in arrival order
+                    assert not (len(pk) == 1 and pk[0].data_type.upper() == "INTEGER"), table
+            else:
+                assert isinstance(db, PostgresqlDatabase)
+                serial = db.execute_sql(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND (column_default LIKE 'nextval%%' "
+                    "OR is_identity = 'YES')").fetchall()
+                assert serial == []
+                assert db.execute_sql("SELECT count(*) FROM information_schema.sequences "
+                                      "WHERE sequence_schema = 'public'").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+def test_student_tables_are_without_rowid_on_sqlite(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with db.connection_context():
+        migrations.upgrade(db)
+        for table in ("pledge", "announcement"):
+            sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            assert sql.rstrip().upper().endswith("WITHOUT ROWID"), sql
+            with pytest.raises(peewee.OperationalError, match="rowid"):
+                db.execute_sql(f"SELECT rowid FROM {table}")
+        # campaigns hold no per-student data, but their ids are random all the same
+        assert db.get_primary_keys("campaign") == ["id"]
+    db.close()
+
+
+# ---------- SQLite pragmas on every connection ----------
+
+WANTED = {"journal_mode": "wal", "synchronous": 2, "secure_delete": 1, "foreign_keys": 1}
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every SQLite connection opened during the test, with its thread and its pragmas."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    real = SqliteDatabase._connect
+
+    def spy(self: SqliteDatabase) -> sqlite3.Connection:
+        conn = real(self)
+        pragmas = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in WANTED}
+        seen.append((threading.current_thread().name, pragmas))
+        return conn
+
+    monkeypatch.setattr(SqliteDatabase, "_connect", spy)
+    return seen
+
+
+def test_the_pragmas_the_server_asks_for() -> None:
+    assert {k: SQLITE_PRAGMAS[k] for k in WANTED} == WANTED
+    assert SQLITE_PRAGMAS["busy_timeout"] > 0
+
+
+def _sqlite_config(tmp_path: Path, **overrides: Any) -> Config:
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    return Config(instance_path=instance, database_url=f"sqlite:///{instance / 'pledgebox.sqlite3'}",
+                  ratelimits_enabled=False, **overrides)
+
+
+def test_app_request_connections_have_the_pragmas(tmp_path: Path, connections: list) -> None:
+    app = create_app(_sqlite_config(tmp_path, purge_in_background=False))
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+    connections.clear()
+    assert app.test_client().get("/api/v1/campaigns/cmp_None").status_code == 404
+    assert connections, "the request opened no connection"
+    for _thread, pragmas in connections:
+        assert pragmas == WANTED
+
+
+def test_cli_purge_connections_have_the_pragmas(tmp_path: Path, connections: list,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    config = _sqlite_config(tmp_path)
+    monkeypatch.setenv("PLEDGEBOX_INSTANCE_PATH", str(config.instance_path))
+    monkeypatch.setenv("PLEDGEBOX_DATABASE_URL", config.database_url)
+    assert cli.main(["db", "upgrade"]) == 0
+    connections.clear()
+    assert cli.main(["purge"]) == 0
+    assert "purged" in capsys.readouterr().out
+    assert connections, "the purge opened no connection"
+    for _thread, pragmas in connections:
+        assert pragmas == WANTED
+    if not database.is_closed():
+        database.close()
+
+
+def test_background_purge_thread_connections_have_the_pragmas(tmp_path: Path, connections: list) -> None:
+    app = create_app(_sqlite_config(tmp_path, purge_interval_seconds=1))
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+    connections.clear()
+    start_background_purge(app)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(t == "pledgebox-purge" for t, _ in connections):
+            time.sleep(0.1)
+    finally:
+        app.extensions["pledgebox-purge-stop"].set()
+    from_thread = [p for t, p in connections if t == "pledgebox-purge"]
+    assert from_thread, "the background purge opened no connection of its own"
+    for _thread, pragmas in connections:
+        assert pragmas == WANTED
+
+
+def test_the_database_file_itself_is_in_wal_mode(tmp_path: Path) -> None:
+    """journal_mode=wal persists in the file: any tool that opens it later keeps WAL."""
+    config = _sqlite_config(tmp_path)
+    create_app(config)
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+    database.close()
+    raw = sqlite3.connect(config.database_url.removeprefix("sqlite:///"))
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        raw.close()
