@@ -97,7 +97,7 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
         "role": me["role"], "status": me["status"], "removed": []}
     verify_key(session, me["encryption_key"])
     session.save()
-    return me  # type: ignore[no-any-return]
+    return me
 
 
 def _check(session: Session, o: dict[str, Any], removed: set[str]) -> None:
@@ -131,7 +131,7 @@ def organizers(session: Session) -> list[dict[str, Any]]:
     if newly:
         session.coalition["removed"] = sorted(removed | newly)
         session.save()
-    return listed  # type: ignore[no-any-return]
+    return listed
 
 
 def find(listed: list[dict[str, Any]], text: str, allow_prefix: bool) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def approve(session: Session, fp: str) -> dict[str, Any]:
     sign_public = b64u_decode(target["sign_public"], length=32)
     box_public = b64u_decode(target["box_public"], length=32)
     keys = {v: session.encryption_key(v) for v in session.encryption_versions()}
-    return session.client().post(f"/api/v1/org/organizers/{target['fingerprint']}/approve", {  # type: ignore[no-any-return]
+    return session.client().post(f"/api/v1/org/organizers/{target['fingerprint']}/approve", {
         "approval_signature": approval(session.coalition_id, signing, target["role"], sign_public,
                                        box_public),
         "wrapped": wrap_all(session.coalition_id, box_public, target["role"], signing, keys)})

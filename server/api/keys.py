@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from crypto.envelope import CIPHERTEXT_LENGTHS
 from server.api.auth import body_json, signed
 from server.api.fields import signed_key, wrapped_list
 from server.errors import BadRequest
@@ -18,12 +19,14 @@ from server.store import rotation
 
 bp = Blueprint("key_api", __name__, url_prefix="/api/v1/org")
 
+SEALED = b64u(sizes=tuple(sorted(CIPHERTEXT_LENGTHS)))  # 1 KiB buckets, as pledges
+
 PAGE_MAX = 2000
 
 ROTATION_WRAPPED = obj({"organizer_id": ID, "kind": {"enum": ["encryption"]}, "version": VERSION,
                         "ciphertext": b64u()})
 STALE_ROW = obj({"pledge_id": ID, "key_version": VERSION, "ciphertext": b64u()})
-RESEALED = {name: array(obj({key: ID, "from_version": VERSION, "ciphertext": b64u(1072, 8240)}),
+RESEALED = {name: array(obj({key: ID, "from_version": VERSION, "ciphertext": SEALED}),
                         rotation.MAX_BATCH)
             for name, key in (("pledges", "pledge_id"), ("directory", "fingerprint"))}
 VERSIONS = array(VERSION)

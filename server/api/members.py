@@ -6,6 +6,7 @@ the directory. Everything is looked up within the signer's own coalition (`g.org
 
 from flask import Blueprint, Response, g, jsonify
 
+from crypto.envelope import CIPHERTEXT_LENGTHS
 from server.api.auth import body_json, signed, signed_by_newcomer
 from server.api.fields import organizer_keys, wrapped_list
 from server.errors import BadRequest
@@ -18,6 +19,8 @@ from server.store.coalitions import organizer_json, whoami
 
 bp = Blueprint("member_api", __name__, url_prefix="/api/v1/org")
 
+SEALED = b64u(sizes=tuple(sorted(CIPHERTEXT_LENGTHS)))  # 1 KiB buckets, as pledges
+
 ROLE: Schema = {"enum": list(members.ROLES)}
 FINGERPRINT: Schema = {"type": "string", "pattern": "^[0-9a-f]{40}$"}
 KEYS = obj({"sign_public": b64u(32), "box_public": b64u(32)})
@@ -26,7 +29,7 @@ WRAPPED = obj({"kind": {"enum": ["signing", "encryption"]}, "version": VERSION,
 ORGANIZER = obj({"organizer_id": ID, "fingerprint": FINGERPRINT, "role": ROLE,
                  "status": {"enum": ["pending", "active", "removed"]}, "sign_public": b64u(32),
                  "box_public": b64u(32), "approval_signature": nullable(b64u(64))})
-CARD = obj({"fingerprint": FINGERPRINT, "key_version": VERSION, "ciphertext": b64u(1072, 8240)})
+CARD = obj({"fingerprint": FINGERPRINT, "key_version": VERSION, "ciphertext": SEALED})
 
 
 @bp.post("/invites")
@@ -104,7 +107,7 @@ def directory() -> Response:
 
 @bp.put("/directory")
 @describe("Store the signer's sealed directory card (current key only)",
-          body=obj({"key_version": VERSION, "ciphertext": b64u(1072, 8240)}), ok={204: None},
+          body=obj({"key_version": VERSION, "ciphertext": SEALED}), ok={204: None},
           errors=(400, 409), error_extra={409: {"encryption_key": {}}})
 @signed()
 def put_card() -> tuple[str, int]:

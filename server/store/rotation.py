@@ -40,7 +40,7 @@ def publish_key(coalition: Coalition, key: SignedKey, wrapped: list[tuple[str | 
     for organizer_id, w in wrapped:
         if w.kind != "encryption" or w.version != key.version:
             raise BadRequest("A rotation wraps the new encryption key and nothing else.")
-        if organizer_id not in active or organizer_id in covered:
+        if organizer_id is None or organizer_id not in active or organizer_id in covered:
             raise Conflict("The coalition's organizers changed while you rotated; run it again.")
         covered.add(organizer_id)
     if covered != set(active):
@@ -62,9 +62,10 @@ def stale_pledges(coalition_id: str, campaign_id: str, after: str, limit: int, t
     """One page of a campaign's pledges still sealed to an older key, in id order."""
     coalition_campaign(coalition_id, campaign_id, today)
     version = current_key(coalition_id).version
-    rows = list(Pledge.select(Pledge.id, Pledge.key_version, Pledge.ciphertext)
-                .where(Pledge.campaign == campaign_id, Pledge.key_version < version, Pledge.id > after)
-                .order_by(Pledge.id).limit(limit + 1).tuples())
+    query = (Pledge.select(Pledge.id, Pledge.key_version, Pledge.ciphertext)
+             .where(Pledge.campaign == campaign_id, Pledge.key_version < version, Pledge.id > after)
+             .order_by(Pledge.id).limit(limit + 1))
+    rows = database.execute(query).fetchall()  # raw rows: no per-row model machinery
     more = len(rows) > limit
     rows = rows[:limit]
     return {"version": version,
