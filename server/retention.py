@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Flask, Response, after_this_request
+from flask import Flask, Response, after_this_request, request
 from peewee import DatabaseError
 
 from server.clock import Clock
@@ -154,17 +154,32 @@ def hold_day_floor(clock: Clock) -> date:
     return today
 
 
+def _stored_floor() -> str | None:
+    """Hand-written SQL: this runs before every request, so it skips peewee's query building."""
+    sql = f"SELECT value FROM {ServerState._meta.table_name} WHERE name = {database.param}"  # noqa: S608 (our table; the name is a parameter)
+    row = database.execute_sql(sql, (_LATEST_DAY,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def init_app(app: Flask) -> None:
-    """Before a process serves its first request of a day, agree on the day with the database."""
+    """Before every request, agree on the day with the database (one primary-key read).
+
+    A process that has not seen today yet (an idle worker, a fresh restart, another server)
+    must not answer from an earlier day after the clock is set back: the latest day any
+    process saw is in the database, and the first process to see a new day writes it there.
+    """
     clock: Clock = app.extensions["pledgebox"].clock
-    held: dict[str, date] = {}
 
     @app.before_request
     def _keep_time_forward() -> None:
-        if held.get("day") == clock.today():
+        if request.endpoint == "static":
             return
         try:
-            held["day"] = hold_day_floor(clock)
+            stored = _stored_floor()
+            if stored is not None:
+                clock.raise_floor(date.fromisoformat(stored))
+            if stored is None or clock.today().isoformat() > stored:
+                hold_day_floor(clock)
         except DatabaseError:  # not migrated yet: nothing stored can be revived either
             log.warning("could not read the latest day from the database")
 
