@@ -111,7 +111,10 @@ def b64u_field(body: dict[str, Any], name: str, length: int | None = None) -> by
 
 
 def int_field(body: dict[str, Any], name: str, lo: int = 1, hi: int = MAX_INT) -> int:
+    """A whole number in range. JSON has one number type, so 2.0 is 2 (as JSON Schema says)."""
     value = body.get(name)
+    if isinstance(value, float) and value.is_integer() and lo <= value <= hi:
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise BadRequest(f"{name!r} must be a whole number from {lo} to {hi}.")
     return value

@@ -38,14 +38,30 @@ ATTRIBUTE = "pledgebox_openapi"
 
 # --- schema helpers: short names for the shapes the protocol uses --------------------------------
 
-def b64u(size: int | None = None, min_size: int = 0, max_size: int | None = None) -> Schema:
-    """Unpadded base64url of `size` bytes (or min_size..max_size bytes)."""
-    schema: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$",
-                      "contentEncoding": "base64url"}
-    lo, hi = (size, size) if size is not None else (min_size, max_size)
-    schema["minLength"] = _chars(lo or 0)
-    if hi is not None:
-        schema["maxLength"] = _chars(hi)
+_B64 = "[A-Za-z0-9_-]"
+# The last character of canonical unpadded base64url carries no stray bits.
+_TAIL = {0: "", 1: _B64 + "[AQgw]", 2: _B64 + "{2}[AEIMQUYcgkosw048]"}
+
+
+def _b64u_pattern(size: int) -> str:
+    return f"{_B64}{{{4 * (size // 3)}}}{_TAIL[size % 3]}"
+
+
+def b64u(size: int | None = None, sizes: tuple[int, ...] = (), min_size: int = 0,
+         max_size: int | None = None) -> Schema:
+    """Canonical unpadded base64url: of `size` bytes, of one of `sizes`, or min_size..max_size."""
+    schema: Schema = {"type": "string", "contentEncoding": "base64url"}
+    if size is not None:
+        sizes = (size,)
+    if sizes:
+        schema["pattern"] = "^(?:" + "|".join(_b64u_pattern(n) for n in sizes) + ")$"
+        schema["minLength"], schema["maxLength"] = _chars(min(sizes)), _chars(max(sizes))
+        return schema
+    schema["pattern"] = f"^(?:{_B64}{{4}})*(?:{_B64}[AQgw]|{_B64}{{2}}[AEIMQUYcgkosw048])?$"
+    if min_size:
+        schema["minLength"] = _chars(min_size)
+    if max_size is not None:
+        schema["maxLength"] = _chars(max_size)
     return schema
 
 

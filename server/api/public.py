@@ -15,9 +15,9 @@ bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 PLEDGE_BODY_LIMIT = 16 * 1024
 
 
-CIPHERTEXT = b64u(min_size=1024 + 48, max_size=8 * 1024 + 48)
+CIPHERTEXT = b64u(sizes=tuple(1024 * k + 48 for k in range(1, 9)))
 CAMPAIGN = obj({"campaign_id": ID, "coalition_id": ID, "coalition_name": TEXT(200),
-                "signing_key": b64u(32), "descriptor": b64u(min_size=1),
+                "signing_key": b64u(32), "descriptor": b64u(),
                 "descriptor_signature": b64u(64), "encryption_key": ENCRYPTION_KEY})
 
 
