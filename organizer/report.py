@@ -125,5 +125,5 @@ def write_html(rows: Iterator[dict[str, Any]], out: TextIO, *, title: str, campa
         counts.add(row)
         out.write(_row(row, fields))
     out.write("</tbody>\n</table>\n</main>\n")
-    out.write(_counts(fields, tally))
+    out.write(_counts(fields, counts.finish()))
     out.write("</body>\n</html>\n")

@@ -6,6 +6,7 @@ time, and summaries keep counts, not rows.
 
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from organizer.errors import NoSecretForVersion
 from organizer.session import Session
 
 PAGE = 1000
+OPENERS = max(1, min(4, os.cpu_count() or 1))  # threads that open a page's slices
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SCHOOL_IDS = {"school", "escuela", "schools"}
 NO_ANSWER = "(no answer)"
@@ -58,15 +60,31 @@ class Progress:
 
 def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
             ) -> Iterator[dict[str, Any]]:
-    """Yield opened pledges in the shape of `roster --format jsonl`; count what does not open."""
-    keys: dict[int, tuple[bytes, bytes] | None] = {}
+    """Yield opened pledges in the shape of `roster --format jsonl`; count what does not open.
+
+    Each page is opened by a few threads, in contiguous slices whose results are put back in
+    order: libsodium runs without Python's GIL, so on a laptop's several cores the decryption
+    overlaps the JSON and base64 work instead of waiting for it (bench/bench_roster.py).
+    """
+    keys: dict[int | None, tuple[bytes, bytes] | None] = {}
     progress = Progress(total)
-    for page in _pages(session, campaign_id):
-        for row in page["pledges"]:
-            opened = _open(session, keys, campaign_id, row, tally)
-            if opened is not None:
-                yield opened
-        progress.step(len(page["pledges"]))
+    with ThreadPoolExecutor(max_workers=OPENERS, thread_name_prefix="roster-open") as pool:
+        for page in _pages(session, campaign_id):
+            rows = page["pledges"]
+            for version in {_version(row) for row in rows} - keys.keys():
+                keys[version] = _key_pair(session, version)
+            size = -(-len(rows) // OPENERS) or 1
+            slices = [rows[i:i + size] for i in range(0, len(rows), size)]
+            for results in pool.map(lambda part: [_open(keys, campaign_id, r) for r in part], slices):
+                for result in results:
+                    if isinstance(result, dict):
+                        tally.opened += 1
+                        yield result
+                    elif result is _MISSING_KEY:
+                        tally.missing_key += 1
+                    else:
+                        tally.unopened += 1
+            progress.step(len(rows))
     progress.close()
 
 
@@ -89,27 +107,38 @@ def _pages(session: Session, campaign_id: str) -> Iterator[dict[str, Any]]:
                 return
 
 
-def _open(session: Session, keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
-          row: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
-    version = row["key_version"]
-    if version not in keys:
-        try:
-            key = session.encryption_key(version)
-            keys[version] = (key.public, key.secret)  # derive the public half once, not per pledge
-        except NoSecretForVersion:
-            keys[version] = None
-    pair = keys[version]
-    if pair is None:
-        tally.missing_key += 1
+def _version(row: Any) -> int | None:
+    """The row's key version, or None when a (hostile) server sent something else."""
+    version = row.get("key_version") if isinstance(row, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def _key_pair(session: Session, version: int | None) -> tuple[bytes, bytes] | None:
+    """(public, secret) of a key version this organizer holds; the public half derived once."""
+    if version is None:
         return None
     try:
-        body = open_pledge(pair[0], pair[1], b64u_decode(row["ciphertext"]), campaign_id)
-    except (BadEnvelope, ValueError):
-        tally.unopened += 1
+        key = session.encryption_key(version)
+    except NoSecretForVersion:
         return None
-    tally.opened += 1
+    return key.public, key.secret
+
+
+_MISSING_KEY, _UNOPENED = object(), object()
+
+
+def _open(keys: dict[int | None, tuple[bytes, bytes] | None], campaign_id: str,
+          row: dict[str, Any]) -> dict[str, Any] | object:
+    """One opened pledge, or a marker saying why not (counted by the caller, on one thread)."""
+    pair = keys.get(_version(row))
+    if pair is None:
+        return _MISSING_KEY
+    try:
+        body = open_pledge(pair[0], pair[1], b64u_decode(row["ciphertext"]), campaign_id)
+    except (BadEnvelope, ValueError, KeyError, TypeError):
+        return _UNOPENED
     return {"pledge_id": row["pledge_id"], "received_day": row["received_day"],
-            "key_version": version, "answers": body["answers"]}
+            "key_version": row["key_version"], "answers": body["answers"]}
 
 
 def safe_cell(value: Any) -> str:
@@ -178,29 +207,40 @@ def countable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class Counts:
-    """Per-field counters; free-text schools are grouped ignoring case and spacing, shown as
-    first written ("Covina High" and "covina  high" are one school)."""
+    """Per-field counters. Free-text schools are grouped ignoring case and spacing, and shown as
+    their most common spelling ("Covina High" and "covina  high" are one school)."""
 
     def __init__(self, fields: list[dict[str, Any]], tally: Tally) -> None:
         self.fields, self.tally = countable(fields), tally
-        self._spelling: dict[str, dict[str, str]] = {}
+        self._spellings: dict[str, dict[str, Counter[str]]] = {}
         for f in self.fields:
             tally.counts.setdefault(f["id"], Counter())
-            self._spelling[f["id"]] = {}
+            self._spellings[f["id"]] = {}
 
     def add(self, row: dict[str, Any]) -> None:
         for f in self.fields:
             label = answer_text(f, row["answers"].get(f["id"]))
             if f["type"] == "text":
-                key = " ".join(label.split()).casefold()
-                label = self._spelling[f["id"]].setdefault(key, " ".join(label.split()))
-            self.tally.counts[f["id"]][label or NO_ANSWER] += 1
+                label = " ".join(label.split())
+                group = self._spellings[f["id"]].setdefault(label.casefold(), Counter())
+                group[label] += 1
+            else:
+                self.tally.counts[f["id"]][label or NO_ANSWER] += 1
+
+    def finish(self) -> Tally:
+        for fid, groups in self._spellings.items():
+            for spellings in groups.values():
+                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
+                self.tally.counts[fid][shown] += sum(spellings.values())
+        self._spellings = {fid: {} for fid in self._spellings}
+        return self.tally
 
 
 def count(rows: Iterator[dict[str, Any]], fields: list[dict[str, Any]], tally: Tally) -> None:
     counts = Counts(fields, tally)
     for row in rows:
         counts.add(row)
+    counts.finish()
 
 
 def bar_chars(out: TextIO) -> tuple[str, str]:
