@@ -233,6 +233,9 @@ def test_withdrawal_through_the_api_leaves_no_bytes(deployment: Deployment) -> N
     campaign = sentinel_campaign(dep, n=16)
     kept = sentinel_campaign(dep, n=4)
     gone = campaign.pledges[::2]
+    page = call(dep.server.base_url, "GET", "/withdraw")  # where a student pastes the receipt
+    assert page.status == 200
+    assert b'id="withdraw-form"' in page.body
     for p in gone:
         reply = call(dep.server.base_url, "POST", f"/api/v1/pledges/{p.pledge_id}/withdraw",
                      {"withdraw_token": b64u_encode(p.token)})
