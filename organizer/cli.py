@@ -53,7 +53,7 @@ def _passphrase(confirm: bool = False) -> str:
         raise BadInput(f"No terminal to ask for the passphrase: set {PASSPHRASE_ENV} for scripts.")
     first = getpass.getpass("Keystore passphrase: ")
     if confirm and getpass.getpass("Type it again: ") != first:
-        raise BadInput("The two passphrases differ; nothing was created.")
+        raise BadInput("The two passphrases differ, so nothing was created: run the command again.")
     return first
 
 
