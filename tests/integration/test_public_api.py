@@ -255,7 +255,7 @@ HASH31, HASH33 = b64u_encode(bytes(31)), b64u_encode(bytes(33))
 BAD_JSON_BODIES = {
     "wrong_type_version_string": {"key_version": "1"},
     "wrong_type_version_bool": {"key_version": True},
-    "wrong_type_version_float": {"key_version": 1.0},
+    "wrong_type_version_fraction": {"key_version": 1.5},  # 1.0 is 1 (JSON has one number type)
     "version_zero": {"key_version": 0},
     "version_negative": {"key_version": -1},
     "version_huge": {"key_version": 2**63},
