@@ -126,7 +126,8 @@ def _parse_key_file(text: str, today: date) -> tuple[date, bytes]:
 
 
 def daily_key() -> bytes:
-    return current_app.extensions[_EXTENSION].current()  # type: ignore[no-any-return]
+    key: bytes = current_app.extensions[_EXTENSION].current()
+    return key
 
 
 def network_of(address: str) -> str:

@@ -54,7 +54,7 @@ class AllowListFilter(logging.Filter):
         return False
 
 
-class GunicornLogger(_GunicornBase):  # type: ignore[misc]
+class GunicornLogger(_GunicornBase):
     """gunicorn's logger with no access log and the allow-list on every error-log handler."""
 
     def setup(self, cfg: Any) -> None:
