@@ -50,7 +50,7 @@ def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     admin = _pg(admin_url)
     admin.execute_sql(f"CREATE DATABASE {name}")
     yield admin_url.rsplit("/", 1)[0] + "/" + name
-    if not database.is_closed():
+    if database.obj is not None and not database.is_closed():
         database.close()
     admin.execute_sql(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
