@@ -109,6 +109,9 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
     session = core._synced(args)
     version = _rotate_and_maybe_reencrypt(session, args)
     print(version)
+    if not args.reencrypt:
+        _err(f"Encryption key rotated to version {version}. What is stored stays sealed to older "
+             "keys until you run `pledgebox key reencrypt`.")
 
 
 def cmd_key_reencrypt(args: argparse.Namespace) -> None:
@@ -134,7 +137,7 @@ def cmd_contacts_list(args: argparse.Namespace) -> None:
         for card in listing.cards:
             cells = [_cut(card.get(h, ""), w) for h, w in widths.items()]
             print("  ".join(cells) + f"  {card['fingerprint'][:8]}")
-    _err(f"{len(listing.cards)} cards")
+    _err(f"{len(listing.cards)} card{'s' if len(listing.cards) != 1 else ''}")
     if listing.unreadable:
         _err(f"warning: {listing.unreadable} cards could not be opened or were not signed by their "
              "organizer, and were left out")
@@ -149,7 +152,7 @@ def cmd_contacts_delete(args: argparse.Namespace) -> None:
     _err("Your card is deleted from the directory.")
 
 
-def _batch(text: str) -> int:
+def batch_size(text: str) -> int:
     value = int(text)
     if not 1 <= value <= rotation.MAX_BATCH:
         raise argparse.ArgumentTypeError(f"the batch size is 1 to {rotation.MAX_BATCH}")
@@ -170,7 +173,7 @@ def register(sub: Any) -> None:
             dest="sub", required=True, metavar="SUBCOMMAND")
 
     def batch_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--batch", type=_batch, default=rotation.BATCH,
+        p.add_argument("--batch", type=batch_size, default=rotation.BATCH,
                        help="pledges per request while re-encrypting (default: %(default)s)")
 
     inv = group("invite", "Invite a new organizer to your coalition.")

@@ -49,7 +49,7 @@ def _clean(card: dict[str, Any]) -> dict[str, str]:
         out[name] = value
     missing = [n for n in REQUIRED if not out.get(n)]
     if missing:
-        raise BadInput(f"Your card needs a {missing[0]}: add --{missing[0]} ….")
+        raise BadInput(f"Your card needs a {missing[0]} (add --{missing[0]} …).")
     return out
 
 
