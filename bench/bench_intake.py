@@ -157,7 +157,7 @@ def opened_ids(demo: dict[str, str]) -> tuple[list[str], str]:
     """Every pledge the organizer tool opens, through the real `pledgebox roster --format jsonl`."""
     env = {**os.environ, "PLEDGEBOX_PASSPHRASE": demo["passphrase"]}
     done = subprocess.run([sys.executable, "-m", "organizer.cli", "--keystore", demo["keystore"],
-                           "roster", demo["campaign_id"], "--format", "jsonl"],
+                           "roster", "--format", "jsonl", "--", demo["campaign_id"]],  # an id may start "-"
                           env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return [json.loads(line)["pledge_id"] for line in done.stdout.splitlines()], done.stderr
 

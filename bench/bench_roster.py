@@ -92,8 +92,8 @@ def run_roster(demo: dict[str, str], out: Path, folder: Path) -> RosterRun:
     started = time.perf_counter()
     with open(err, "wb") as err_file:
         proc = subprocess.Popen([sys.executable, "-m", "organizer.cli", "--keystore",
-                                 demo["keystore"], "roster", demo["campaign_id"], "--format",
-                                 "jsonl", "-o", str(out)],
+                                 demo["keystore"], "roster", "--format", "jsonl", "-o", str(out),
+                                 "--", demo["campaign_id"]],  # an id may start with "-"
                                 env=env, cwd=ROOT, stderr=err_file, stdout=subprocess.DEVNULL)
     # Sampled from /proc, not ru_maxrss: Linux carries the parent's size over fork and exec.
     streaming_peak = peak = 0.0
