@@ -7,6 +7,10 @@ import re
 from crypto.errors import BadEncoding
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_VALUES = {c: i for i, c in enumerate(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+# Bits of the last character that carry no data, by len(text) % 4; canonical text has them zero.
+_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 
 
 def b64u_encode(data: bytes) -> str:
@@ -21,7 +25,9 @@ def b64u_decode(text: str, *, length: int | None = None) -> bytes:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise BadEncoding("not base64url without padding") from exc
-    if b64u_encode(data) != text:
+    # Checking the last character's spare bits is as strict as re-encoding, at a fraction of
+    # the cost on a 1.4 KB ciphertext (the intake and the roster decode one per pledge).
+    if text and _VALUES[text[-1]] & _SPARE_BITS[len(text) % 4]:
         raise BadEncoding("non-canonical base64url (stray bits in the last character)")
     if length is not None and len(data) != length:
         raise BadEncoding(f"expected {length} bytes, got {len(data)}")

@@ -10,9 +10,9 @@ from datetime import date
 from typing import Any
 
 from crypto.encoding import b64u_encode
+from crypto.ids import new_id
 from crypto.statements import announcement_message
 from organizer.errors import BadInput, NeedsAdmin
-from organizer.ids import new_id
 from organizer.session import Session
 
 MAX_TEXT = 1000

@@ -10,13 +10,16 @@ import segno
 
 from crypto import BadSignature
 from crypto.encoding import b64u_decode, b64u_encode
+from crypto.ids import new_id
 from crypto.statements import campaign_message, verify_statement
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
-from organizer.ids import new_id
 from organizer.session import Session
 
 FIELD_TYPES = ("text", "choice", "checkbox", "contact")
-DEFAULT_FIELDS = ["school!:text:Your school|Tu escuela", "help:checkbox:I want to help organize|Quiero ayudar a organizar"]
+DEFAULT_FIELDS = [
+    "school!:text:Your school|Tu escuela",
+    "help:checkbox:I want to help organize|Quiero ayudar a organizar",
+]
 
 
 def _label(text: str) -> dict[str, str]:
@@ -47,7 +50,8 @@ def parse_field(spec: str) -> dict[str, Any]:
     required = fid.endswith("!")
     fid = fid.rstrip("!")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", fid) or kind not in FIELD_TYPES:
-        raise BadInput(f"In {spec!r}: the id may use letters, digits, - and _, and the type is one of {', '.join(FIELD_TYPES)}.")
+        raise BadInput(f"In {spec!r}: the id may use letters, digits, - and _, and the type is "
+                       f"one of {', '.join(FIELD_TYPES)}.")
     field: dict[str, Any] = {"id": fid, "type": kind, "label": _label(label), "required": required}
     if kind == "choice":
         if len(parts) < 4 or not parts[3].strip():
@@ -105,9 +109,11 @@ def verified_descriptor(session: Session, item: dict[str, Any]) -> dict[str, Any
         verify_statement(session.signing_public, campaign_message(raw),
                          b64u_decode(item["descriptor_signature"]))
     except BadSignature:
-        raise KeyMismatch("A campaign from the server is not signed by your coalition: do not trust this server.") from None
+        raise KeyMismatch("A campaign from the server is not signed by your coalition: "
+                          "do not trust this server.") from None
     descriptor: dict[str, Any] = json.loads(raw)
-    if descriptor.get("coalition_id") != session.coalition_id or descriptor.get("campaign_id") != item["campaign_id"]:
+    if (descriptor.get("coalition_id") != session.coalition_id
+            or descriptor.get("campaign_id") != item["campaign_id"]):
         raise KeyMismatch("The server mixed up campaigns: do not trust this server.")
     return descriptor
 

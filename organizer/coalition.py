@@ -6,13 +6,13 @@ from typing import Any
 from crypto import BadEnvelope, BadSignature
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import OrganizerIdentity
+from crypto.ids import new_id
 from crypto.signing import EncryptionKey, SigningKey
 from crypto.statements import encryption_key_message, organizer_message, verify_statement
 from crypto.wrapping import unwrap_secret, wrap_secret
 from organizer import keyring
 from organizer.client import Client
 from organizer.errors import KeyMismatch, ServerRefused
-from organizer.ids import new_id
 from organizer.session import Session
 
 NOT_AFTER_DAYS = 30

@@ -25,7 +25,7 @@ class ServerRefused(UserError):
 
 
 class KeyMismatch(UserError):
-    """The server's coalition key differs from your keystore's: do not trust this server; tell your coalition."""
+    """The server's coalition key differs from your keystore's: do not trust it; tell your coalition."""
 
 
 class NoSecretForVersion(UserError):

@@ -9,12 +9,12 @@ from crypto import BadSignature
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.identity import fingerprint
+from crypto.ids import new_id
 from crypto.statements import encryption_key_message, organizer_message, verify_statement
 from server.db import database
 from server.errors import BadRequest, Conflict, Forbidden
 from server.models import Coalition, EncryptionKey, Organizer, SetupCode, WrappedSecret
 from server.store.campaigns import current_key, key_json
-from server.store.ids import new_id
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
 from crypto.identity import fingerprint
+from crypto.ids import new_id
 from server.errors import ApiError, BadCiphertextLength, Conflict, Forbidden, StaleKey
 from server.models import Coalition, DirectoryEntry, Invite, Organizer, WrappedSecret
 from server.store.campaigns import current_key, key_json
 from server.store.coalitions import Wrapped, check_approval, store_wrapped
-from server.store.ids import new_id
 
 ROLES = ("member", "admin")
 INVITE_DAYS_DEFAULT = 7

@@ -6,6 +6,7 @@ from typing import Any
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
+from crypto.ids import new_id
 from server.db import database, is_sqlite
 from server.errors import (
     BadCiphertextLength,
@@ -18,7 +19,6 @@ from server.errors import (
 from server.jsonbody import is_id
 from server.models import Campaign, EncryptionKey, Pledge
 from server.store.campaigns import current_key, key_json, live_campaign
-from server.store.ids import new_id
 
 TOKEN_BYTES = 32
 _DUMMY_HASH = bytes(32)
