@@ -330,13 +330,23 @@
     }).catch(function () { /* news is optional: the pledge form works without it */ });
   }
 
+  // The server embeds its campaign answer in the page (a round trip fewer on slow phones); it is
+  // verified exactly like a fetched one. Without it (an older server), fetch it.
+  function campaignAnswer(root, campaignId) {
+    var embedded = root.getAttribute('data-campaign');
+    if (embedded) {
+      try { return Promise.resolve({ status: 200, json: JSON.parse(embedded) }); } catch (e) { /* fetch */ }
+    }
+    var path = '/api/v1/campaigns/' + encodeURIComponent(campaignId);
+    return callApi('GET', path).catch(function () { return null; });
+  }
+
   function startPledgePage(root) {
     var campaignId = root.getAttribute('data-campaign-id') || '';
     var env = window.PledgeboxEnvelope;
     if (!env || !window.PledgeboxLib || !ID_RE.test(campaignId)) return refuse('library');
     var fragmentKey = hashParam('k');
-    var path = '/api/v1/campaigns/' + encodeURIComponent(campaignId);
-    return callApi('GET', path).catch(function () { return null; }).then(function (res) {
+    return campaignAnswer(root, campaignId).then(function (res) {
       if (!res) return refuse('unreachable');
       if (res.status === 404) return refuse('unknown_campaign');
       if (res.status !== 200) return refuse('http_' + res.status);
