@@ -150,6 +150,8 @@ def main() -> None:
     ap.add_argument("--baseline-seconds", type=float, default=30.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--interval", type=int, default=5, help="PLEDGEBOX_PURGE_INTERVAL_SECONDS")
+    ap.add_argument("--seed-cache", type=Path,
+                    help="keep a copy of the seeded database here and reuse it on the next run")
     args = ap.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-purge-"))
@@ -163,8 +165,16 @@ def main() -> None:
     log = folder / "server.log"
     server = None
     try:
-        migrate(env)
-        seeded = seed(folder / "pledgebox.sqlite3", args.pledges)
+        db_file = folder / "pledgebox.sqlite3"
+        if args.seed_cache and args.seed_cache.exists():
+            started = time.monotonic()
+            shutil.copyfile(args.seed_cache, db_file)
+            seeded = time.monotonic() - started
+        else:
+            migrate(env)
+            seeded = seed(db_file, args.pledges)
+            if args.seed_cache:
+                shutil.copyfile(db_file, args.seed_cache)
         size = (folder / "pledgebox.sqlite3").stat().st_size / 2**30
         print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
               f"SQLite {sqlite3.sqlite_version}, {date.today()}")
