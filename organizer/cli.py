@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from crypto import CryptoError
 from crypto.identity import safety_words
 from organizer import campaigns, cli_coalition, cli_people, coalition, report, roster
-from organizer.errors import BadInput, UserError
+from organizer.errors import BadInput, NeedsAdmin, UserError
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -131,6 +131,8 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
 def cmd_campaign_wipe(args: argparse.Namespace) -> None:
     session = _synced(args)
     campaigns.find(session, args.campaign_id)
+    if session.signing_key() is None:  # refuse members before asking them anything
+        raise NeedsAdmin("Only admins can wipe a campaign; ask one of your coalition's admins.")
     if not args.yes:
         if not sys.stdin.isatty():
             raise BadInput("Add --yes to wipe without a question (nothing was deleted).")

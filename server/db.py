@@ -25,7 +25,9 @@ def open_database(url: str) -> Database:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         db = connect(url, pragmas=SQLITE_PRAGMAS)
     else:
-        db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        # peewee ≥ 4 runs psycopg2 in autocommit mode: a failed statement leaves no aborted
+        # transaction behind, so no autorollback option is needed (or accepted without warning).
+        db = connect(url.replace("postgres://", "postgresql://", 1))
     return db
 
 

@@ -61,7 +61,7 @@ def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
 def _pg(url: str) -> PostgresqlDatabase:
     from playhouse.db_url import connect
 
-    db = connect(url, autocommit=True)
+    db = connect(url)  # peewee 4 is always in autocommit mode (CREATE DATABASE needs it)
     db.connect()
     return db
 

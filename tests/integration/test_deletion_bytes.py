@@ -136,7 +136,7 @@ def _read_all(paths: list[Path]) -> bytes:
 
 
 def _pg_admin(db_url: str) -> PostgresqlDatabase:
-    db = connect(db_url, autocommit=True)
+    db = connect(db_url)  # peewee 4 is always in autocommit mode (VACUUM needs it)
     db.connect()
     return db
 
