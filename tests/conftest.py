@@ -7,6 +7,7 @@ Outside CI they are skipped without it; in CI (CI=true) a missing part is a fail
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,17 +46,26 @@ def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'instance' / 'pledgebox.sqlite3'}"
         return
+    with postgres_database() as url:
+        yield url
+        if database.obj is not None and not database.is_closed():
+            database.close()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     admin_url = require_part("PLEDGEBOX_TEST_POSTGRES_URL", "PostgreSQL")
     name = "pbtest_" + secrets.token_hex(6)
     admin = _pg(admin_url)
     admin.execute_sql(f"CREATE DATABASE {name}")
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    if database.obj is not None and not database.is_closed():
-        database.close()
-    admin.execute_sql(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-    admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
-    admin.close()
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.execute_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()
 
 
 def _pg(url: str) -> PostgresqlDatabase:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from crypto.signing import SigningKey
 from crypto.statements import announcement_message
@@ -27,8 +27,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -43,24 +41,6 @@ FIELDS = [
     "help:checkbox:I want to help|Quiero ayudar",
 ]
 ENGLISH_ONLY = ["school!:choice:Your school:Covina High,Northview High"]
-
-
-def _require_chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is not installed (scripts/test installs it)")
-        pytest.skip("chromium is not installed")
-    return path
-
-
-@pytest.fixture(scope="module")
-def people_browser() -> Iterator[Browser]:
-    path = _require_chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -94,8 +74,8 @@ def storage_is_empty(context: BrowserContext, page: Page) -> None:
 
 # --- languages ------------------------------------------------------------------------------------
 
-def test_spanish_browser_gets_spanish_page_and_the_switch_keeps_the_key(people_browser, site):
-    context, page = new_page(people_browser, locale="es-MX")
+def test_spanish_browser_gets_spanish_page_and_the_switch_keeps_the_key(browser, site):
+    context, page = new_page(browser, locale="es-MX")
     page.goto(site["link"])
     wait_verified(page)
     assert page.locator("html").get_attribute("lang") == "es"
@@ -123,10 +103,10 @@ def test_spanish_browser_gets_spanish_page_and_the_switch_keeps_the_key(people_b
     context.close()
 
 
-def test_language_follows_the_campaigns_languages(people_browser, site, live_server):
+def test_language_follows_the_campaigns_languages(browser, site, live_server):
     english_only = make_campaign(site["org"], fields=ENGLISH_ONLY)
     link = site["link"].replace(site["cid"], english_only)
-    context, page = new_page(people_browser, locale="es-ES")
+    context, page = new_page(browser, locale="es-ES")
     page.goto(link)
     wait_verified(page)
     assert page.locator("html").get_attribute("lang") == "en"
@@ -141,8 +121,8 @@ def test_language_follows_the_campaigns_languages(people_browser, site, live_ser
     context.close()
 
 
-def test_error_and_index_pages_in_both_languages(people_browser, site):
-    context, page = new_page(people_browser, locale="es")
+def test_error_and_index_pages_in_both_languages(browser, site):
+    context, page = new_page(browser, locale="es")
     response = page.goto(site["base"] + "/p/NoSuchCampaign")
     assert response is not None
     assert response.status == 404
@@ -157,8 +137,8 @@ def test_error_and_index_pages_in_both_languages(people_browser, site):
 
 # --- the whole pledge, keyboard only, then nothing left behind -----------------------------------
 
-def test_keyboard_only_pledge_in_spanish_leaves_nothing_in_the_browser(people_browser, site):
-    context, page = new_page(people_browser, locale="es-MX")
+def test_keyboard_only_pledge_in_spanish_leaves_nothing_in_the_browser(browser, site):
+    context, page = new_page(browser, locale="es-MX")
     page.goto(site["link"])
     wait_verified(page)
     sentinel = "Nos vemos ahí – sentinel-7f3a"
@@ -256,7 +236,7 @@ def _student_states(page: Page, site: dict[str, Any], lang: str) -> Iterator[str
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(people_browser, site, lang):
+def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(browser, site, lang):
     site["closed"] = make_campaign(site["org"], fields=FIELDS, action_in=0, closes_in=-1,
                                    delete_in=5)
     announce.post(site["org"].session, site["cid"], announce.build_announcement(
@@ -265,7 +245,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(people_browser, s
     assert AXE.is_file(), "run `npm ci` in web/ (axe-core is a pinned devDependency)"
     for scheme in ("light", "dark"):
         # bypass_csp only here: it lets the test inject axe-core, which the page's CSP forbids.
-        context, page = new_page(people_browser, locale=lang, bypass_csp=True,
+        context, page = new_page(browser, locale=lang, bypass_csp=True,
                                  color_scheme=scheme, viewport=PHONE)
         found = {}
         for state in _student_states(page, site, lang):
@@ -282,7 +262,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(people_browser, s
 
 # --- phones, Instagram, screenshots ---------------------------------------------------------------
 
-def test_phone_in_instagram_browser_and_desktop_layouts(people_browser, site, tmp_path):
+def test_phone_in_instagram_browser_and_desktop_layouts(browser, site, tmp_path):
     announce.post(site["org"].session, site["cid"], announce.build_announcement(
         site["cid"], "Bring water and a friend. We walk out at 10:00 sharp.",
         "Trae agua y a un amigo. Salimos a las 10:00 en punto.", date.today()))
@@ -291,7 +271,7 @@ def test_phone_in_instagram_browser_and_desktop_layouts(people_browser, site, tm
                                          ("desktop", DESKTOP, False, "en")):
         extra = {"user_agent": INSTAGRAM_UA, "is_mobile": True, "has_touch": True,
                  "device_scale_factor": 2} if mobile else {}
-        context, page = new_page(people_browser, locale=lang, viewport=viewport, **extra)
+        context, page = new_page(browser, locale=lang, viewport=viewport, **extra)
         page.goto(site["link"])
         wait_verified(page)
         expect(page.locator("#announcements li")).to_have_count(1)
@@ -337,7 +317,7 @@ def _insert(cid: str, body: dict[str, Any], key: SigningKey) -> None:
                             signature=key.sign(announcement_message(raw)))
 
 
-def test_only_announcements_signed_by_the_links_key_are_shown(people_browser, site):
+def test_only_announcements_signed_by_the_links_key_are_shown(browser, site):
     org, cid = site["org"], site["cid"]
     other_campaign = make_campaign(org, fields=FIELDS)
     announce.post(org.session, cid, announce.build_announcement(
@@ -350,7 +330,7 @@ def test_only_announcements_signed_by_the_links_key_are_shown(people_browser, si
     _insert(cid, {"campaign_id": other_campaign, "id": "moved", "day": today,
                   "message": {"en": "MOVED: from another campaign"}}, org.session.signing_key())
 
-    context, page = new_page(people_browser, locale="es")
+    context, page = new_page(browser, locale="es")
     page.goto(site["link"])
     wait_verified(page)
     news = page.locator("#announcements")

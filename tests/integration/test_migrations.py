@@ -2,7 +2,6 @@
 and every SQLite connection, from every code path, runs with the durability and deletion pragmas.
 """
 
-import secrets
 import sqlite3
 import threading
 import time
@@ -20,7 +19,7 @@ from server.config import Config
 from server.db import SQLITE_PRAGMAS, bind, database, open_database
 from server.models import ALL_MODELS
 from server.retention import start_background_purge
-from tests.conftest import _pg, require_part
+from tests.conftest import postgres_database
 
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 RECORD_TABLE = "pledgebox_migrations"
@@ -33,14 +32,8 @@ def second_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'from-models.sqlite3'}"
         return
-    admin_url = require_part("PLEDGEBOX_TEST_POSTGRES_URL", "PostgreSQL")
-    name = "pbtest_" + secrets.token_hex(6)
-    admin = _pg(admin_url)
-    admin.execute_sql(f"CREATE DATABASE {name}")
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    admin.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-    admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
-    admin.close()
+    with postgres_database() as url:
+        yield url
 
 
 def _on_delete(db: Database, table: str) -> set[tuple[str, str, str, str]]:
