@@ -1,6 +1,6 @@
 """`pledgebox` commands for a coalition's people and keys: invite, join, organizer, key, contacts.
 
-Registered by organizer/cli.py. What scripts read (docs: /work/shared/cli.md) goes to stdout alone
+Registered by organizer/cli.py. What scripts read (docs/cli.md) goes to stdout alone
 on its line: the invite, the newcomer's fingerprint, the new key version, the jsonl lists. All
 explanations go to stderr.
 """
