@@ -75,8 +75,12 @@ def kill_at_random(proc: subprocess.Popen[bytes], rng: random.Random, version: i
         while proc.poll() is None and count_on(version) < target:
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.05))
-    else:  # anywhere: start-up, keystore, sync, first page…
-        time.sleep(rng.uniform(0, 1.5))
+    else:  # anywhere: start-up, keystore, sync, first page… but never so late that a fast
+        # machine finishes the whole run before the test has made its kills
+        deadline = time.monotonic() + rng.uniform(0, 1.5)
+        cap = count_on(version) + 2 * BATCH
+        while proc.poll() is None and time.monotonic() < deadline and count_on(version) < cap:
+            time.sleep(0.005)
     alive = proc.poll() is None
     if alive:
         proc.send_signal(signal.SIGKILL)
