@@ -18,7 +18,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,15 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from crypto.encoding import b64u_decode, b64u_encode  # noqa: E402
 from crypto.envelope import seal_pledge  # noqa: E402
+from tests.support.live import free_port  # noqa: E402
 
 LUA = ROOT / "bench" / "pledge.lua"
 SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -57,6 +51,19 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit("server did not start:\n" + log.read_text())
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by every process of a process group (gunicorn and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Server:
@@ -81,15 +88,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU of every process in the server's group (master and workers)."""
         assert self.proc is not None
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == self.proc.pid:  # field 5: process group id
-                total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-        return total / os.sysconf("SC_CLK_TCK")
+        return group_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -18,7 +18,6 @@ import platform
 import re
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -34,14 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crypto.encoding import b64u_encode  # noqa: E402
+from tests.support.live import free_port  # noqa: E402
 
 LIVE, EXPIRING, COALITION = "live-campaign-bench", "expiring-campaign-bench", "bench-coalition"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def migrate(env: dict[str, str]) -> None:

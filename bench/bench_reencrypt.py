@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import nacl.bindings as sodium  # noqa: E402
 
 import migrations  # noqa: E402
+from bench.bench_intake import group_cpu_seconds  # noqa: E402
 from crypto.envelope import seal_pledge  # noqa: E402
 from organizer import campaigns, coalition, rotation  # noqa: E402
 from organizer.session import Session  # noqa: E402
@@ -96,20 +97,6 @@ def baseline(ciphertexts: list[bytes], old_public: bytes, old_secret: bytes, new
     for c in ciphertexts:
         sodium.crypto_box_seal(sodium.crypto_box_seal_open(c, old_public, old_secret), new_public)
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time used so far by every process of the server's process group (gunicorn + workers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5 of stat: the process group
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 # The real command in a child process that reports its own peak resident memory (VmHWM) as it

@@ -44,7 +44,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'instance' / 'pledgebox.sqlite3'}"
+        yield sqlite_url(tmp_path / "instance")
         return
     with postgres_database() as url:
         yield url
@@ -118,6 +118,26 @@ def transport(app: Flask):  # type: ignore[no-untyped-def]
     return in_process_transport(app, "http://127.0.0.1")
 
 
+def new_instance(root: Path) -> tuple[Path, Path]:
+    """An instance folder under `root` and its clock-offset file, at 0 days."""
+    instance = root / "instance"
+    instance.mkdir(exist_ok=True)
+    clock = instance / "clock-offset-days"
+    clock.write_text("0")
+    return instance, clock
+
+
+def sqlite_url(instance: Path) -> str:
+    return f"sqlite:///{instance / 'pledgebox.sqlite3'}"
+
+
+def migrate(db_url: str) -> None:
+    """Bind this process to `db_url` and apply every migration, as `pledgebox-server run` does."""
+    bind(db_url)
+    with database.connection_context():
+        migrations.upgrade(database.obj)
+
+
 def server_env(instance: Path, db_url: str, clock_file: Path, **extra: str) -> dict[str, str]:
     return {"PLEDGEBOX_INSTANCE_PATH": str(instance), "PLEDGEBOX_DATABASE_URL": db_url,
             "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock_file), **extra}
@@ -126,9 +146,7 @@ def server_env(instance: Path, db_url: str, clock_file: Path, **extra: str) -> d
 @pytest.fixture
 def live_server(instance: Path, db_url: str, clock_file: Path) -> Iterator[LiveServer]:
     """A real gunicorn server on loopback; the test process binds the same database."""
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
+    migrate(db_url)
     server = LiveServer(server_env(instance, db_url, clock_file,
                                    PLEDGEBOX_RATELIMITS="0", PLEDGEBOX_PURGE_IN_BACKGROUND="0"))
     server.start()

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from server.models import Campaign, Coalition, Pledge
 from server.models import EncryptionKey as KeyRow
 from tests.browser.conftest import Site, Tab
 from tests.support.factories import OrganizerHandle
+from tests.support.scripts import console_script
 
 pytestmark = pytest.mark.browser
 
@@ -80,8 +80,7 @@ def fill(page: Page, message: str) -> None:
 
 def roster_jsonl(org: OrganizerHandle, campaign_id: str) -> list[dict]:
     """The organizer's real console script, as on their laptop."""
-    script = shutil.which("pledgebox")
-    assert script, "the pledgebox console script is not installed"
+    script = console_script("pledgebox")
     run = subprocess.run([script, "--keystore", str(org.keystore), "roster", campaign_id,
                           "--format", "jsonl"], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PLEDGEBOX_PASSPHRASE": org.passphrase}, check=False)

@@ -16,9 +16,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import migrations
-from server.db import bind, database
-from tests.conftest import server_env
+from server.db import database
+from tests.conftest import migrate, new_instance, server_env, sqlite_url
 from tests.support.factories import make_campaign, make_coalition, pledge
 from tests.support.live import LiveServer
 
@@ -30,14 +29,9 @@ CASES: Counter[str] = Counter()
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("fuzz")
-    instance = root / "instance"
-    instance.mkdir()
-    clock = instance / "clock-offset-days"
-    clock.write_text("0")
-    db_url = f"sqlite:///{instance / 'pledgebox.sqlite3'}"
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
+    instance, clock = new_instance(root)
+    db_url = sqlite_url(instance)
+    migrate(db_url)
     server = LiveServer(server_env(instance, db_url, clock, PLEDGEBOX_RATELIMITS="0",
                                    PLEDGEBOX_PURGE_IN_BACKGROUND="0"))
     server.start()

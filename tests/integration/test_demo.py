@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shutil
 import signal
 import stat
 import subprocess
@@ -18,17 +17,9 @@ from crypto.encoding import b64u_decode
 from tests.support.factories import pledge
 from tests.support.http import call
 from tests.support.live import free_port
+from tests.support.scripts import console_script
 
 DEMO_KEYS = {"base_url", "campaign_id", "share_link", "keystore", "passphrase"}
-
-
-def _script(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the {name} console script is not installed")
-        pytest.skip(f"the {name} console script is not installed")
-    return path
 
 
 def _real_env() -> dict[str, str]:
@@ -47,7 +38,8 @@ class Demo:
     def start(self) -> "Demo":
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [_script("pledgebox-server"), "run", "--demo", str(self.folder), "--port", str(self.port)],
+                [console_script("pledgebox-server"), "run", "--demo", str(self.folder),
+                 "--port", str(self.port)],
                 env=_real_env(), stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -77,7 +69,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 def roster_jsonl(info: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**_real_env(), "PLEDGEBOX_PASSPHRASE": info["passphrase"]}
-    return subprocess.run([_script("pledgebox"), "--keystore", info["keystore"], "roster",
+    return subprocess.run([console_script("pledgebox"), "--keystore", info["keystore"], "roster",
                            info["campaign_id"], "--format", "jsonl"],
                           capture_output=True, text=True, env=env, timeout=180, check=False)
 

@@ -28,11 +28,10 @@ from typing import Self
 
 import pytest
 
-import migrations
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import open_pledge, seal_pledge
-from server.db import bind, database
-from tests.conftest import server_env
+from server.db import database
+from tests.conftest import migrate, new_instance, server_env, sqlite_url
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition
 from tests.support.http import call
 from tests.support.live import LiveServer, free_port
@@ -243,9 +242,7 @@ def own_postgres() -> Iterator[ThrowawayPostgres]:
 @pytest.mark.postgres
 def test_postgres_restart_gets_503_then_service_returns_by_itself(
         own_postgres: ThrowawayPostgres, instance: Path, clock_file: Path, tmp_path: Path) -> None:
-    bind(own_postgres.url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
+    migrate(own_postgres.url)
     server = LiveServer(server_env(instance, own_postgres.url, clock_file, PLEDGEBOX_RATELIMITS="0"),
                         workers=3).start()
     try:
@@ -359,14 +356,9 @@ def fill(folder: Path) -> Path:
 
 def test_full_disk_gets_503_no_corruption_and_recovers_without_restart(
         tiny_disk: Path, tmp_path: Path) -> None:
-    instance = tiny_disk / "instance"
-    instance.mkdir()
-    clock = instance / "clock-offset-days"
-    clock.write_text("0")
-    url = f"sqlite:///{instance / 'pledgebox.sqlite3'}"
-    bind(url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
+    instance, clock = new_instance(tiny_disk)
+    url = sqlite_url(instance)
+    migrate(url)
     env = server_env(instance, url, clock, PLEDGEBOX_RATELIMITS="0", PLEDGEBOX_PURGE_IN_BACKGROUND="0")
     env["TMPDIR"] = str(tmp_path)  # gunicorn's worker heartbeat files stay off the tiny disk
     server = LiveServer(env).start()

@@ -13,26 +13,23 @@ import ipaddress
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-import migrations
 from crypto.encoding import b64u_encode
 from organizer import roster
 from organizer.client import urllib_transport
-from server.db import bind, database
+from server.db import database
 from server.logs import WITHHELD
-from tests.conftest import require_part, server_env
+from tests.conftest import migrate, require_part, server_env
 from tests.support.factories import make_campaign, make_coalition, pledge
 from tests.support.http import call
-from tests.support.live import LiveServer, free_port
+from tests.support.live import LiveServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -78,35 +75,12 @@ def spoofing(address: str) -> dict[str, str]:
             "Forwarded": f'for="{address}"', "True-Client-IP": address, "Client-IP": address}
 
 
-def start_on(host: str, env: dict[str, str]) -> LiveServer:
-    """LiveServer, but bound to `host` (::1 for the IPv6 server)."""
-    server = LiveServer(env)
-    if host == "127.0.0.1":
-        return server.start()
-    server.port = free_port()
-    server.base_url = f"http://[{host}]:{server.port}"
-    server.log_path = Path(env["PLEDGEBOX_INSTANCE_PATH"]) / f"server-v6-{server.port}.log"
-    log = open(server.log_path, "ab")  # noqa: SIM115
-    server.proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run", "--host", host, "--port", str(server.port),
-         "--workers", "1"], env=server.env, stdout=log, stderr=log, start_new_session=True)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(server.base_url + "/", timeout=1).read()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("IPv6 server did not start:\n" + server.log_path.read_text())
-
-
 @pytest.fixture
 def fleet(instance: Path, db_url: str, clock_file: Path, tmp_path: Path
           ) -> Iterator[dict[str, LiveServer | str]]:
     redis_url = require_part("PLEDGEBOX_TEST_REDIS_URL", "Redis")
     prefix = "pbtrace_" + secrets.token_hex(6)
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
+    migrate(db_url)
     common = {"PLEDGEBOX_RATELIMITS": "1", "PLEDGEBOX_PURGE_IN_BACKGROUND": "0",
               "PLEDGEBOX_RATELIMIT_STORAGE": redis_url, "PLEDGEBOX_RATELIMIT_PREFIX": prefix,
               "PLEDGEBOX_RATELIMIT_KEY_FILE": str(instance / "ratelimit.key"),
@@ -114,12 +88,12 @@ def fleet(instance: Path, db_url: str, clock_file: Path, tmp_path: Path
     (tmp_path / "server-tmp").mkdir()
     servers: dict[str, LiveServer | str] = {"prefix": prefix}
     try:
-        servers["v4"] = start_on("127.0.0.1", server_env(
-            instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1", **common))
-        servers["v6"] = start_on("::1", server_env(
-            instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1", **common))
-        servers["untrusting"] = start_on("127.0.0.1", server_env(
-            instance, db_url, clock_file, **common))
+        servers["v4"] = LiveServer(host="127.0.0.1", env=server_env(
+            instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1", **common)).start()
+        servers["v6"] = LiveServer(host="::1", env=server_env(
+            instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1", **common)).start()
+        servers["untrusting"] = LiveServer(host="127.0.0.1", env=server_env(
+            instance, db_url, clock_file, **common)).start()
         yield servers
     finally:
         for server in servers.values():

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -29,20 +28,12 @@ from tests.conftest import server_env
 from tests.support.factories import pledge
 from tests.support.http import call
 from tests.support.live import LiveServer
+from tests.support.scripts import console_script
 
 PASSPHRASE = "a long passphrase for tests"
 FIELDS = ["school!:choice:Your school|Tu escuela:Covina High,Northview High",
           "message:text:Message|Mensaje", "help:checkbox:I want to help|Quiero ayudar"]
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-
-
-def script(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the {name} console script is not installed (pip install -e .)")
-        pytest.skip(f"the {name} console script is not installed")
-    return path
 
 
 @dataclass
@@ -65,7 +56,7 @@ class Organizer:
     def __call__(self, *args: str, passphrase: str | None = None, env: dict[str, str] | None = None
                  ) -> Run:
         environ = {**os.environ, "PLEDGEBOX_PASSPHRASE": passphrase or self.passphrase, **(env or {})}
-        proc = subprocess.run([script("pledgebox"), "--keystore", str(self.keystore), *args],
+        proc = subprocess.run([console_script("pledgebox"), "--keystore", str(self.keystore), *args],
                               capture_output=True, text=True, env=environ, stdin=subprocess.DEVNULL,
                               timeout=120, check=False)
         return Run(proc.returncode, proc.stdout, proc.stderr)
@@ -77,7 +68,7 @@ class Organizer:
 
 
 def operator(env: dict[str, str], *args: str) -> Run:
-    proc = subprocess.run([script("pledgebox-server"), *args], capture_output=True, text=True,
+    proc = subprocess.run([console_script("pledgebox-server"), *args], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=120, check=False)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,7 +29,14 @@ from crypto.statements import campaign_message, encryption_key_message, verify_s
 from server.db import bind, database
 from server.models import Campaign, Coalition, Pledge
 from server.models import EncryptionKey as KeyRow
-from tests.conftest import _pg, move_clock, require_part, server_env
+from tests.conftest import (
+    migrate,
+    move_clock,
+    new_instance,
+    postgres_database,
+    server_env,
+    sqlite_url,
+)
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition, pledge
 from tests.support.http import Reply, call
 from tests.support.live import LiveServer
@@ -57,36 +65,20 @@ class World:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp(f"public-{request.param}")
-    instance = tmp / "instance"
-    instance.mkdir()
-    clock_file = instance / "clock-offset-days"
-    clock_file.write_text("0")
-    admin, name = None, None
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{instance / 'pledgebox.sqlite3'}"
-    else:
-        admin_url = require_part("PLEDGEBOX_TEST_POSTGRES_URL", "PostgreSQL")
-        name = "pbtest_" + secrets.token_hex(6)
-        admin = _pg(admin_url)
-        admin.execute_sql(f"CREATE DATABASE {name}")
-        db_url = admin_url.rsplit("/", 1)[0] + "/" + name
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
-    server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                                   PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
-    try:
-        org = make_coalition(tmp, server.base_url)
-        yield World(server.base_url, db_url, clock_file, org, make_campaign(org))
-    finally:
-        server.stop()
-        if not database.is_closed():
-            database.close()
-        if admin is not None:
-            admin.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = %s", (name,))
-            admin.execute_sql(f"DROP DATABASE IF EXISTS {name}")
-            admin.close()
+    instance, clock_file = new_instance(tmp)
+    with ExitStack() as stack:
+        db_url = (sqlite_url(instance) if request.param == "sqlite"
+                  else stack.enter_context(postgres_database()))
+        migrate(db_url)
+        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
+                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
+        try:
+            org = make_coalition(tmp, server.base_url)
+            yield World(server.base_url, db_url, clock_file, org, make_campaign(org))
+        finally:
+            server.stop()
+            if not database.is_closed():
+                database.close()
 
 
 @pytest.fixture(autouse=True)

@@ -17,18 +17,20 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, env: dict[str, str], workers: int = 1, port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1, port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.env = {**os.environ, **env}
         self.workers = workers
+        self.host = host
         self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(env["PLEDGEBOX_INSTANCE_PATH"]) / f"server-{self.port}.log"
 
     def start(self) -> "LiveServer":
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "run", "--host", "127.0.0.1",
+            [sys.executable, "-m", "server.cli", "run", "--host", self.host,
              "--port", str(self.port), "--workers", str(self.workers)],
             env=self.env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 30
