@@ -6,10 +6,12 @@ never flush it.
 """
 
 import hashlib
+import math
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import migrations
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_pledge
 from server.db import bind, database
+from server.limits import pledge_limits
 from tests.conftest import require_part, server_env
 from tests.support.factories import make_campaign, make_coalition
 from tests.support.http import Reply, call
@@ -94,16 +97,33 @@ def test_a_class_of_40_from_one_school_network_all_get_201(servers, instance, db
     assert statuses == [201] * 40
 
 
+# Pledges per network per minute, read from the server's own limits (the first of them).
+PER_MINUTE = int(pledge_limits.per_network.split(" per minute")[0])
+
+
+def timed(make: Callable[[], list[Reply]]) -> tuple[list[Reply], int]:
+    """The replies of a burst, and the most a per-minute quota may accept during it.
+
+    The limiter's sliding-window counter weighs the previous minute by the share of it still in
+    the window; a burst that straddles a minute boundary sees that weight slide out while it runs
+    and may get that share of the quota early. Anything beyond it is a second quota.
+    """
+    started = time.monotonic()
+    replies = make()
+    seconds = time.monotonic() - started
+    return replies, PER_MINUTE + math.ceil(PER_MINUTE * seconds / 60)
+
+
 def test_a_script_sending_1000_pledges_a_minute_is_throttled(servers, instance, db_url, clock_file,
                                                              tmp_path) -> None:
     server = start(instance, db_url, clock_file)
     servers.append(server)
     campaign = campaign_on(server, tmp_path)
     pledger = Pledger(server.base_url, campaign)
-    replies = [pledger.post(server.base_url) for _ in range(1000)]
+    replies, most = timed(lambda: [pledger.post(server.base_url) for _ in range(1000)])
     accepted = [r for r in replies if r.status == 201]
     refused = [r for r in replies if r.status != 201]
-    assert 40 <= len(accepted) <= 120
+    assert 40 <= len(accepted) <= most
     assert len(refused) >= 880
     for reply in refused[:5] + refused[-5:]:
         assert_throttled(reply)
@@ -126,8 +146,8 @@ def test_spoofed_forwarding_headers_earn_no_extra_quota_without_trusted_proxies(
     servers.append(server)
     campaign = campaign_on(server, tmp_path)
     pledger = Pledger(server.base_url, campaign)
-    replies = [pledger.post(server.base_url, _spoof(i)) for i in range(300)]
-    assert sum(r.status == 201 for r in replies) <= 120
+    replies, most = timed(lambda: [pledger.post(server.base_url, _spoof(i)) for i in range(300)])
+    assert sum(r.status == 201 for r in replies) <= most
     assert_throttled(replies[-1])
 
 
@@ -138,9 +158,9 @@ def test_with_one_trusted_proxy_only_the_proxys_hop_counts(servers, instance, db
     servers.append(server)
     campaign = campaign_on(server, tmp_path)
     pledger = Pledger(server.base_url, campaign)
-    replies = [pledger.post(server.base_url, {
-        "X-Forwarded-For": f"10.{i % 250}.{i // 250}.1, 192.0.2.{i % 200 + 1}"}) for i in range(300)]
-    assert sum(r.status == 201 for r in replies) <= 120
+    replies, most = timed(lambda: [pledger.post(server.base_url, {
+        "X-Forwarded-For": f"10.{i % 250}.{i // 250}.1, 192.0.2.{i % 200 + 1}"}) for i in range(300)])
+    assert sum(r.status == 201 for r in replies) <= most
     assert_throttled(replies[-1])
     # A different network behind the same proxy still gets through.
     assert pledger.post(server.base_url, {"X-Forwarded-For": "203.0.113.5"}).status == 201
@@ -198,9 +218,9 @@ def test_two_server_processes_share_limits_through_redis_and_the_key_file(
     servers.append(second)
     campaign = campaign_on(first, tmp_path)
     pledger = Pledger(first.base_url, campaign)
-    replies = [pledger.post((first, second)[i % 2].base_url) for i in range(300)]
+    replies, most = timed(lambda: [pledger.post((first, second)[i % 2].base_url) for i in range(300)])
     accepted = sum(r.status == 201 for r in replies)
-    assert 40 <= accepted <= 120, accepted  # one shared quota, not one per process or worker
+    assert 40 <= accepted <= most, accepted  # one shared quota, not one per process or worker
     assert_throttled(replies[-1])
     assert_throttled(replies[-2])
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
