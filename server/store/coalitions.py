@@ -1,6 +1,5 @@
 """Coalitions, their organizers, encryption keys and the secrets wrapped to each organizer."""
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,8 +32,11 @@ class Wrapped:
 
 
 def issue_setup_code(now: float, valid_seconds: int) -> str:
-    """A one-time code with 128 bits of entropy; only its BLAKE2b hash is stored."""
-    code = b64u_encode(secrets.token_bytes(16))
+    """A one-time code with 128 bits of entropy; only its BLAKE2b hash is stored.
+
+    Drawn like an id so it never starts with '-': `--setup-code -x…` would read as an option.
+    """
+    code = new_id()
     SetupCode.create(code_hash=primitives.blake2b(code.encode()), expires_at=int(now) + valid_seconds)
     return code
 

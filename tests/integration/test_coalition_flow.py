@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from crypto import BadEnvelope
+from crypto import ids as crypto_ids
+from crypto.encoding import b64u_encode
 from crypto.envelope import open_bytes
 from crypto.identity import safety_words
 from organizer.session import Session
@@ -224,3 +226,18 @@ def test_invite_expires_and_garbage_is_refused(live_server: LiveServer, tmp_path
     assert "expired" in newcomer.refused("join", invite)
     assert "not a Pledgebox invite" in newcomer.refused("join", "pledgebox-invite:garbage")
     assert "not a Pledgebox invite" in newcomer.refused("join", invite[:-6])
+
+
+def test_a_setup_code_never_starts_with_a_dash(live_server: LiveServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--setup-code -x…` reads as an option to argparse; one code in 64 once did, and CI failed."""
+    dash_first = b"\xf8" + bytes(15)  # base64url of 0xf8 starts with '-'
+    draws = iter([dash_first, dash_first, bytes(range(16))])
+    monkeypatch.setattr(crypto_ids.p, "random_bytes", lambda n: next(draws))
+    code = setup_code()
+    assert code == b64u_encode(bytes(range(16)))
+    monkeypatch.undo()
+    admin = Cli(tmp_path / "admin.json")
+    admin.out("init")
+    admin.out("coalition", "create", "--server", live_server.base_url, "--setup-code", code,
+              "--name", "Dashless")
