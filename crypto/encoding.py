@@ -2,11 +2,10 @@
 
 import base64
 import binascii
-import re
 
 from crypto.errors import BadEncoding
 
-_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _VALUES = {c: i for i, c in enumerate(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
 # Bits of the last character that carry no data, by len(text) % 4; canonical text has them zero.
@@ -19,11 +18,14 @@ def b64u_encode(data: bytes) -> str:
 
 def b64u_decode(text: str, *, length: int | None = None) -> bytes:
     """Decode strictly: one text per value, so signatures and hashes cannot be malleated in transit."""
-    if not isinstance(text, str) or not _ALPHABET.fullmatch(text) or len(text) % 4 == 1:
+    if not isinstance(text, str) or len(text) % 4 == 1:
         raise BadEncoding("not base64url without padding")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
+        # '+', '/' and '=' become '!', which strict mode refuses like any other non-alphabet byte;
+        # one C pass instead of a regex over the whole text (1.4 KB per pledge on the roster).
+        standard = text.encode("ascii").translate(_TO_STANDARD)
+        data = binascii.a2b_base64(standard + b"=" * (-len(text) % 4), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError) as exc:
         raise BadEncoding("not base64url without padding") from exc
     # Checking the last character's spare bits is as strict as re-encoding, at a fraction of
     # the cost on a 1.4 KB ciphertext (the intake and the roster decode one per pledge).

@@ -1,9 +1,10 @@
 """crypto/encoding.py: one canonical base64url text per value, so nothing on the wire is malleable."""
 
 import base64
+import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.encoding import b64u_decode, b64u_encode
@@ -94,3 +95,24 @@ def test_agrees_with_the_standard_library_on_canonical_input() -> None:
     data = bytes(range(256))
     expected = base64.urlsafe_b64encode(data).decode().rstrip("=")
     assert b64u_encode(data) == expected
+
+
+def _reference_decode(text: str) -> bytes | None:
+    """The slow, obviously strict definition: decodes, and encoding it back gives the same text."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        return None
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return data if b64u_encode(data) == text else None
+
+
+@given(st.text(alphabet=st.sampled_from(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= \n\x00é"),
+    max_size=24))
+@settings(max_examples=1000)
+def test_accepts_exactly_what_the_reference_definition_accepts(text: str) -> None:
+    expected = _reference_decode(text)
+    if expected is None:
+        with pytest.raises(BadEncoding):
+            b64u_decode(text)
+    else:
+        assert b64u_decode(text) == expected
