@@ -46,6 +46,20 @@ class Client:
 
     def request(self, method: str, path: str, payload: Any = None, query: str = "") -> Any:
         body = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        data = self._send(method, path, body, query)
+        return json.loads(data) if data else None
+
+    def get(self, path: str, query: str = "") -> Any:
+        return self.request("GET", path, query=query)
+
+    def get_bytes(self, path: str, query: str = "") -> bytes:
+        """A GET whose answer is not JSON (a binary pledge page); the caller parses it strictly."""
+        return self._send("GET", path, b"", query)
+
+    def post(self, path: str, payload: Any) -> Any:
+        return self.request("POST", path, payload)
+
+    def _send(self, method: str, path: str, body: bytes, query: str) -> bytes:
         params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
         headers = sign_request(self._sign_secret, method=method, path=path, query=query, body=body,
                                params=params)
@@ -55,13 +69,7 @@ class Client:
         status, data = self._transport(method, url, body, headers)
         if status >= 400:
             raise ServerRefused(_error_message(status, data))
-        return json.loads(data) if data else None
-
-    def get(self, path: str, query: str = "") -> Any:
-        return self.request("GET", path, query=query)
-
-    def post(self, path: str, payload: Any) -> Any:
-        return self.request("POST", path, payload)
+        return data
 
 
 def _error_message(status: int, data: bytes) -> str:

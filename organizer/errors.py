@@ -24,6 +24,10 @@ class ServerRefused(UserError):
     """The server refused the request."""
 
 
+class DamagedPage(UserError):
+    """The server sent a damaged page of pledges; try again, or tell your server's operator."""
+
+
 class KeyMismatch(UserError):
     """The server's coalition key differs from your keystore's: do not trust it; tell your coalition."""
 

@@ -117,6 +117,8 @@ class Operation:
     query: dict[str, Schema] = field(default_factory=dict)
     # Extra properties a given error status carries besides code and message (409 stale_key).
     error_extra: dict[int, Schema] = field(default_factory=dict)
+    # Media types a success may come in besides JSON (a binary pledge page), by status.
+    ok_media: dict[int, dict[str, Schema]] = field(default_factory=dict)
 
 
 UNDECLARED = Operation(summary="(no schema declared yet)", ok={},
@@ -125,9 +127,11 @@ UNDECLARED = Operation(summary="(no schema declared yet)", ok={},
 
 def describe(summary: str, *, body: Schema | None = None, ok: dict[int, Schema | None] | None = None,
              errors: tuple[int, ...] = (400,), query: dict[str, Schema] | None = None,
-             error_extra: dict[int, Schema] | None = None) -> Callable[[F], F]:
+             error_extra: dict[int, Schema] | None = None,
+             ok_media: dict[int, dict[str, Schema]] | None = None) -> Callable[[F], F]:
     """Declare a view's summary, JSON body and responses for the generated OpenAPI document."""
-    op = Operation(summary, body, ok or {200: {}}, errors, query or {}, error_extra or {})
+    op = Operation(summary, body, ok or {200: {}}, errors, query or {}, error_extra or {},
+                   ok_media or {})
 
     def mark(view: F) -> F:
         setattr(view, ATTRIBUTE, op)  # functools.wraps carries it up through @signed & co.
@@ -174,7 +178,9 @@ def _operation(rule: Rule, method: str, op: Operation, path_params: list[Schema]
     if op.ok:
         for status, schema in sorted(op.ok.items()):
             responses[str(status)] = {"description": "Success"} if schema is None else {
-                "description": "Success", "content": {"application/json": {"schema": schema}}}
+                "description": "Success", "content": {
+                    "application/json": {"schema": schema},
+                    **{media: {"schema": s} for media, s in op.ok_media.get(status, {}).items()}}}
     else:
         responses["2XX"] = {"description": "Success (not declared yet)",
                             "content": {"application/json": {"schema": {}}}}

@@ -7,6 +7,7 @@ from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
 from crypto.ids import new_id
+from crypto.pledge_page import encode_page
 from server.db import database, is_sqlite
 from server.errors import (
     BadCiphertextLength,
@@ -96,8 +97,10 @@ def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
         raise UnknownPledge()
 
 
-def pledge_page(campaign_id: str, after: str, limit: int, today: date) -> dict[str, Any]:
-    """One page of a campaign's pledges in id order (random, so it reveals no arrival order).
+def pledge_rows(campaign_id: str, after: str, limit: int, today: date
+                ) -> tuple[list[tuple[str, str, int, bytes]], str | None]:
+    """One page of a campaign's pledges in id order (random, so it reveals no arrival order),
+    as (pledge_id, received_day, key_version, ciphertext) rows and the id to ask for next.
 
     Read with one plain statement: peewee's per-row model building and field conversion were
     half of the server's CPU for a roster (bench/bench_roster.py), and a page has up to
@@ -111,12 +114,22 @@ def pledge_page(campaign_id: str, after: str, limit: int, today: date) -> dict[s
         (campaign_id, after, limit + 1)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "pledges": [{"pledge_id": pid, "received_day": _day(day), "key_version": version,
-                     "ciphertext": b64u_encode(bytes(ciphertext))}
-                    for pid, day, version, ciphertext in rows],
-        "next": rows[-1][0] if more else None,
-    }
+    return ([(pid, _day(day), version, bytes(ciphertext)) for pid, day, version, ciphertext in rows],
+            rows[-1][0] if more else None)
+
+
+def pledge_page(campaign_id: str, after: str, limit: int, today: date) -> dict[str, Any]:
+    """The page as protocol JSON, ciphertexts in base64url."""
+    rows, next_id = pledge_rows(campaign_id, after, limit, today)
+    return {"pledges": [{"pledge_id": pid, "received_day": day, "key_version": version,
+                         "ciphertext": b64u_encode(ciphertext)}
+                        for pid, day, version, ciphertext in rows],
+            "next": next_id}
+
+
+def pledge_page_binary(campaign_id: str, after: str, limit: int, today: date) -> bytes:
+    """The same page in the binary form of crypto/pledge_page.py, ciphertexts as they are."""
+    return encode_page(*pledge_rows(campaign_id, after, limit, today))
 
 
 def _day(value: date | str) -> str:
