@@ -22,8 +22,10 @@ capture_output = False
 timeout = 60
 graceful_timeout = 10
 workers = 2
-worker_class = "sync"
-# Request line and headers: gunicorn's defaults, answered by gunicorn itself (plain 4xx) when passed.
+# The sync worker, answering its own refusals (request line or headers too long, not HTTP) in
+# the protocol's error shape with our security headers (server/gunicorn_worker.py).
+worker_class = "server.gunicorn_worker.ProtocolErrorWorker"
+# Request line and headers: gunicorn's default limits.
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190

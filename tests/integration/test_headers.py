@@ -7,6 +7,7 @@ are requested too.
 
 import base64
 import hashlib
+import http.client
 import re
 import socket
 from html.parser import HTMLParser
@@ -20,7 +21,7 @@ from server.config import Config
 from tests.conftest import server_env
 from tests.support.factories import make_campaign, make_coalition
 from tests.support.hardening import assert_hardened
-from tests.support.http import call
+from tests.support.http import Reply, call
 from tests.support.live import LiveServer
 
 STATIC = Path(__file__).resolve().parents[2] / "server" / "static"
@@ -163,3 +164,38 @@ def test_every_script_and_stylesheet_carries_a_matching_integrity_hash(live_serv
             assert base64.b64decode(digest) == hashlib.new(algo, served).digest(), url
             checked += 1
     assert checked >= 4
+
+
+def raw_exchange(base_url: str, request: bytes) -> Reply:
+    """Send bytes as they are (no client library would send these) and parse the answer."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
+                     response.read())
+
+
+ECHO = b"zqxj"  # in every refused request below; must not come back
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "code"), [
+    (b"GET /" + ECHO * 1250 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "too_large"),
+    (ECHO + b" " + ECHO + b" " + ECHO + b"\r\n\r\n", 400, "bad_request"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%s%d: %s\r\n" % (ECHO, i, ECHO)
+                                                 for i in range(101)) + b"\r\n",
+     431, "too_large"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Q: " + ECHO * 2250 + b"\r\n\r\n", 431, "too_large"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-" + ECHO + b"\x01: q\r\n\r\n", 400, "bad_request"),
+], ids=["request-line", "not-http", "header-count", "header-size", "header-name"])
+def test_requests_gunicorn_refuses_itself_get_the_error_shape_and_headers(
+        live_server: LiveServer, request_bytes: bytes, status: int, code: str) -> None:
+    """These never reach Flask: gunicorn answers them (server/gunicorn_worker.py)."""
+    reply = raw_exchange(live_server.base_url, request_bytes)
+    assert reply.status == status
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.error_code == code
+    assert reply.json()["error"]["message"]
+    assert ECHO not in reply.body.lower(), "nothing the client sent is echoed back"
+    assert_hardened(reply, f"gunicorn's own {status}")
