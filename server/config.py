@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from limits import parse_many  # flask-limiter's own parser: what passes here works there
+
 
 class ConfigError(Exception):
     """The server's configuration is invalid."""
@@ -25,6 +27,9 @@ class Config:
     # Several servers sharing Redis read the rate-limit key from this file (see server/limits.py).
     ratelimit_key_file: Path | None = None
     ratelimit_prefix: str = "pledgebox"
+    # Pledges accepted per client network (/24, /64) and per campaign: flask-limiter strings.
+    ratelimit_per_network: str = "120 per minute;2000 per hour;6000 per day"
+    ratelimit_per_campaign: str = "600 per minute;6000 per hour;30000 per day"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -38,6 +43,20 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}")
     return value
+
+
+def _limits(env: Mapping[str, str], name: str, default: str) -> str:
+    """A flask-limiter limit string such as "120 per minute;2000 per hour", checked now."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        parsed = parse_many(raw)
+    except ValueError:
+        parsed = []
+    if not parsed or any(item.amount < 1 for item in parsed):
+        raise ConfigError(f'{name} must look like "120 per minute;2000 per hour", not {raw!r}')
+    return raw
 
 
 def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None = None) -> Config:
@@ -66,4 +85,8 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None
         ratelimits_enabled=env.get("PLEDGEBOX_RATELIMITS", "1") != "0",
         ratelimit_key_file=Path(key_file) if key_file else None,
         ratelimit_prefix=prefix,
+        ratelimit_per_network=_limits(env, "PLEDGEBOX_RATELIMIT_PER_NETWORK",
+                                      Config.ratelimit_per_network),
+        ratelimit_per_campaign=_limits(env, "PLEDGEBOX_RATELIMIT_PER_CAMPAIGN",
+                                       Config.ratelimit_per_campaign),
     )

@@ -42,11 +42,22 @@ _EXTENSION = "pledgebox.ratelimit_key"
 
 @dataclass(frozen=True)
 class PledgeLimits:
-    """Per network: a class of 40 in two minutes passes, a script at 1,000 a minute does not."""
+    """Per network: a class of 40 in two minutes passes, a script at 1,000 a minute does not.
 
-    per_network: str = "120 per minute;2000 per hour;6000 per day"
-    per_campaign: str = "600 per minute;6000 per hour;30000 per day"
+    The two pledge limits come from the configuration (PLEDGEBOX_RATELIMIT_PER_NETWORK and
+    _PER_CAMPAIGN; defaults in server/config.py), read per request: a district whose schools
+    share one network can raise them without a code change.
+    """
+
     reads: str = "600 per minute"
+
+    @staticmethod
+    def per_network() -> str:
+        return str(current_app.extensions["pledgebox"].config.ratelimit_per_network)
+
+    @staticmethod
+    def per_campaign() -> str:
+        return str(current_app.extensions["pledgebox"].config.ratelimit_per_campaign)
 
     @staticmethod
     def campaign_key() -> str:

@@ -19,8 +19,8 @@ import pytest
 import migrations
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_pledge
+from server.config import Config
 from server.db import bind, database
-from server.limits import pledge_limits
 from tests.conftest import require_part, server_env
 from tests.support.factories import make_campaign, make_coalition
 from tests.support.http import Reply, call
@@ -97,8 +97,8 @@ def test_a_class_of_40_from_one_school_network_all_get_201(servers, instance, db
     assert statuses == [201] * 40
 
 
-# Pledges per network per minute, read from the server's own limits (the first of them).
-PER_MINUTE = int(pledge_limits.per_network.split(" per minute")[0])
+# Pledges per network per minute, read from the server's default limits (the first of them).
+PER_MINUTE = int(Config.ratelimit_per_network.split(" per minute")[0])
 
 
 def timed(make: Callable[[], list[Reply]]) -> tuple[list[Reply], int]:
@@ -182,6 +182,23 @@ def test_a_per_campaign_ceiling_bounds_a_flood_from_many_networks(servers, insta
     assert_throttled(call(server.base_url, "POST", f"/api/v1/campaigns/{flooded}/pledges", {},
                           headers=fresh))
     assert Pledger(server.base_url, other).post(server.base_url, fresh).status == 201
+
+
+def test_operators_can_set_the_pledge_limits(servers, instance, db_url, clock_file,
+                                             tmp_path) -> None:
+    """A district whose schools share one network raises (or here, lowers) the limits."""
+    server = start(instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1",
+                   PLEDGEBOX_RATELIMIT_PER_NETWORK="5 per minute",
+                   PLEDGEBOX_RATELIMIT_PER_CAMPAIGN="8 per minute")
+    servers.append(server)
+    campaign = campaign_on(server, tmp_path)
+    pledger = Pledger(server.base_url, campaign)
+    school = {"X-Forwarded-For": "198.51.100.20"}
+    assert [pledger.post(server.base_url, school).status for _ in range(5)] == [201] * 5
+    assert_throttled(pledger.post(server.base_url, school))
+    other = [pledger.post(server.base_url, {"X-Forwarded-For": f"203.0.113.{i}"}).status
+             for i in range(1, 4)]
+    assert other == [201, 201, 429], "the campaign's ceiling of 8 a minute holds"
 
 
 # --- several processes sharing Redis --------------------------------------------------------

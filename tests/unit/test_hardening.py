@@ -11,7 +11,7 @@ import pytest
 from flask import Blueprint, Flask
 
 from server import limits, openapi
-from server.config import Config, ConfigError
+from server.config import Config, ConfigError, load_config
 from server.logs import WITHHELD, AllowListFilter
 
 
@@ -52,6 +52,19 @@ def test_in_memory_keys_ratchet_too(monkeypatch: pytest.MonkeyPatch) -> None:
     start, today = key.key, key.day
     monkeypatch.setattr(limits, "utc_today", lambda: today + timedelta(days=2))
     assert key.current() == limits.ratchet(start, 2)
+
+
+@pytest.mark.parametrize("value", ["lots", "0 per minute", "5 per fortnight", "-3 per hour"])
+def test_a_pledge_limit_that_is_not_a_limit_stops_the_server(value: str) -> None:
+    for name in ("PLEDGEBOX_RATELIMIT_PER_NETWORK", "PLEDGEBOX_RATELIMIT_PER_CAMPAIGN"):
+        with pytest.raises(ConfigError, match=name):
+            load_config({name: value})
+
+
+def test_pledge_limits_are_read_from_the_environment() -> None:
+    config = load_config({"PLEDGEBOX_RATELIMIT_PER_NETWORK": "400 per minute;9000 per day"})
+    assert config.ratelimit_per_network == "400 per minute;9000 per day"
+    assert config.ratelimit_per_campaign == Config.ratelimit_per_campaign
 
 
 def test_a_foreign_key_file_stops_the_server(tmp_path: Path) -> None:
