@@ -6,12 +6,15 @@ key in their link before showing it, so nobody else (not even the server) can po
 """
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from crypto.encoding import b64u_encode
+from crypto import BadSignature, CryptoError
+from crypto.encoding import b64u_decode, b64u_encode
 from crypto.ids import new_id
-from crypto.statements import announcement_message
+from crypto.statements import announcement_message, verify_statement
 from organizer.errors import BadInput, NeedsAdmin
 from organizer.session import Session
 
@@ -48,3 +51,41 @@ def post(session: Session, campaign_id: str, body: bytes) -> str:
         f"/api/v1/org/campaigns/{campaign_id}/announcements",
         {"body": b64u_encode(body), "signature": b64u_encode(signature)})
     return str(result["announcement_id"])
+
+
+@dataclass(frozen=True)
+class Posted:
+    announcement_id: str
+    day: str
+    message: dict[str, str]
+
+
+def list_posted(session: Session, campaign_id: str) -> tuple[list[Posted], int]:
+    """The campaign's announcements that verify against the coalition key, oldest first, and
+    how many did not (a server showing those to no one, since browsers check them too)."""
+    reply = session.client().get(f"/api/v1/campaigns/{campaign_id}/announcements")
+    items = reply.get("announcements") if isinstance(reply, dict) else None
+    good, bad = [], 0
+    for item in items if isinstance(items, list) else []:
+        try:
+            body = b64u_decode(item["body"])
+            verify_statement(session.signing_public, announcement_message(body),
+                             b64u_decode(item["signature"], length=64))
+            a = json.loads(body)
+            if a["campaign_id"] != campaign_id:
+                raise BadSignature("another campaign's announcement")
+            good.append(Posted(str(a["id"]), str(a["day"]),
+                               {str(k): str(v) for k, v in a["message"].items()}))
+        except (CryptoError, ValueError, KeyError, TypeError, AttributeError):
+            bad += 1
+    return sorted(good, key=lambda p: (p.day, p.announcement_id)), bad
+
+
+def delete(session: Session, campaign_id: str, announcement_id: str) -> None:
+    """Take an announcement back; students stop seeing it the next time the page loads."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", announcement_id):
+        raise BadInput("That is not an announcement id; see `pledgebox announce CAMPAIGN_ID --list`.")
+    if session.signing_key() is None:
+        raise NeedsAdmin("Only admins can delete announcements; ask one of your coalition's admins.")
+    session.client().request(
+        "DELETE", f"/api/v1/org/campaigns/{campaign_id}/announcements/{announcement_id}")

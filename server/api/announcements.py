@@ -6,12 +6,14 @@ from server.api.auth import body_json, signed
 from server.jsonbody import b64u_field, exact_fields
 from server.limits import limiter, pledge_limits
 from server.openapi import ID, array, b64u, describe, obj
+from server.retention import compact_after_request
 from server.runtime import today
 from server.store.announcements import (
     MAX_BODY,
     MAX_PER_CAMPAIGN,
     add_announcement,
     campaign_announcements,
+    delete_announcement,
 )
 from server.store.campaigns import coalition_campaign, live_campaign
 
@@ -41,3 +43,14 @@ def post_announcement(campaign_id: str) -> tuple[Response, int]:
     announcement_id = add_announcement(campaign, b64u_field(body, "body"),
                                        b64u_field(body, "signature", 64), today())
     return jsonify({"announcement_id": announcement_id}), 201
+
+
+@bp.delete("/org/campaigns/<campaign_id>/announcements/<announcement_id>")
+@describe("Delete an announcement (admins); its bytes leave the database at once",
+          ok={204: None}, errors=())
+@signed(role="admin")
+def remove_announcement(campaign_id: str, announcement_id: str) -> tuple[str, int]:
+    campaign = coalition_campaign(g.organizer.coalition_id, campaign_id, today())
+    delete_announcement(campaign, announcement_id)
+    compact_after_request()
+    return "", 204

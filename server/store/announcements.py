@@ -12,7 +12,7 @@ from typing import Any
 from crypto import BadSignature
 from crypto.encoding import b64u_encode
 from crypto.statements import announcement_message, verify_statement
-from server.errors import BadRequest, Conflict
+from server.errors import BadRequest, Conflict, NotFound
 from server.jsonbody import exact_fields, is_id, parse_json, plain_text_ok
 from server.models import Announcement, Campaign
 
@@ -69,3 +69,12 @@ def campaign_announcements(campaign: Campaign) -> list[dict[str, str]]:
             .order_by(Announcement.id))
     return [{"body": b64u_encode(bytes(r.body)), "signature": b64u_encode(bytes(r.signature))}
             for r in rows]
+
+
+def delete_announcement(campaign: Campaign, announcement_id: str) -> None:
+    """Take an announcement back (a wrong place or time can put students at risk): gone for good."""
+    deleted = Announcement.delete().where(Announcement.campaign == campaign.id,
+                                          Announcement.id == announcement_id).execute()
+    if deleted != 1:
+        raise NotFound("This campaign has no announcement with that id; see `pledgebox announce "
+                       "CAMPAIGN_ID --list`.")

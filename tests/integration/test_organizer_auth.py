@@ -9,6 +9,7 @@ of the database file once its WAL is checkpointed.
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ from crypto.envelope import seal_bytes
 from crypto.identity import OrganizerIdentity
 from crypto.request_auth import SignatureParams, sign_request
 from crypto.signing import EncryptionKey
-from organizer import coalition, contacts, members, rotation
-from organizer.coalition import signed_key_json, wrap_all
+from organizer import announce, coalition, contacts, members, rotation
+from organizer.coalition import signed_key_json, utc_today, wrap_all
 from server import create_app
 from server.config import Config
 from server.db import database, is_sqlite
@@ -227,6 +228,8 @@ def test_members_cannot_do_admin_work(world: World) -> None:
     w = world
     member = Signer.of(w.member_a)
     admin_id = w.admin_a.session.coalition["organizer_id"]
+    announcement = announce.post(w.admin_a.session, w.campaign_a, announce.build_announcement(
+        w.campaign_a, "Meet at the gym", None, utc_today()))
     cases = [
         ("POST", f"{ORG}/invites", {"token_hash": b64u_encode(bytes(32)), "role": "member"}),
         ("POST", f"{ORG}/organizers/{fp(w.pending_a)}/approve", approval_body(w.admin_a, w.pending_a)),
@@ -237,6 +240,7 @@ def test_members_cannot_do_admin_work(world: World) -> None:
         ("POST", f"{ORG}/reencrypt", reencrypt_body(w, 2)),
         ("POST", f"{ORG}/keys/prune", {}),
         ("DELETE", f"{ORG}/campaigns/{w.campaign_a}", None),
+        ("DELETE", f"{ORG}/campaigns/{w.campaign_a}/announcements/{announcement}", None),
         ("PUT", f"{ORG}/encryption-key", signed_key_json(
             w.admin_a.session.coalition_id, w.admin_a.session.signing_key(),  # type: ignore[arg-type]
             w.admin_a.session.encryption_key(1))),
@@ -271,7 +275,11 @@ def test_no_organizer_reaches_another_coalition(world: World, config: Config) ->
         ("GET", "/campaigns/<campaign_id>/stale-pledges"): None,
         ("DELETE", "/campaigns/<campaign_id>"): None,
     }
-    values = {"campaign_id": w.campaign_a, "fingerprint": fp(w.pending_a)}
+    announcement_a = announce.post(w.admin_a.session, w.campaign_a, announce.build_announcement(
+        w.campaign_a, "Meet at the gym", None, utc_today()))
+    a_ids.append(announcement_a)
+    values = {"campaign_id": w.campaign_a, "fingerprint": fp(w.pending_a),
+              "announcement_id": announcement_a}
     app = create_app(config)
     swept = set()
     for rule in app.url_map.iter_rules():
@@ -282,8 +290,7 @@ def test_no_organizer_reaches_another_coalition(world: World, config: Config) ->
         path = rule.rule.removeprefix(ORG)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             body = explicit.get((method, path), {} if method in ("POST", "PUT") else None)
-            target = ORG + path.replace("<campaign_id>", values["campaign_id"]).replace(
-                "<fingerprint>", values["fingerprint"])
+            target = ORG + re.sub(r"<(\w+)>", lambda m: values[m.group(1)], path)
             reply = w.refused(outsider, method, target, body, status=404)
             assert not any(i.encode() in reply.body for i in a_ids)
             swept.add((method, path))

@@ -236,6 +236,49 @@ def test_announce_errors_say_what_to_do_next(org, live_server, capsys):
     assert "write the message in quotes" in capsys.readouterr().err
 
 
+def test_announcements_are_listed_and_taken_back_for_good(org, live_server, instance, capsys):
+    """A wrong time or place can put students at risk: admins list and delete, and the
+    deleted text is gone from every file under the instance folder (SQLite)."""
+    cid = make_campaign(org)
+    wrong = "Meet at the zqxj-parking-lot at 9"
+    assert run(org, "announce", cid, wrong, "--es", "Nos vemos en zqxj a las 9") == 0
+    wrong_id = capsys.readouterr().out.strip()
+    assert run(org, "announce", cid, "Meet at the flagpole at 10") == 0
+    right_id = capsys.readouterr().out.strip()
+    with database.connection_context():  # one the coalition did not sign: listed as a warning
+        Announcement.create(id="planted", campaign=cid, body=b'{"x":1}', signature=bytes(64))
+
+    assert run(org, "announce", cid, "--list") == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert {line.split()[0] for line in lines if not line.startswith(" ")} == {wrong_id, right_id}
+    assert wrong in out
+    assert "Nos vemos en zqxj a las 9" in out
+    assert "planted" not in out
+    assert "2 announcements" in err
+    assert "1 announcements are not signed by your coalition" in err
+
+    assert run(org, "announce", cid, "--delete", wrong_id) == 0
+    assert "Deleted" in capsys.readouterr().err
+    shown = call(live_server.base_url, "GET", f"/api/v1/campaigns/{cid}/announcements").json()
+    assert len(shown["announcements"]) == 2
+    assert b"zqxj" not in json.dumps(shown).encode()
+    assert run(org, "announce", cid, "--list") == 0
+    assert wrong not in capsys.readouterr().out
+    for path in instance.rglob("*"):
+        if path.is_file():
+            assert b"zqxj" not in path.read_bytes(), path
+
+    assert run(org, "announce", cid, "--delete", wrong_id) == 1
+    assert "no announcement with that id" in capsys.readouterr().err
+    assert run(org, "announce", cid, "--delete", "../campaigns") == 1
+    assert "not an announcement id" in capsys.readouterr().err
+    for mistake in ([cid], [cid, "Hi", "--list"], [cid, "--list", "--delete", right_id],
+                    [cid, "--list", "--es", "Hola"]):
+        assert run(org, "announce", *mistake) == 1
+        assert "or --list, or --delete" in capsys.readouterr().err
+
+
 def test_every_command_and_option_has_help_text():
     def walk(parser: argparse.ArgumentParser, path: list[str]):
         yield path, parser
