@@ -11,6 +11,11 @@ database: Any = DatabaseProxy()
 
 # Applied by peewee on every new connection, from every code path (requests, purge, CLI).
 SQLITE_PRAGMAS = {
+    # Takes effect only when the file is created (before WAL is on). Pledges live in a WITHOUT
+    # ROWID table (rowids would record arrival order), whose rows spill to an overflow page past
+    # about a quarter of a page: at 4 KiB a one-block pledge (1,072 bytes) cost 4.7 KB on disk,
+    # at 8 KiB it fits its leaf, 1.4 KB, and a roster page reads three times faster.
+    "page_size": 8192,
     "journal_mode": "wal",
     "synchronous": 2,  # FULL: a 201 means the pledge survives a power cut
     "secure_delete": 1,  # overwrite deleted content with zeros
