@@ -25,12 +25,13 @@ from datetime import date
 from typing import NamedTuple
 
 from crypto.errors import BadEncoding
+from crypto.ids import ID_PATTERN
 
 MAGIC = b"PBP1"
 MEDIA_TYPE = "application/vnd.pledgebox.pledge-page"
 MAX_ROWS = 65_536
 MAX_CIPHERTEXT = 1 << 20
-_ID = re.compile(rb"[A-Za-z0-9_-]{1,64}")
+_ID = re.compile(ID_PATTERN.encode())
 _DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
 _HEAD = struct.Struct(">4sI")
 _ROW_TAIL = struct.Struct(">10sII")

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from crypto import _primitives as p
 from crypto.errors import BadSignature
+from crypto.ids import ID_PATTERN
 
 LABEL = "pb"
 TAG = "pledgebox-v1"
 _COMPONENTS = '("@method" "@path" "@query" "content-digest")'
-_KEYID = r"[A-Za-z0-9_-]{1,64}"
+_KEYID = ID_PATTERN
 _INPUT = re.compile(
     rf'pb={re.escape(_COMPONENTS)};created=(\d{{1,12}});keyid="({_KEYID})";'
     rf'nonce="([A-Za-z0-9_-]{{22,64}})";alg="ed25519";tag="{TAG}"'

@@ -6,14 +6,13 @@ key in their link before showing it, so nobody else (not even the server) can po
 """
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from crypto import BadSignature, CryptoError
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.ids import new_id
+from crypto.ids import is_id, new_id
 from crypto.statements import announcement_message, verify_statement
 from organizer.errors import BadInput, NeedsAdmin
 from organizer.session import Session
@@ -83,7 +82,7 @@ def list_posted(session: Session, campaign_id: str) -> tuple[list[Posted], int]:
 
 def delete(session: Session, campaign_id: str, announcement_id: str) -> None:
     """Take an announcement back; students stop seeing it the next time the page loads."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", announcement_id):
+    if not is_id(announcement_id):
         raise BadInput("That is not an announcement id; see `pledgebox announce CAMPAIGN_ID --list`.")
     if session.signing_key() is None:
         raise NeedsAdmin("Only admins can delete announcements; ask one of your coalition's admins.")

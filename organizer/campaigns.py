@@ -10,7 +10,7 @@ import segno
 
 from crypto import BadSignature
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.ids import new_id
+from crypto.ids import is_id, new_id
 from crypto.statements import campaign_message, verify_statement
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
 from organizer.session import Session
@@ -49,7 +49,7 @@ def parse_field(spec: str) -> dict[str, Any]:
     fid, kind, label = parts[0], parts[1], parts[2]
     required = fid.endswith("!")
     fid = fid.rstrip("!")
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", fid) or kind not in FIELD_TYPES:
+    if not is_id(fid) or kind not in FIELD_TYPES:
         raise BadInput(f"In {spec!r}: the id may use letters, digits, - and _, and the type is "
                        f"one of {', '.join(FIELD_TYPES)}.")
     field: dict[str, Any] = {"id": fid, "type": kind, "label": _label(label), "required": required}

@@ -13,7 +13,6 @@ from crypto.errors import BadEncoding
 from server.errors import BadRequest, TooLarge, UnsupportedMediaType
 
 MAX_DEPTH = 8
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 MAX_INT = 2**31 - 1
 MAX_INT_DIGITS = 18
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -128,10 +127,6 @@ def str_field(body: dict[str, Any], name: str, max_len: int,
     if check is not None and not check(value):
         raise BadRequest(f"{name!r} is not in the expected form.")
     return value
-
-
-def is_id(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 64 and set(value) <= _ID_CHARS
 
 
 # C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates and marks,

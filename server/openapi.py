@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from werkzeug.routing import Rule
 
+from crypto.ids import ID_PATTERN
+
 Schema = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,7 +89,7 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-ID: Schema = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+ID: Schema = {"type": "string", "pattern": f"^{ID_PATTERN}$"}
 DATE: Schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 VERSION: Schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from crypto.ids import is_id
 from server.errors import BadRequest
-from server.jsonbody import b64u_field, exact_fields, int_field, is_id
+from server.jsonbody import b64u_field, exact_fields, int_field
 from server.store.coalitions import SignedKey, Wrapped
 
 MAX_WRAPPED = 10_000

@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from crypto.envelope import CIPHERTEXT_LENGTHS
+from crypto.ids import is_id
 from server.api.auth import body_json, signed
 from server.api.fields import signed_key, wrapped_list
 from server.errors import BadRequest
-from server.jsonbody import b64u_field, exact_fields, int_field, is_id
+from server.jsonbody import b64u_field, exact_fields, int_field
 from server.openapi import ENCRYPTION_KEY, ID, VERSION, array, b64u, describe, nullable, obj
 from server.retention import compact_after_request
 from server.runtime import today

@@ -2,11 +2,12 @@
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from crypto.ids import is_id
 from crypto.pledge_page import MEDIA_TYPE as PAGE_MEDIA_TYPE
 from server.api.auth import body_json, signed, signed_by_newcomer
 from server.api.fields import organizer_keys, signed_key, wrapped_list
 from server.errors import BadRequest
-from server.jsonbody import b64u_field, exact_fields, is_id, plain_text_ok
+from server.jsonbody import b64u_field, exact_fields, plain_text_ok
 from server.openapi import (
     DATE,
     ENCRYPTION_KEY,

@@ -11,9 +11,10 @@ from typing import Any
 
 from crypto import BadSignature
 from crypto.encoding import b64u_encode
+from crypto.ids import is_id
 from crypto.statements import announcement_message, verify_statement
 from server.errors import BadRequest, Conflict, NotFound
-from server.jsonbody import exact_fields, is_id, parse_json, plain_text_ok
+from server.jsonbody import exact_fields, parse_json, plain_text_ok
 from server.models import Announcement, Campaign
 
 MAX_BODY = 4096

@@ -7,10 +7,10 @@ from peewee import fn
 
 from crypto import BadSignature
 from crypto.encoding import b64u_encode
+from crypto.ids import is_id
 from crypto.statements import campaign_message, verify_statement
 from server.db import database
 from server.errors import BadRequest, Conflict, UnknownCampaign
-from server.jsonbody import is_id
 from server.models import Announcement, Campaign, Coalition, EncryptionKey, Pledge
 from server.store.descriptors import check_descriptor
 

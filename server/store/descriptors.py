@@ -3,8 +3,9 @@
 from datetime import date, timedelta
 from typing import Any
 
+from crypto.ids import is_id
 from server.errors import BadRequest
-from server.jsonbody import is_id, parse_json, plain_text_ok
+from server.jsonbody import parse_json, plain_text_ok
 
 FIELD_TYPES = {"text", "choice", "checkbox", "contact"}
 LANGUAGES = {"en", "es"}

@@ -6,7 +6,7 @@ from typing import Any
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
-from crypto.ids import new_id
+from crypto.ids import is_id, new_id
 from crypto.pledge_page import encode_page
 from server.db import database, is_sqlite
 from server.errors import (
@@ -17,7 +17,6 @@ from server.errors import (
     UnknownCampaign,
     UnknownPledge,
 )
-from server.jsonbody import is_id
 from server.models import Campaign, EncryptionKey, Pledge
 from server.store.campaigns import current_key, key_json, live_campaign
 
