@@ -15,7 +15,7 @@ from tests.support.live import LiveServer
 PLEDGES = 400
 
 
-def test_a_one_block_pledge_costs_under_2_kb_on_disk(live_server: LiveServer, instance: Path,
+def test_a_one_block_pledge_costs_under_2_5_kb_on_disk(live_server: LiveServer, instance: Path,
                                                      tmp_path: Path) -> None:
     campaign = make_campaign(make_coalition(tmp_path, live_server.base_url))
     db_file = instance / "pledgebox.sqlite3"
@@ -28,4 +28,5 @@ def test_a_one_block_pledge_costs_under_2_kb_on_disk(live_server: LiveServer, in
     with database.connection_context():
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     per_pledge = (os.path.getsize(db_file) - before) / PLEDGES
-    assert 1072 < per_pledge < 2000, f"{per_pledge:.0f} bytes per pledge"
+    # 1.6 to 1.75 KB measured (leaves about 70% full under random ids); 4.7 KB at 4 KiB pages.
+    assert 1072 < per_pledge < 2500, f"{per_pledge:.0f} bytes per pledge"
