@@ -12,7 +12,7 @@ from crypto.statements import encryption_key_message, organizer_message, verify_
 from crypto.wrapping import unwrap_secret, wrap_secret
 from organizer import keyring
 from organizer.client import Client
-from organizer.errors import KeyMismatch, ServerRefused
+from organizer.errors import KeyMismatch, NoSecretForVersion, ServerRefused
 from organizer.session import Session
 
 NOT_AFTER_DAYS = 30
@@ -88,6 +88,32 @@ def verify_key(session: Session, key: dict[str, Any]) -> None:
         raise KeyMismatch() from None
 
 
+def check_received_secret(session: Session, kind: str, version: int, secret: bytes,
+                          signed_key: dict[str, Any]) -> None:
+    """Refuse a wrapped secret that is not the coalition's own.
+
+    Sealed boxes are anonymous: anyone who knows our public key, the server included, can wrap
+    a secret to us. A signing seed must give the pinned coalition key; an encryption secret of
+    the current version must give its coalition-signed public key, and one we already hold is
+    never replaced. Otherwise a server could plant a key it knows, and the next `not_after`
+    refresh would have an admin's tool sign it for students' pages to encrypt to.
+    """
+    if kind == "signing":
+        genuine = SigningKey(secret).public == session.signing_public
+    elif version == signed_key["version"]:
+        genuine = EncryptionKey(version, secret).public == b64u_decode(signed_key["public_key"])
+    elif version > signed_key["version"]:
+        genuine = False  # no such version has been signed
+    else:
+        try:
+            genuine = session.encryption_key(version).secret == secret
+        except NoSecretForVersion:
+            genuine = True  # an older version we do not hold: only ever used to open pledges
+    if not genuine:
+        raise KeyMismatch(f"The server sent a {kind} key that is not your coalition's: do not "
+                          "trust this server, and tell your coalition.")
+
+
 def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
     """Fetch our status and any secrets wrapped to us; refresh the key's not_after if due."""
     client = client or session.client()
@@ -96,6 +122,7 @@ def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
         raise KeyMismatch()
     verify_key(session, me["encryption_key"])
     identity: OrganizerIdentity = session.identity
+    received = []
     for item in me["wrapped"]:
         try:
             kind, version, secret = unwrap_secret(identity.box_public, identity.box_secret,
@@ -103,6 +130,9 @@ def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
                                                   session.coalition_id)
         except BadEnvelope:
             continue  # not for us or damaged: never trust the server's label
+        check_received_secret(session, kind, version, secret, me["encryption_key"])
+        received.append((kind, version, secret))
+    for kind, version, secret in received:
         session.remember_secret(kind, version, secret)
     keyring.forget_pruned(session, me)
     session.coalition["role"], session.coalition["status"] = me["role"], me["status"]
@@ -118,5 +148,7 @@ def _refresh_if_due(session: Session, client: Client, me: dict[str, Any]) -> dic
     if me["role"] != "admin" or signing is None or days_left >= REFRESH_WHEN_DAYS_LEFT:
         return me
     current = EncryptionKey(key["version"], session.encryption_key(key["version"]).secret)
+    if current.public != b64u_decode(key["public_key"], length=32):
+        raise KeyMismatch()  # never sign a key the coalition did not make (see sync)
     return client.request("PUT", "/api/v1/org/encryption-key",
                           signed_key_json(session.coalition_id, signing, current))
