@@ -1,13 +1,31 @@
-"""Shapes shared by several organizer endpoints: keys, signed encryption keys, wrapped secrets."""
+"""Shapes shared by several organizer endpoints: keys, signed encryption keys, wrapped secrets,
+and the `after`/`limit` of paged listings."""
 
 from typing import Any
+
+from flask import request
 
 from crypto.ids import is_id
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, int_field
+from server.openapi import ID, Schema
 from server.store.coalitions import SignedKey, Wrapped
 
 MAX_WRAPPED = 10_000
+PAGE_MAX = 2000
+PAGE_QUERY: Schema = {"after": ID, "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}}
+
+
+def page_args(default_limit: int) -> tuple[str, int]:
+    """A paged listing's `after` (a pledge id, or empty for the first page) and `limit`."""
+    after = request.args.get("after", "")
+    try:
+        limit = int(request.args.get("limit", str(default_limit)))
+    except ValueError:
+        raise BadRequest("'limit' must be a whole number.") from None
+    if (after and not is_id(after)) or not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"'after' must be a pledge id and 'limit' 1 to {PAGE_MAX}.")
+    return after, limit
 
 
 def organizer_keys(body: dict[str, Any]) -> tuple[bytes, bytes]:

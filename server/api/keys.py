@@ -5,12 +5,12 @@ Admins only: rotation needs the coalition signing key, and re-encryption replace
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify
 
 from crypto.envelope import CIPHERTEXT_LENGTHS
 from crypto.ids import is_id
 from server.api.auth import body_json, signed
-from server.api.fields import signed_key, wrapped_list
+from server.api.fields import PAGE_QUERY, page_args, signed_key, wrapped_list
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, int_field
 from server.openapi import ENCRYPTION_KEY, ID, VERSION, array, b64u, describe, nullable, obj
@@ -22,7 +22,6 @@ bp = Blueprint("key_api", __name__, url_prefix="/api/v1/org")
 
 SEALED = b64u(sizes=tuple(sorted(CIPHERTEXT_LENGTHS)))  # 1 KiB buckets, as pledges
 
-PAGE_MAX = 2000
 
 ROTATION_WRAPPED = obj({"organizer_id": ID, "kind": {"enum": ["encryption"]}, "version": VERSION,
                         "ciphertext": b64u()})
@@ -48,17 +47,11 @@ def publish() -> tuple[Response, int]:
 
 @bp.get("/campaigns/<campaign_id>/stale-pledges")
 @describe("One page of a campaign's pledges still sealed to an older key (admins)",
-          query={"after": ID, "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+          query=PAGE_QUERY,
           ok={200: obj({"version": VERSION, "pledges": array(STALE_ROW), "next": nullable(ID)})})
 @signed(role="admin")
 def stale_pledges(campaign_id: str) -> Response:
-    after = request.args.get("after", "")
-    try:
-        limit = int(request.args.get("limit", "1000"))
-    except ValueError:
-        raise BadRequest("'limit' must be a whole number.") from None
-    if (after and not is_id(after)) or not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"'after' must be a pledge id and 'limit' 1 to {PAGE_MAX}.")
+    after, limit = page_args(default_limit=1000)
     return jsonify(rotation.stale_pledges(g.organizer.coalition_id, campaign_id, after, limit,
                                           today()))
 

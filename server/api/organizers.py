@@ -5,7 +5,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from crypto.ids import is_id
 from crypto.pledge_page import MEDIA_TYPE as PAGE_MEDIA_TYPE
 from server.api.auth import body_json, signed, signed_by_newcomer
-from server.api.fields import organizer_keys, signed_key, wrapped_list
+from server.api.fields import PAGE_QUERY, organizer_keys, page_args, signed_key, wrapped_list
 from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, plain_text_ok
 from server.openapi import (
@@ -27,7 +27,6 @@ from server.store import campaigns, coalitions, pledges
 
 bp = Blueprint("organizer_api", __name__, url_prefix="/api/v1/org")
 
-PAGE_MAX = 2000
 
 ORGANIZER_KEYS = obj({"sign_public": b64u(32), "box_public": b64u(32)})
 WRAPPED = obj({"kind": {"enum": ["signing", "encryption"]}, "version": VERSION,
@@ -122,20 +121,13 @@ def wipe_campaign(campaign_id: str) -> tuple[str, int]:
 @bp.get("/campaigns/<campaign_id>/pledges")
 @describe("One page of a campaign's sealed pledges (format=binary: crypto/pledge_page.py)",
           ok={200: obj({"pledges": array(PLEDGE_ROW), "next": nullable(ID)})}, errors=(400,),
-          query={"after": ID, "limit": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX},
-                 "format": {"enum": ["json", "binary"]}},
+          query={**PAGE_QUERY, "format": {"enum": ["json", "binary"]}},
           ok_media={200: {PAGE_MEDIA_TYPE: {"type": "string", "contentMediaType": PAGE_MEDIA_TYPE}}})
 @signed()
 def list_pledges(campaign_id: str) -> Response:
     campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, today())
-    after = request.args.get("after", "")
+    after, limit = page_args(default_limit=500)
     form = request.args.get("format", "json")
-    try:
-        limit = int(request.args.get("limit", "500"))
-    except ValueError:
-        raise BadRequest("'limit' must be a whole number.") from None
-    if (after and not is_id(after)) or not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"'after' must be a pledge id and 'limit' 1 to {PAGE_MAX}.")
     if form not in ("json", "binary"):
         raise BadRequest("'format' must be json or binary.")
     if form == "binary":
