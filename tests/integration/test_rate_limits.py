@@ -69,8 +69,15 @@ class Pledger:
 
 
 def campaign_on(server: LiveServer, tmp_path: Path) -> str:
-    admin = make_coalition(tmp_path, server.base_url)
-    return make_campaign(admin)
+    return make_campaign(make_coalition(tmp_path, server.base_url))
+
+
+def pledging_on(servers: list[LiveServer], instance: Path, db_url: str, clock_file: Path,
+                tmp_path: Path, **extra: str) -> tuple[LiveServer, Pledger]:
+    """A started server (stopped by the `servers` fixture) with a campaign and its pledger."""
+    server = start(instance, db_url, clock_file, **extra)
+    servers.append(server)
+    return server, Pledger(server.base_url, campaign_on(server, tmp_path))
 
 
 def assert_throttled(reply: Reply) -> None:
@@ -83,15 +90,13 @@ def assert_throttled(reply: Reply) -> None:
 def test_a_class_of_40_from_one_school_network_all_get_201(servers, instance, db_url, clock_file,
                                                            tmp_path) -> None:
     """40 students behind the school's NAT (one /24), each loading the page and pledging."""
-    server = start(instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1")
-    servers.append(server)
-    campaign = campaign_on(server, tmp_path)
-    pledger = Pledger(server.base_url, campaign)
+    server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path,
+                                  PLEDGEBOX_TRUSTED_PROXIES="1")
     statuses = []
     for student in range(40):
         via = {"X-Forwarded-For": f"198.51.100.{student + 10}"}
-        assert call(server.base_url, "GET", f"/p/{campaign}", headers=via).status == 200
-        assert call(server.base_url, "GET", f"/api/v1/campaigns/{campaign}",
+        assert call(server.base_url, "GET", f"/p/{pledger.campaign_id}", headers=via).status == 200
+        assert call(server.base_url, "GET", f"/api/v1/campaigns/{pledger.campaign_id}",
                     headers=via).status == 200
         statuses.append(pledger.post(server.base_url, via).status)
     assert statuses == [201] * 40
@@ -116,10 +121,7 @@ def timed(make: Callable[[], list[Reply]]) -> tuple[list[Reply], int]:
 
 def test_a_script_sending_1000_pledges_a_minute_is_throttled(servers, instance, db_url, clock_file,
                                                              tmp_path) -> None:
-    server = start(instance, db_url, clock_file)
-    servers.append(server)
-    campaign = campaign_on(server, tmp_path)
-    pledger = Pledger(server.base_url, campaign)
+    server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path)
     replies, most = timed(lambda: [pledger.post(server.base_url) for _ in range(1000)])
     accepted = [r for r in replies if r.status == 201]
     refused = [r for r in replies if r.status != 201]
@@ -142,10 +144,8 @@ def _spoof(i: int) -> dict[str, str]:
 
 def test_spoofed_forwarding_headers_earn_no_extra_quota_without_trusted_proxies(
         servers, instance, db_url, clock_file, tmp_path) -> None:
-    server = start(instance, db_url, clock_file)  # PLEDGEBOX_TRUSTED_PROXIES=0 (the default)
-    servers.append(server)
-    campaign = campaign_on(server, tmp_path)
-    pledger = Pledger(server.base_url, campaign)
+    # PLEDGEBOX_TRUSTED_PROXIES=0 (the default)
+    server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path)
     replies, most = timed(lambda: [pledger.post(server.base_url, _spoof(i)) for i in range(300)])
     assert sum(r.status == 201 for r in replies) <= most
     assert_throttled(replies[-1])
@@ -154,10 +154,8 @@ def test_spoofed_forwarding_headers_earn_no_extra_quota_without_trusted_proxies(
 def test_with_one_trusted_proxy_only_the_proxys_hop_counts(servers, instance, db_url, clock_file,
                                                            tmp_path) -> None:
     """The proxy appends the real address; whatever the client put before it is ignored."""
-    server = start(instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1")
-    servers.append(server)
-    campaign = campaign_on(server, tmp_path)
-    pledger = Pledger(server.base_url, campaign)
+    server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path,
+                                  PLEDGEBOX_TRUSTED_PROXIES="1")
     replies, most = timed(lambda: [pledger.post(server.base_url, {
         "X-Forwarded-For": f"10.{i % 250}.{i // 250}.1, 192.0.2.{i % 200 + 1}"}) for i in range(300)])
     assert sum(r.status == 201 for r in replies) <= most
@@ -187,12 +185,10 @@ def test_a_per_campaign_ceiling_bounds_a_flood_from_many_networks(servers, insta
 def test_operators_can_set_the_pledge_limits(servers, instance, db_url, clock_file,
                                              tmp_path) -> None:
     """A district whose schools share one network raises (or here, lowers) the limits."""
-    server = start(instance, db_url, clock_file, PLEDGEBOX_TRUSTED_PROXIES="1",
-                   PLEDGEBOX_RATELIMIT_PER_NETWORK="5 per minute",
-                   PLEDGEBOX_RATELIMIT_PER_CAMPAIGN="8 per minute")
-    servers.append(server)
-    campaign = campaign_on(server, tmp_path)
-    pledger = Pledger(server.base_url, campaign)
+    server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path,
+                                  PLEDGEBOX_TRUSTED_PROXIES="1",
+                                  PLEDGEBOX_RATELIMIT_PER_NETWORK="5 per minute",
+                                  PLEDGEBOX_RATELIMIT_PER_CAMPAIGN="8 per minute")
     school = {"X-Forwarded-For": "198.51.100.20"}
     assert [pledger.post(server.base_url, school).status for _ in range(5)] == [201] * 5
     assert_throttled(pledger.post(server.base_url, school))
