@@ -1,12 +1,15 @@
 """Deletion on schedule: expired campaigns and everything tied to them, physically, by the server.
 
 Every read filters on delete_after (store/campaigns.live_campaigns), so expired data is never
-served; this module removes the rows, then compacts so deleted bytes do not linger in files.
-SQLite: secure_delete (server/db.py) zeroes freed cells and pages, and a TRUNCATE checkpoint
-empties the WAL, which still holds the pages as they were before the delete; a checkpoint that
-a reader blocks is retried by the next purge. PostgreSQL: plain VACUUM leaves dead tuples'
-bytes in the heap pages, so tables that held deleted rows are rewritten with VACUUM FULL (what
-stays in the WAL and in backups is the operator's to handle: docs/deletion.md).
+served; this module removes the rows, then scrubs so deleted bytes do not linger in files.
+SQLite: secure_delete (server/db.py) zeroes a deleted row where it lies, but rebalancing a b-tree
+copies rows between pages and leaves the old copies in the pages' unallocated space, so a row
+moved before it was deleted can survive it; VACUUM writes the file afresh from live rows, and a
+TRUNCATE checkpoint empties the WAL, which still holds pages as they were before the delete.
+PostgreSQL: plain VACUUM leaves dead tuples' bytes in the heap pages, so tables that held
+deleted rows are rewritten with VACUUM FULL (what stays in the WAL and in backups is the
+operator's to handle: docs/deletion.md). A scrub that a reader or lock holds back is retried by
+the next purge.
 
 One purge runs at a time across all processes and servers: a lease row in the shared database,
 renewed between batches. The latest day ever seen is kept there too, so a clock set back never
@@ -91,6 +94,29 @@ def _checkpoint_sqlite(patience_ms: int, attempts: int = 3) -> bool:
         database.execute_sql(f"PRAGMA busy_timeout = {int(saved)}")
 
 
+def _scrub_sqlite(patience_ms: int) -> bool:
+    """Rewrite the database file from live rows only, then empty the WAL.
+
+    VACUUM builds the new file in memory (temp_store), not in a temporary file that would leave
+    a copy of every live pledge in freed disk blocks outside the data folder; the price is a peak
+    of memory about the size of the live data (docs/deletion.md). The flag is cleared first: a
+    deletion committed after the VACUUM sets it again.
+    """
+    _set_state(_SCRUB_DUE, "")
+    (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
+    try:
+        database.execute_sql("PRAGMA temp_store = MEMORY")
+        database.execute_sql("VACUUM")
+        done = _checkpoint_sqlite(patience_ms)
+    except DatabaseError:
+        done = False
+    finally:
+        database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
+    if not done:
+        _set_state(_SCRUB_DUE, "1")
+    return done
+
+
 def _scrub_postgres(tables: tuple[str, ...] = _SCRUBBED) -> bool:
     """Rewrite tables so dead tuples' bytes leave the heap files (the old files are unlinked)."""
     _set_state(_SCRUB_DUE, "")  # cleared first: a deletion during the rewrite sets it again
@@ -109,26 +135,35 @@ def _scrub_postgres(tables: tuple[str, ...] = _SCRUBBED) -> bool:
 def compact(patience_ms: int = 2000) -> bool:
     """Push deleted bytes out of the database's files; False when it must be retried later."""
     if is_sqlite():
-        return _checkpoint_sqlite(patience_ms)
+        return _scrub_sqlite(patience_ms)
     if is_postgres():
         return _scrub_postgres()
     return True
 
 
-def compact_after_request(defer_on_postgres: bool = False) -> None:
-    """Compact once the current request's transaction has committed, before the response.
+def _flush_wal(patience_ms: int) -> bool:
+    """What a run that deleted nothing of note still owes: SQLite's WAL back into the file."""
+    return _checkpoint_sqlite(patience_ms) if is_sqlite() else True
 
-    The answer then tells the truth: on SQLite the bytes are gone from the files when the
-    client reads 204. On PostgreSQL a table rewrite per student's withdrawal would stall the
-    intake, so `defer_on_postgres` leaves it to the next purge (within the purge interval).
+
+def compact_after_request(defer: bool = False) -> None:
+    """Scrub once the current request's transaction has committed, before the response.
+
+    The answer then tells the truth: the bytes are gone from the files when the client reads
+    the reply. A rewrite per student's withdrawal would let anyone with receipts stall the
+    intake, so `defer` leaves it to the next purge (within the purge interval) and on SQLite
+    only empties the WAL now, which holds the row's page as it was before the delete.
     """
 
     @after_this_request
     def _compact(response: Response) -> Response:
         try:
-            if defer_on_postgres and is_postgres():
+            if defer:
                 _set_state(_SCRUB_DUE, "1")
-            elif not compact(patience_ms=200):
+                done = _flush_wal(patience_ms=200)
+            else:
+                done = compact(patience_ms=200)
+            if not done:
                 log.warning("compaction deferred to the next purge")
         except DatabaseError:
             log.warning("compaction deferred to the next purge")
@@ -252,8 +287,8 @@ def _purge(clock: Clock, lease: _Lease) -> PurgeResult:
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
-    if is_postgres() and not (pledges or campaigns) and _get_state(_SCRUB_DUE) != "1":
-        compacted = True  # nothing new to rewrite: spare the intake a table lock
+    if not (pledges or campaigns) and _get_state(_SCRUB_DUE) != "1":
+        compacted = _flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake the lock
     else:
         compacted = compact()
     return PurgeResult(campaigns, pledges, compacted)

@@ -58,5 +58,5 @@ def withdraw(pledge_id: str) -> tuple[str, int]:
     body = json_object(1024)
     exact_fields(body, {"withdraw_token"})
     withdraw_pledge(pledge_id, b64u_field(body, "withdraw_token", 32), today())
-    compact_after_request(defer_on_postgres=True)  # 204 only once the bytes are out of the files
+    compact_after_request(defer=True)  # the rewrite waits for the next purge, not the student
     return "", 204

@@ -240,8 +240,9 @@ def test_withdrawal_through_the_api_leaves_no_bytes(deployment: Deployment) -> N
         reply = call(dep.server.base_url, "POST", f"/api/v1/pledges/{p.pledge_id}/withdraw",
                      {"withdraw_token": b64u_encode(p.token)})
         assert reply.status == 204, reply.body
-    if dep.backend == "postgres":
-        dep.wait_for_purge_runs(2)  # the table rewrite waits for the next purge, not the student
+    # The rewrite waits for the next purge, not the student. On SQLite the pledge's own cell is
+    # zeroed at once, but copies that rebalancing left on other pages go only with the VACUUM.
+    dep.wait_for_purge_runs(2)
     remaining = [campaign.pledges[i] for i in range(1, 16, 2)]
     assert_gone(dep, [_only(gone)], [kept, Campaign("", b"", remaining)])
 

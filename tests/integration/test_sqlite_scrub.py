@@ -1,0 +1,127 @@
+"""secure_delete alone does not delete on SQLite: the scrub (VACUUM) does.
+
+SQLite zeroes a deleted row where it lies, but rebalancing a b-tree copies rows to other pages
+(or other places on the same page) and leaves the old copies in the unallocated space between
+the cell pointers and the cell content, which nothing clears. A pledge moved that way before a
+student withdraws it stays readable in the file after the withdrawal. This is how CI once found
+a withdrawn pledge's bytes on disk (test_deletion_bytes.py); here the same churn runs in process,
+round after round, until the file shows such a copy, and then the purge's scrub must remove it.
+"""
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from crypto.encoding import b64u_encode
+from server.db import database
+from server.models import ServerState
+from server.retention import purge_expired
+from tests.support.factories import make_campaign, make_coalition
+
+MAX_ROUNDS = 60  # the leak shows within 3 to 12 rounds of this churn at 8 KiB pages (SQLite 3.40)
+
+
+@dataclass
+class Stored:
+    pledge_id: str
+    token: bytes
+    ciphertext: bytes
+
+    def needles(self) -> list[bytes]:
+        windows = [self.ciphertext[i:i + 32] for i in range(0, len(self.ciphertext) - 32, 96)]
+        return [*windows, hashlib.blake2b(self.token, digest_size=32).digest(),
+                self.pledge_id.encode()]
+
+
+def pledge(client: FlaskClient, campaign_id: str, size: int) -> Stored:
+    token, ciphertext = secrets.token_bytes(32), secrets.token_bytes(size)
+    reply = client.post(f"/api/v1/campaigns/{campaign_id}/pledges", json={
+        "key_version": 1, "ciphertext": b64u_encode(ciphertext),
+        "withdraw_token_hash": b64u_encode(hashlib.blake2b(token, digest_size=32).digest())})
+    assert reply.status_code == 201, reply.get_data()
+    return Stored(reply.get_json()["pledge_id"], token, ciphertext)
+
+
+def withdraw(client: FlaskClient, p: Stored) -> None:
+    reply = client.post(f"/api/v1/pledges/{p.pledge_id}/withdraw",
+                        json={"withdraw_token": b64u_encode(p.token)})
+    assert reply.status_code == 204, reply.get_data()
+
+
+def files(instance: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(instance.rglob("*")) if p.is_file())
+
+
+def test_the_scrub_removes_copies_that_rebalancing_left_of_withdrawn_pledges(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, instance: Path) -> None:
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaign_id = make_campaign(admin)
+    live: list[Stored] = []
+    withdrawn: list[Stored] = []
+    for _ in range(MAX_ROUNDS):
+        # padded sealed boxes of one to three 1 KiB blocks: inline and overflowing rows alike
+        live += [pledge(client, campaign_id, 1072 + 1024 * (i % 3)) for i in range(20)]
+        for p in live[::2]:
+            withdraw(client, p)
+        withdrawn += live[::2]
+        live = live[1::2]
+        data = files(instance)
+        if any(n in data for p in withdrawn for n in p.needles()):
+            break
+    else:
+        raise AssertionError("the churn never left a copy behind: this SQLite may no longer need "
+                             "the scrub (see docs/deletion.md) or the churn no longer rebalances")
+
+    with database.connection_context():
+        assert ServerState.get(ServerState.name == "scrub-due").value == "1"
+        result = purge_expired(app.extensions["pledgebox"].clock)
+        assert result.compacted
+        assert ServerState.get(ServerState.name == "scrub-due").value == ""
+
+    data = files(instance)
+    assert all(p.ciphertext[:32] in data and p.ciphertext[-32:] in data for p in live)
+    left = [n for p in withdrawn for n in p.needles() if n in data]
+    assert left == [], f"{len(left)} values of withdrawn pledges still on disk"
+    for p in live:  # the rewritten file still serves every pledge that was not withdrawn
+        withdraw(client, p)
+
+
+def test_the_scrub_builds_its_copy_in_memory_not_in_a_temporary_file(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, instance: Path) -> None:
+    """VACUUM's working copy would otherwise go to an unlinked temporary file (SQLite names them
+    etilqs_*) in /var/tmp, leaving every live pledge in freed disk blocks outside the data folder.
+    A tiny page cache makes SQLite spill that copy to disk at once if temp_store allows it."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaign_id = make_campaign(admin)
+    stored = [pledge(client, campaign_id, 2096) for _ in range(40)]
+    withdraw(client, stored[0])
+    opened: set[str] = set()
+    stop = threading.Event()
+
+    def watch() -> None:  # every file this process has open, sampled while the scrub runs
+        while not stop.is_set():
+            for fd in os.listdir("/proc/self/fd"):
+                with contextlib.suppress(OSError):
+                    opened.add(os.readlink(f"/proc/self/fd/{fd}"))
+
+    with database.connection_context():
+        database.execute_sql("PRAGMA cache_size = 8")
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            assert purge_expired(app.extensions["pledgebox"].clock).compacted
+        finally:
+            stop.set()
+            watcher.join()
+        assert database.execute_sql("PRAGMA temp_store").fetchone()[0] == 0  # put back
+    assert [f for f in opened if "etilqs_" in f] == []
+    assert any(f.endswith("pledgebox.sqlite3") for f in opened)  # the watcher did see files
+    assert stored[0].ciphertext[:32] not in files(instance)
