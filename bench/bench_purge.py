@@ -43,8 +43,9 @@ def migrate(env: dict[str, str]) -> None:
                    capture_output=True)
 
 
-def seed(db_path: Path, n: int) -> float:
-    """Two campaigns of one coalition, and n pledges in the one that expires tomorrow."""
+def seed(db_path: Path, n: int, into: str = EXPIRING) -> float:
+    """Two campaigns of one coalition, and n pledges in `into` (by default the one that expires
+    tomorrow)."""
     started = time.monotonic()
     today = datetime.now(UTC).date()
     db = sqlite3.connect(db_path, isolation_level=None)
@@ -61,7 +62,7 @@ def seed(db_path: Path, n: int) -> float:
     db.execute("COMMIT")
     chunk = 50_000
     for start in range(0, n, chunk):
-        rows = [(secrets.token_urlsafe(16), EXPIRING, 1, secrets.token_bytes(1072),
+        rows = [(secrets.token_urlsafe(16), into, 1, secrets.token_bytes(1072),
                  secrets.token_bytes(32), today) for _ in range(min(chunk, n - start))]
         db.execute("BEGIN")
         db.executemany("INSERT INTO pledge (id, campaign_id, key_version, ciphertext, "
