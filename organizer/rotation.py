@@ -8,6 +8,7 @@ finishes, with every pledge present once. Only then are old versions' wrapped co
 """
 
 import base64
+import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,7 @@ from organizer.session import Session
 BATCH = 1000
 MAX_BATCH = 2000
 BATCH_BYTES = 4 * 1024 * 1024  # stays well under the server's 8 MiB request limit
+RESEALERS = max(1, min(4, os.cpu_count() or 1))  # threads that re-seal a batch's slices
 
 
 @dataclass
@@ -57,14 +59,24 @@ def rotate(session: Session) -> int:
     return key.version
 
 
+_MISSING_KEY, _UNOPENED = object(), object()
+
+
 @dataclass
 class _Resealer:
     """Opens with whichever old version a row names, seals to the new key. Public keys are
-    derived once per version here: deriving them per pledge would cost a third of the work."""
+    derived once per version here: deriving them per pledge would cost a third of the work.
+
+    A batch is re-sealed by a few threads in contiguous slices put back in order, as the roster
+    opens pages: libsodium runs without Python's GIL, so the laptop's cores share the work
+    (bench/bench_reencrypt.py). Keys are looked up before the threads start, and the threads
+    only return results: the tally is counted here, in one thread.
+    """
 
     session: Session
     new: EncryptionKey
     tally: Resealed
+    pool: ThreadPoolExecutor
     keys: dict[int, tuple[bytes, bytes] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,25 +91,33 @@ class _Resealer:
                 self.keys[version] = None
         return self.keys[version]
 
-    def reseal(self, version: int, ciphertext: str) -> bytes | None:
-        old = self._old(version)
+    def _reseal(self, version: int, ciphertext: str) -> bytes | object:
+        old = self.keys[version]
         if old is None:
-            self.tally.missing_key += 1
-            return None
+            return _MISSING_KEY
         try:
             raw = base64.urlsafe_b64decode(ciphertext + "=" * (-len(ciphertext) % 4))
             return reseal(old[0], old[1], self.new_public, raw)
         except (BadEnvelope, ValueError):
-            self.tally.unopened += 1
-            return None
+            return _UNOPENED
 
     def items(self, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        for version in {row["key_version"] for row in rows}:
+            self._old(version)
+        size = -(-len(rows) // RESEALERS) or 1
+        slices = [rows[i:i + size] for i in range(0, len(rows), size)]
         items = []
-        for row in rows:
-            sealed = self.reseal(row["key_version"], row["ciphertext"])
-            if sealed is not None:
-                items.append({key: row[key], "from_version": row["key_version"],
-                              "ciphertext": b64u_encode(sealed)})
+        for part, results in zip(slices, self.pool.map(
+                lambda part: [self._reseal(r["key_version"], r["ciphertext"]) for r in part], slices),
+                strict=True):
+            for row, sealed in zip(part, results, strict=True):
+                if isinstance(sealed, bytes):
+                    items.append({key: row[key], "from_version": row["key_version"],
+                                  "ciphertext": b64u_encode(sealed)})
+                elif sealed is _MISSING_KEY:
+                    self.tally.missing_key += 1
+                else:
+                    self.tally.unopened += 1
         return items
 
 
@@ -181,7 +201,8 @@ def reencrypt(session: Session, size: int = BATCH,
     me = coalition.sync(session)
     new = session.encryption_key(int(me["encryption_key"]["version"]))
     client, tally = session.client(), Resealed()
-    resealer = _Resealer(session, new, tally)
+    workers = ThreadPoolExecutor(max_workers=RESEALERS, thread_name_prefix="pledgebox-reseal")
+    resealer = _Resealer(session, new, tally, workers)
     pipeline = _Pipeline(client, new.version, tally, progress)
     try:
         for campaign in campaigns.list_campaigns(session):
@@ -194,7 +215,10 @@ def reencrypt(session: Session, size: int = BATCH,
             chunk = cards[start:start + size]
             pipeline.submit("directory", resealer.items(chunk, "fingerprint"), len(chunk))
     finally:
-        pipeline.close()
+        try:
+            pipeline.close()
+        finally:
+            workers.shutdown(wait=True, cancel_futures=True)
     # The server keeps any version something still uses (such as a pledge that would not open).
     tally.pruned = tuple(client.post("/api/v1/org/keys/prune", {})["deleted"])
     coalition.sync(session)  # forgets the versions just pruned (organizer/keyring.py)
