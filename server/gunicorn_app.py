@@ -11,7 +11,7 @@ from server import create_app, gunicorn_conf
 from server.config import load_config
 from server.db import database
 from server.logs import configure
-from server.retention import start_background_purge
+from server.retention import start_background_purge, stop_background_purge
 
 
 class PledgeboxServer(BaseApplication):
@@ -22,7 +22,8 @@ class PledgeboxServer(BaseApplication):
 
     def load_config(self) -> None:
         settings = {k: getattr(gunicorn_conf, k) for k in gunicorn_conf.SETTINGS}
-        settings.update(bind=self.bind, workers=self.workers, post_fork=self._post_fork)
+        settings.update(bind=self.bind, workers=self.workers, post_fork=self._post_fork,
+                        worker_exit=self._worker_exit)
         if "control_socket_disable" in self.cfg.settings:
             # gunicorn ≥ 25 opens a control socket in ~/.gunicorn by default; several servers
             # on one machine would fight over it, and nothing here needs it.
@@ -43,6 +44,9 @@ class PledgeboxServer(BaseApplication):
         app = self.load()
         if app.extensions["pledgebox"].config.purge_in_background:
             start_background_purge(app)
+
+    def _worker_exit(self, _server: Any, _worker: Any) -> None:
+        stop_background_purge(self.load())
 
 
 def serve(env: Mapping[str, str], host: str, port: int, workers: int) -> None:

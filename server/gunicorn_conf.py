@@ -46,3 +46,11 @@ def post_fork(server: object, worker: object) -> None:
 
     if app.extensions["pledgebox"].config.purge_in_background:
         start_background_purge(app)
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker that stops lets its purge run in progress finish and release the lease."""
+    from server.retention import stop_background_purge
+    from server.wsgi import app
+
+    stop_background_purge(app)

@@ -375,4 +375,18 @@ def start_background_purge(app: Flask) -> threading.Thread:
     thread = threading.Thread(target=loop, name="pledgebox-purge", daemon=True)
     thread.start()
     app.extensions["pledgebox-purge-stop"] = stop
+    app.extensions["pledgebox-purge-thread"] = thread
     return thread
+
+
+def stop_background_purge(app: Flask, wait_seconds: float = 5.0) -> None:
+    """When a worker exits: start no new run, and let one in progress finish and release its
+    lease, so a restart does not leave the lease held (other processes would wait LEASE_SECONDS)
+    nor a run half logged. A run longer than `wait_seconds` is cut off as before: its batches
+    are transactions, and its lease runs out."""
+    stop = app.extensions.get("pledgebox-purge-stop")
+    thread = app.extensions.get("pledgebox-purge-thread")
+    if stop is not None:
+        stop.set()
+    if thread is not None:
+        thread.join(wait_seconds)

@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(browser, site, la
                                    delete_in=5)
     announce.post(site["org"].session, site["cid"], announce.build_announcement(
         site["cid"], "We meet at the flagpole at 10am.", "Nos vemos en el asta a las 10.",
-        date.today()))
+        datetime.now(UTC).date()))
     assert AXE.is_file(), "run `npm ci` in web/ (axe-core is a pinned devDependency)"
     for scheme in ("light", "dark"):
         # bypass_csp only here: it lets the test inject axe-core, which the page's CSP forbids.
@@ -265,7 +265,7 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(browser, site, la
 def test_phone_in_instagram_browser_and_desktop_layouts(browser, site, tmp_path):
     announce.post(site["org"].session, site["cid"], announce.build_announcement(
         site["cid"], "Bring water and a friend. We walk out at 10:00 sharp.",
-        "Trae agua y a un amigo. Salimos a las 10:00 en punto.", date.today()))
+        "Trae agua y a un amigo. Salimos a las 10:00 en punto.", datetime.now(UTC).date()))
     shots = []
     for name, viewport, mobile, lang in (("phone", PHONE, True, "es"),
                                          ("desktop", DESKTOP, False, "en")):
@@ -321,8 +321,8 @@ def test_only_announcements_signed_by_the_links_key_are_shown(browser, site):
     org, cid = site["org"], site["cid"]
     other_campaign = make_campaign(org, fields=FIELDS)
     announce.post(org.session, cid, announce.build_announcement(
-        cid, "Walkout moved to 10:30.", "La salida se movió a las 10:30.", date.today()))
-    today = date.today().isoformat()
+        cid, "Walkout moved to 10:30.", "La salida se movió a las 10:30.", datetime.now(UTC).date()))
+    today = datetime.now(UTC).date().isoformat()
     # Written straight into the database, as someone who took over the server could:
     _insert(cid, {"campaign_id": cid, "id": "forged", "day": today,
                   "message": {"en": "FORGED: the walkout is cancelled",

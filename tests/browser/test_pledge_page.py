@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,7 +248,7 @@ def test_without_the_key_in_the_link_the_page_warns_and_waits(tab: Tab, site: Si
 def rotate(org: OrganizerHandle) -> EncryptionKey:
     session = org.session
     key = EncryptionKey.generate(2)
-    not_after = (date.today() + timedelta(days=30)).isoformat()
+    not_after = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     signature = session.signing_key().sign(
         encryption_key_message(session.coalition_id, 2, not_after, key.public))
     with database.connection_context():
@@ -290,7 +290,7 @@ def test_a_stale_key_answer_with_a_forged_key_is_refused(tab: Tab, site: Site) -
     page.goto(site.share_link)
     wait_ready(page)
     attacker, key = SigningKey.generate(), EncryptionKey.generate(2)
-    not_after = (date.today() + timedelta(days=30)).isoformat()
+    not_after = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     with database.connection_context():
         KeyRow.create(coalition=site.org.session.coalition_id, version=2, public_key=key.public,
                       not_after=not_after, signature=attacker.sign(encryption_key_message(

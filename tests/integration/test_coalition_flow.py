@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,7 +94,7 @@ def test_three_organizers_invite_remove_rotate_reencrypt(live_server: LiveServer
     assert FINGERPRINT.fullmatch(alice_fp)
     alice.run("coalition", "create", "--server", url, "--setup-code", setup_code(),
               "--name", "Seven Schools")
-    today = date.today()
+    today = datetime.now(UTC).date()
     link = alice.out("campaign", "create", "--title", "Walkout",
                      "--action-date", str(today + timedelta(days=10)),
                      "--closes", str(today + timedelta(days=9)),

@@ -13,7 +13,7 @@ import secrets
 import stat
 import subprocess
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def campaign(live_server: LiveServer, operator_env: dict[str, str], tmp_path: Pa
     code = code_run.out.strip()
     coalition_run = org.ok("coalition", "create", "--server", live_server.base_url, "--setup-code", code,
                            "--name", "Covina Schools Coalition")
-    today = date.today()
+    today = datetime.now(UTC).date()
     created = org.ok("campaign", "create", "--title", "Walkout Feb 27", "--description", "Walk out.",
                      "--action-date", str(today + timedelta(days=14)),
                      "--closes", str(today + timedelta(days=13)),

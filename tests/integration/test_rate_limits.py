@@ -25,6 +25,7 @@ from tests.conftest import require_part, server_env
 from tests.support.factories import make_campaign, make_coalition
 from tests.support.http import Reply, call
 from tests.support.live import LiveServer
+from tests.support.minutes import room_in_this_minute
 
 
 def start(instance: Path, db_url: str, clock_file: Path, workers: int = 1,
@@ -122,11 +123,12 @@ def timed(make: Callable[[], list[Reply]]) -> tuple[list[Reply], int]:
 def test_a_script_sending_1000_pledges_a_minute_is_throttled(servers, instance, db_url, clock_file,
                                                              tmp_path) -> None:
     server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path)
+    room_in_this_minute(30)
     replies, most = timed(lambda: [pledger.post(server.base_url) for _ in range(1000)])
     accepted = [r for r in replies if r.status == 201]
     refused = [r for r in replies if r.status != 201]
     assert 40 <= len(accepted) <= most
-    assert len(refused) >= 880
+    assert len(refused) >= len(replies) - most
     for reply in refused[:5] + refused[-5:]:
         assert_throttled(reply)
 
@@ -146,6 +148,7 @@ def test_spoofed_forwarding_headers_earn_no_extra_quota_without_trusted_proxies(
         servers, instance, db_url, clock_file, tmp_path) -> None:
     # PLEDGEBOX_TRUSTED_PROXIES=0 (the default)
     server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path)
+    room_in_this_minute(20)
     replies, most = timed(lambda: [pledger.post(server.base_url, _spoof(i)) for i in range(300)])
     assert sum(r.status == 201 for r in replies) <= most
     assert_throttled(replies[-1])
@@ -156,6 +159,7 @@ def test_with_one_trusted_proxy_only_the_proxys_hop_counts(servers, instance, db
     """The proxy appends the real address; whatever the client put before it is ignored."""
     server, pledger = pledging_on(servers, instance, db_url, clock_file, tmp_path,
                                   PLEDGEBOX_TRUSTED_PROXIES="1")
+    room_in_this_minute(20)
     replies, most = timed(lambda: [pledger.post(server.base_url, {
         "X-Forwarded-For": f"10.{i % 250}.{i // 250}.1, 192.0.2.{i % 200 + 1}"}) for i in range(300)])
     assert sum(r.status == 201 for r in replies) <= most
@@ -171,6 +175,7 @@ def test_a_per_campaign_ceiling_bounds_a_flood_from_many_networks(servers, insta
     admin = make_coalition(tmp_path, server.base_url)
     flooded, other = make_campaign(admin), make_campaign(admin, title="Other")
     # Every request counts toward the ceiling, accepted or not: these are cheap 400s.
+    room_in_this_minute(25)
     statuses = [call(server.base_url, "POST", f"/api/v1/campaigns/{flooded}/pledges", {},
                      headers={"X-Forwarded-For": f"100.{64 + i // 250}.{i % 250}.7"}).status
                 for i in range(620)]
@@ -190,6 +195,7 @@ def test_operators_can_set_the_pledge_limits(servers, instance, db_url, clock_fi
                                   PLEDGEBOX_RATELIMIT_PER_NETWORK="5 per minute",
                                   PLEDGEBOX_RATELIMIT_PER_CAMPAIGN="8 per minute")
     school = {"X-Forwarded-For": "198.51.100.20"}
+    room_in_this_minute(10)
     assert [pledger.post(server.base_url, school).status for _ in range(5)] == [201] * 5
     assert_throttled(pledger.post(server.base_url, school))
     other = [pledger.post(server.base_url, {"X-Forwarded-For": f"203.0.113.{i}"}).status

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -79,7 +79,7 @@ def admin(app: Flask, transport: Any, tmp_path: Path) -> OrganizerHandle:
 # --- the cap on delete_after ------------------------------------------------------------------
 
 def test_refuses_delete_after_past_the_cap_and_names_the_latest_date(admin: OrganizerHandle) -> None:
-    today = date.today()
+    today = datetime.now(UTC).date()
     action = today + timedelta(days=10)
     too_late = campaigns.build_descriptor(admin.session, "Walkout", "", action, action,
                                           action + timedelta(days=31),
@@ -108,7 +108,7 @@ def test_operator_sets_the_cap(tmp_path: Path, db_url: str, clock_file: Path) ->
     with database.connection_context():
         migrations.upgrade(database.obj)
     org = make_coalition(tmp_path, BASE, in_process_transport(app, BASE))
-    action = date.today() + timedelta(days=3)
+    action = datetime.now(UTC).date() + timedelta(days=3)
     with pytest.raises(ServerRefused, match=(action + timedelta(days=7)).isoformat()):
         make_campaign(org, action_in=3, closes_in=3, delete_in=3 + 8)
     assert make_campaign(org, action_in=3, closes_in=3, delete_in=3 + 7)
@@ -129,7 +129,7 @@ def read_paths(client: FlaskClient, org: OrganizerHandle, campaign_id: str, pled
         return 200
 
     listed = any(c["campaign_id"] == campaign_id for c in campaigns.list_campaigns(org.session))
-    body = announce.build_announcement(campaign_id, "Meet at the flagpole", None, date.today())
+    body = announce.build_announcement(campaign_id, "Meet at the flagpole", None, datetime.now(UTC).date())
     signing = org.session.signing_key()
     assert signing is not None
     signature = signing.sign(announcement_message(body))
@@ -177,7 +177,7 @@ def test_purge_deletes_every_row_about_the_campaign(client: FlaskClient, admin: 
     ids = [pledge_in(client, doomed)[0] for _ in range(5)]
     kept_ids = [pledge_in(client, kept)[0] for _ in range(2)]
     announce.post(admin.session, doomed,
-                  announce.build_announcement(doomed, "Bring water", None, date.today()))
+                  announce.build_announcement(doomed, "Bring water", None, datetime.now(UTC).date()))
     move_clock(clock_file, 21)
     clock = app.extensions["pledgebox"].clock
     with app.app_context():
@@ -194,6 +194,34 @@ def test_a_clock_set_back_does_not_block_the_purge(app: Flask, clock_file: Path)
     assert purge_if_due(clock, 300) is None  # paced: one purge per interval
     move_clock(clock_file, 0)  # the lease now lies 40 days ahead: taken over, not waited for
     assert purge_if_due(clock, 300) is not None
+
+
+def test_a_stopping_worker_lets_its_purge_run_finish_and_release_the_lease(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's worker_exit hook calls stop_background_purge: a run caught in progress ends
+    (and logs its end) instead of dying with the process and holding the lease."""
+    import threading
+
+    import server.retention as retention
+
+    began, ended = threading.Event(), threading.Event()
+    real = retention._purge
+
+    def slow_purge(clock: Clock, lease: Any) -> Any:
+        began.set()
+        time.sleep(0.5)
+        result = real(clock, lease)
+        ended.set()
+        return result
+
+    monkeypatch.setattr(retention, "_purge", slow_purge)
+    thread = retention.start_background_purge(app)
+    assert began.wait(10)
+    retention.stop_background_purge(app)
+    assert ended.is_set()
+    assert not thread.is_alive()
+    with database.connection_context():
+        assert ServerState.get(ServerState.name == "purge-lease").value == ""  # released
 
 
 @pytest.fixture
@@ -308,7 +336,7 @@ def _merged(servers: list[LiveServer]) -> list[tuple[datetime, str]]:
 
 def _seed_pledges(campaign_id: str, n: int) -> None:
     rows = [(secrets.token_urlsafe(16), campaign_id, 1, secrets.token_bytes(1072),
-             secrets.token_bytes(32), date.today()) for _ in range(n)]
+             secrets.token_bytes(32), datetime.now(UTC).date()) for _ in range(n)]
     with database.connection_context(), database.atomic():
         cursor = database.cursor()
         q = database.param
@@ -417,5 +445,5 @@ def test_latest_day_is_the_only_state_kept(client: FlaskClient, admin: Organizer
     with database.connection_context():
         names = {s.name: s.value for s in ServerState.select()}
     assert set(names) <= {"latest-day", "purge-lease", "scrub-due"}
-    assert names["latest-day"] == (date.today() + timedelta(days=21)).isoformat()
+    assert names["latest-day"] == (datetime.now(UTC).date() + timedelta(days=21)).isoformat()
     assert campaign_id not in "".join(names.values())

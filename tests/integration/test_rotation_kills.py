@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,8 @@ def seed(campaign_id: str, public_key: bytes, first: int, n: int) -> dict[str, d
         expected[pledge_id] = answers
         rows.append({"id": pledge_id, "campaign": campaign_id, "key_version": 1,
                      "ciphertext": seal_pledge(public_key, campaign_id, answers),
-                     "withdraw_token_hash": secrets.token_bytes(32), "received_day": date.today()})
+                     "withdraw_token_hash": secrets.token_bytes(32),
+                     "received_day": datetime.now(UTC).date()})
     with database.connection_context(), database.atomic():
         for start in range(0, len(rows), 1000):
             Pledge.insert_many(rows[start:start + 1000]).execute()

@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ DEFAULT_FIELDS = [
 def make_campaign(org: OrganizerHandle, today: date | None = None, action_in: int = 14,
                   closes_in: int = 13, delete_in: int = 20,
                   fields: list[str] | None = None, title: str = "Walkout") -> str:
-    today = today or date.today()
+    today = today or datetime.now(UTC).date()
     descriptor = campaigns.build_descriptor(
         org.session, title, "Walk out together.", today + timedelta(days=action_in),
         today + timedelta(days=closes_in), today + timedelta(days=delete_in),
