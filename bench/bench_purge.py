@@ -138,6 +138,39 @@ def expired_left(db_path: Path) -> int:
         db.close()
 
 
+def bench_env(folder: Path, interval: int) -> dict[str, str]:
+    """A server on `folder` (SQLite, rate limits off, purge every `interval` s, movable clock)."""
+    clock = folder / "clock-offset-days"
+    clock.write_text("0")
+    return {**os.environ, "PLEDGEBOX_INSTANCE_PATH": str(folder),
+            "PLEDGEBOX_DATABASE_URL": f"sqlite:///{folder / 'pledgebox.sqlite3'}",
+            "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock), "PLEDGEBOX_RATELIMITS": "0",
+            "PLEDGEBOX_PURGE_INTERVAL_SECONDS": str(interval)}
+
+
+def serve(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`pledgebox-server run` in its own session, logging to `log`; returns once it answers."""
+    port = free_port()
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--port", str(port),
+             "--workers", str(workers)], env=env, stdout=out, stderr=out, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(base_url + "/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base_url
+
+
+def stop(server: subprocess.Popen[bytes] | None) -> None:
+    if server is not None and server.poll() is None:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pledges", type=int, default=1_000_000)
@@ -150,13 +183,8 @@ def main() -> None:
     args = ap.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-purge-"))
+    env = bench_env(folder, args.interval)
     clock = folder / "clock-offset-days"
-    clock.write_text("0")
-    port = free_port()
-    env = {**os.environ, "PLEDGEBOX_INSTANCE_PATH": str(folder),
-           "PLEDGEBOX_DATABASE_URL": f"sqlite:///{folder / 'pledgebox.sqlite3'}",
-           "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock), "PLEDGEBOX_RATELIMITS": "0",
-           "PLEDGEBOX_PURGE_INTERVAL_SECONDS": str(args.interval)}
     log = folder / "server.log"
     server = None
     try:
@@ -174,18 +202,7 @@ def main() -> None:
         print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
               f"SQLite {sqlite3.sqlite_version}, {date.today()}")
         print(f"seeded {args.pledges} expired-tomorrow pledges in {seeded:.0f} s ({size:.1f} GiB)")
-        with open(log, "wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "run", "--port", str(port),
-                 "--workers", str(args.workers)], env=env, stdout=out, stderr=out,
-                start_new_session=True)
-        base_url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base_url + "/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+        server, base_url = serve(env, args.workers, log)
         intake = Intake(base_url, args.rate)
         intake.start()
         time.sleep(args.baseline_seconds)
@@ -213,9 +230,7 @@ def main() -> None:
         print(f"intake p99 during purge / baseline (goal <= 2.0): {ratio:.2f}x "
               f"{'ok' if ratio <= 2.0 else 'MISSED'}")
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
+        stop(server)
         if os.environ.get("KEEP"):
             print(f"kept {folder}")
         else:

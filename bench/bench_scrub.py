@@ -35,10 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_purge import LIVE, Intake, migrate, p99, seed  # noqa: E402
+from bench_purge import LIVE, Intake, bench_env, migrate, p99, seed, serve, stop  # noqa: E402
 
 from crypto.encoding import b64u_encode  # noqa: E402
-from tests.support.live import free_port  # noqa: E402
 
 RUN = re.compile(r"^(\S+ \S+) INFO pledgebox\.retention: purge run finished in ([\d.]+) s", re.M)
 
@@ -107,14 +106,8 @@ def main() -> None:
     args = ap.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-scrub-"))
-    clock = folder / "clock-offset-days"
-    clock.write_text("0")
     db_file = folder / "pledgebox.sqlite3"
-    port = free_port()
-    env = {**os.environ, "PLEDGEBOX_INSTANCE_PATH": str(folder),
-           "PLEDGEBOX_DATABASE_URL": f"sqlite:///{db_file}",
-           "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock), "PLEDGEBOX_RATELIMITS": "0",
-           "PLEDGEBOX_PURGE_INTERVAL_SECONDS": str(args.interval)}
+    env = bench_env(folder, args.interval)
     log = folder / "server.log"
     server = None
     try:
@@ -125,18 +118,7 @@ def main() -> None:
         bare = bare_vacuum(db_file, folder)
         print(f"machine: {os.uname().nodename} {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
         print(f"seeded {args.pledges} live pledges in {seeded:.0f} s ({size_before:.0f} MiB)")
-        with open(log, "wb") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "run", "--port", str(port),
-                 "--workers", str(args.workers)], env=env, stdout=out, stderr=out,
-                start_new_session=True)
-        base_url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base_url + "/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+        server, base_url = serve(env, args.workers, log)
         intake = Intake(base_url, args.rate)
         intake.start()
         time.sleep(args.baseline_seconds)
@@ -178,9 +160,7 @@ def main() -> None:
         print(f"workers' peak memory MiB before / after the scrub: {memory_before:.0f} / "
               f"{memory_after:.0f}")
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, 15)
-            server.wait(timeout=30)
+        stop(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 
