@@ -99,46 +99,55 @@ def _scrub_sqlite(patience_ms: int) -> bool:
 
     VACUUM builds the new file in memory (temp_store), not in a temporary file that would leave
     a copy of every live pledge in freed disk blocks outside the data folder; the price is a peak
-    of memory about the size of the live data (docs/deletion.md). The flag is cleared first: a
-    deletion committed after the VACUUM sets it again.
+    of memory about the size of the live data (docs/deletion.md).
     """
-    _set_state(_SCRUB_DUE, "")
     (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
     try:
         database.execute_sql("PRAGMA temp_store = MEMORY")
         database.execute_sql("VACUUM")
-        done = _checkpoint_sqlite(patience_ms)
+        return _checkpoint_sqlite(patience_ms)
     except DatabaseError:
-        done = False
+        return False
     finally:
         database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
-    if not done:
-        _set_state(_SCRUB_DUE, "1")
-    return done
 
 
 def _scrub_postgres(tables: tuple[str, ...] = _SCRUBBED) -> bool:
     """Rewrite tables so dead tuples' bytes leave the heap files (the old files are unlinked)."""
-    _set_state(_SCRUB_DUE, "")  # cleared first: a deletion during the rewrite sets it again
     try:
         database.execute_sql(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
         for table in tables:
             database.execute_sql(f"VACUUM FULL {table}")
+        return True
     except DatabaseError:
-        _set_state(_SCRUB_DUE, "1")
         return False
     finally:
         database.execute_sql("RESET lock_timeout")
-    return True
+
+
+def mark_scrub_due() -> None:
+    """Record that deleted bytes await a scrub. Call it inside the deleting transaction, so the
+    deletion never commits without it. A fresh random value each time, no id: the scrub clears
+    only the value it saw before it began, so a deletion committed meanwhile keeps it due."""
+    _set_state(_SCRUB_DUE, secrets.token_hex(8))
 
 
 def compact(patience_ms: int = 2000) -> bool:
-    """Push deleted bytes out of the database's files; False when it must be retried later."""
+    """Push deleted bytes out of the database's files; False when it must be retried later,
+    in which case the flag stays (or is made) due and the next purge run tries again."""
+    seen = _get_state(_SCRUB_DUE) or ""
     if is_sqlite():
-        return _scrub_sqlite(patience_ms)
-    if is_postgres():
-        return _scrub_postgres()
-    return True
+        done = _scrub_sqlite(patience_ms)
+    elif is_postgres():
+        done = _scrub_postgres()
+    else:
+        done = True
+    if not done:
+        mark_scrub_due()
+    elif seen:
+        ServerState.update(value="").where(ServerState.name == _SCRUB_DUE,
+                                           ServerState.value == seen).execute()
+    return done
 
 
 def _flush_wal(patience_ms: int) -> bool:
@@ -151,17 +160,18 @@ def compact_after_request(defer: bool = False) -> None:
 
     The answer then tells the truth: the bytes are gone from the files when the client reads
     the reply. A rewrite per student's withdrawal would let anyone with receipts stall the
-    intake, so `defer` leaves it to the next purge (within the purge interval) and on SQLite
-    only empties the WAL now, which holds the row's page as it was before the delete.
+    intake, so with `defer` (the deletion marked the scrub due in its transaction) it waits for
+    the next purge (within the purge interval), and on SQLite only the WAL is emptied now: it
+    holds the row's page as it was before the delete.
     """
 
     @after_this_request
     def _compact(response: Response) -> Response:
         try:
             if defer:
-                _set_state(_SCRUB_DUE, "1")
                 done = _flush_wal(patience_ms=200)
             else:
+                mark_scrub_due()  # first: should the scrub fail, the next purge retries it
                 done = compact(patience_ms=200)
             if not done:
                 log.warning("compaction deferred to the next purge")
@@ -287,7 +297,7 @@ def _purge(clock: Clock, lease: _Lease) -> PurgeResult:
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
-    if not (pledges or campaigns) and _get_state(_SCRUB_DUE) != "1":
+    if not (pledges or campaigns) and not _get_state(_SCRUB_DUE):
         compacted = _flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake the lock
     else:
         compacted = compact()

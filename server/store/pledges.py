@@ -18,6 +18,7 @@ from server.errors import (
     UnknownPledge,
 )
 from server.models import Campaign, EncryptionKey, Pledge
+from server.retention import mark_scrub_due
 from server.store.campaigns import current_key, key_json, live_campaign
 
 TOKEN_BYTES = 32
@@ -78,7 +79,8 @@ def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
 
     An expired campaign's pledge counts as unknown (it is never served, nor acted on, again).
     The delete repeats the hash check, so a pledge withdrawn or purged in between is reported
-    as unknown rather than as deleted by this request. Compaction follows in the view.
+    as unknown rather than as deleted by this request. The scrub that takes its bytes out of
+    the files is marked due in the same transaction (server/retention.py).
     """
     presented = primitives.blake2b(token, 32)
     row = None
@@ -92,6 +94,8 @@ def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
     with database.atomic():
         deleted = Pledge.delete().where(Pledge.id == pledge_id,
                                         Pledge.withdraw_token_hash == stored).execute()
+        if deleted == 1:
+            mark_scrub_due()
     if deleted != 1:
         raise UnknownPledge()
 

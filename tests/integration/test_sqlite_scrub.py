@@ -11,6 +11,7 @@ round after round, until the file shows such a copy, and then the purge's scrub 
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def test_the_scrub_removes_copies_that_rebalancing_left_of_withdrawn_pledges(
                              "the scrub (see docs/deletion.md) or the churn no longer rebalances")
 
     with database.connection_context():
-        assert ServerState.get(ServerState.name == "scrub-due").value == "1"
+        assert re.fullmatch(r"[0-9a-f]{16}", ServerState.get(ServerState.name == "scrub-due").value)
         result = purge_expired(app.extensions["pledgebox"].clock)
         assert result.compacted
         assert ServerState.get(ServerState.name == "scrub-due").value == ""
@@ -128,3 +129,37 @@ def test_the_scrub_builds_its_copy_in_memory_not_in_a_temporary_file(
     assert [f for f in opened if "etilqs_" in f] == []
     assert any(f.endswith("pledgebox.sqlite3") for f in opened)  # the watcher did see files
     assert stored[0].ciphertext[:32] not in files(instance)
+
+
+def test_a_deletion_during_a_scrub_or_a_failed_scrub_leaves_it_due(
+        app: Flask, monkeypatch: Any) -> None:
+    """The scrub clears only the mark it saw before it began: a withdrawal that commits while
+    VACUUM runs (its transaction marks anew) or a scrub that fails leaves the next purge to it."""
+    import server.retention as retention
+
+    def flag() -> str:
+        return str(ServerState.get(ServerState.name == "scrub-due").value)
+
+    with database.connection_context():
+        retention.mark_scrub_due()
+        assert retention.compact()
+        assert flag() == ""
+
+        retention.mark_scrub_due()
+        real = retention._scrub_sqlite
+
+        def scrub_while_a_student_withdraws(patience_ms: int) -> bool:
+            done = real(patience_ms)
+            retention.mark_scrub_due()  # committed after the VACUUM copied the file
+            return done
+
+        monkeypatch.setattr(retention, "_scrub_sqlite", scrub_while_a_student_withdraws)
+        assert retention.compact()
+        assert flag() != ""
+
+        monkeypatch.setattr(retention, "_scrub_sqlite", lambda patience_ms: False)
+        retention.compact()
+        assert flag() != ""
+        monkeypatch.setattr(retention, "_scrub_sqlite", real)
+        assert retention.compact()
+        assert flag() == ""
