@@ -7,7 +7,6 @@ sends batches the server applies as compare-and-swap: interrupted at any point a
 finishes, with every pledge present once. Only then are old versions' wrapped copies pruned.
 """
 
-import base64
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 from crypto import BadEnvelope
 from crypto.encoding import b64u_decode, b64u_encode
+from crypto.errors import BadEncoding
 from crypto.resealing import reseal
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
@@ -96,9 +96,8 @@ class _Resealer:
         if old is None:
             return _MISSING_KEY
         try:
-            raw = base64.urlsafe_b64decode(ciphertext + "=" * (-len(ciphertext) % 4))
-            return reseal(old[0], old[1], self.new_public, raw)
-        except (BadEnvelope, ValueError):
+            return reseal(old[0], old[1], self.new_public, b64u_decode(ciphertext))
+        except (BadEnvelope, BadEncoding, ValueError):  # a hostile server's garbage
             return _UNOPENED
 
     def items(self, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
