@@ -41,7 +41,7 @@ from server.models import Pledge  # noqa: E402
 from server.store.coalitions import issue_setup_code  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 
-PASSPHRASE = "bench passphrase"
+PASSPHRASE = "bench oboe tundra gazebo mantis"
 SCHOOLS = ["covina-high", "northview-high", "south-hills-high"]
 
 

@@ -30,7 +30,7 @@ from tests.support.http import call
 from tests.support.live import LiveServer
 from tests.support.scripts import console_script
 
-PASSPHRASE = "a long passphrase for tests"
+PASSPHRASE = "quartz lantern ripple gazebo mantis"
 FIELDS = ["school!:choice:Your school|Tu escuela:Covina High,Northview High",
           "message:text:Message|Mensaje", "help:checkbox:I want to help|Quiero ayudar"]
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
@@ -125,6 +125,16 @@ def test_init_prints_the_fingerprint_alone_and_whoami_repeats_it(tmp_path: Path)
     again = org("init")
     assert "already exists" in assert_one_line_error(again)
     assert org.ok("whoami").out == fingerprint + "\n"  # the first keystore is untouched
+
+
+def test_init_refuses_a_weak_passphrase_with_one_sentence_and_a_suggestion(tmp_path: Path) -> None:
+    org = Organizer(tmp_path / "weak" / "keystore.json")
+    line = assert_one_line_error(org("init", passphrase="abc"))
+    assert "That passphrase is too easy to guess" in line
+    suggestion = line.split("For example: ", 1)[1]
+    assert len(suggestion.split(" ")) == 6
+    assert not org.keystore.exists()
+    assert re.fullmatch(r"[0-9a-f]{40}\n", org.ok("init").out)
 
 
 def test_wrong_passphrase_is_exit_1_with_one_line(tmp_path: Path) -> None:

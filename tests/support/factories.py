@@ -16,7 +16,7 @@ from server.db import database
 from server.store.coalitions import issue_setup_code
 from tests.support.http import call
 
-PASSPHRASE = "correct horse battery staple"
+PASSPHRASE = "quartz lantern ripple gazebo mantis"
 
 
 @dataclass
