@@ -98,9 +98,9 @@ def test_refuses_delete_after_past_the_cap_and_names_the_latest_date(admin: Orga
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_operator_sets_the_cap(tmp_path: Path, db_url: str, clock_file: Path) -> None:
+    from fullstack.inprocess import in_process_transport
     from server import create_app
     from server.config import load_config
-    from server.demo import in_process_transport
 
     env = server_env(tmp_path / "instance", db_url, clock_file, PLEDGEBOX_MAX_RETENTION_DAYS="7",
                      PLEDGEBOX_PURGE_IN_BACKGROUND="0", PLEDGEBOX_RATELIMITS="0")

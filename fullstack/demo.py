@@ -10,14 +10,11 @@ import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
-
-from flask import Flask
 
 import migrations
 from crypto.encoding import b64u_encode
+from fullstack.inprocess import in_process_transport
 from organizer import campaigns, coalition
-from organizer.client import Transport
 from organizer.session import Session
 from server import create_app
 from server.config import load_config
@@ -31,19 +28,6 @@ DEMO_FIELDS = [
     "message:text:Why are you walking out? (optional)|¿Por qué participas? (opcional)",
     "help:checkbox:I want to help organize|Quiero ayudar a organizar",
 ]
-
-
-def in_process_transport(app: Flask, base_url: str) -> Transport:
-    """Let the organizer tool talk to an app in this process, through the full request cycle."""
-    client = app.test_client()
-
-    def transport(method: str, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        parts = urlsplit(url)
-        resp = client.open(parts.path, method=method, data=body, headers=headers,
-                           query_string=parts.query, base_url=base_url)
-        return resp.status_code, resp.get_data()
-
-    return transport
 
 
 def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> dict[str, str]:
