@@ -70,6 +70,11 @@ class Session:
         return str(self.coalition["coalition_id"])
 
     @property
+    def coalition_name(self) -> str:
+        """The name students see, signed into every 1.1 descriptor."""
+        return str(self.coalition.get("name") or "")
+
+    @property
     def signing_public(self) -> bytes:
         return b64u_decode(self.coalition["signing_key"], length=32)
 

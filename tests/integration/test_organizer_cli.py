@@ -236,6 +236,34 @@ def test_campaign_list_and_show(campaign: dict[str, Any]) -> None:
     assert_one_line_error(unknown)
 
 
+def test_campaign_create_writes_protocol_1_1_from_its_options(campaign: dict[str, Any]) -> None:
+    org, today = campaign["org"], datetime.now(UTC).date()
+    dates = ["--action-date", str(today + timedelta(days=14)), "--closes", str(today + timedelta(days=13)),
+             "--delete-after", str(today + timedelta(days=20))]
+    created = org.ok("campaign", "create", "--title", "Walkout", "--title-es", "Salida",
+                     "--description-es", "Salimos.", "--time-zone", "America/Los_Angeles",
+                     "--threshold", "100", "--threshold-option", "northview-high=40", *dates,
+                     *[a for f in FIELDS for a in ("--field", f)])
+    cid = created.out.strip().split("/p/")[1].split("#")[0]
+    info = call(campaign["base_url"], "GET", f"/api/v1/campaigns/{cid}").json()
+    d = json.loads(b64u_decode(info["descriptor"]))
+    assert d["protocol"] == "1.1"
+    assert d["coalition_name"] == "Covina Schools Coalition"
+    assert d["i18n"] == {"es": {"title": "Salida", "description": "Salimos."}}
+    assert d["time_zone"] == "America/Los_Angeles"
+    assert d["threshold"] == {"field": "school", "count": 100, "per_option": {"northview-high": 40}}
+    # without --time-zone: this laptop's zone (the test runs the tool with TZ set)
+    plain = org("campaign", "create", "--title", "Walkout", *dates, "--field", FIELDS[0],
+                env={"TZ": "America/Chicago"})
+    cid = plain.out.strip().split("/p/")[1].split("#")[0]
+    info = call(campaign["base_url"], "GET", f"/api/v1/campaigns/{cid}").json()
+    assert json.loads(b64u_decode(info["descriptor"]))["time_zone"] == "America/Chicago"
+    for bad in (["--time-zone", "Pacific Time"], ["--threshold", "5", "--threshold-field", "message"]):
+        refused = org("campaign", "create", "--title", "Walkout", *dates, *bad,
+                      *[a for f in FIELDS for a in ("--field", f)])
+        assert_one_line_error(refused)
+
+
 ANSWERS = [
     {"school": "covina-high", "message": "Hasta la victoria, ¡juntos! 🌵", "help": True},
     {"school": "northview-high", "message": "=HYPERLINK(\"http://evil\")", "help": False},
