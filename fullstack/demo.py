@@ -78,11 +78,16 @@ def _create(folder: Path, base_url: str, env: Mapping[str, str]) -> dict[str, st
     session = Session.create(keystore, passphrase)
     session.transport = in_process_transport(app, base_url)
     coalition.create(session, base_url, code, "Demo Schools Coalition")
-    descriptor = campaigns.build_descriptor(
-        session, "Walk out for our neighbors (demo)",
-        "A demo campaign: pledge to walk out, then read the roster with the pledgebox tool.",
-        today + timedelta(days=14), today + timedelta(days=13), today + timedelta(days=21),
-        [campaigns.parse_field(f) for f in DEMO_FIELDS])
+    descriptor = campaigns.build_descriptor(session, campaigns.CampaignSpec(
+        title="Walk out for our neighbors (demo)",
+        description="A demo campaign: pledge to walk out, then read the roster with the "
+        "pledgebox tool.",
+        title_es="Salimos por nuestros vecinos (demo)",
+        description_es="Una campaña de demostración: comprométete a salir y luego lee la "
+        "lista con la herramienta pledgebox.",
+        action_date=today + timedelta(days=14), closes=today + timedelta(days=13),
+        delete_after=today + timedelta(days=21), time_zone="UTC", threshold=20,
+        fields=[campaigns.parse_field(f) for f in DEMO_FIELDS]))
     campaign_id = campaigns.create(session, descriptor)
     return {"base_url": base_url, "campaign_id": campaign_id,
             "share_link": campaigns.share_link(session, campaign_id),
