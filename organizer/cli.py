@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from crypto import CryptoError
 from crypto.identity import safety_words
 from organizer import campaigns, cli_coalition, cli_people, coalition, report, roster
-from organizer.errors import BadInput, NeedsAdmin, UserError
+from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -58,6 +58,8 @@ def _passphrase(confirm: bool = False) -> str:
 
 
 def _session(args: argparse.Namespace) -> Session:
+    if not args.keystore.exists():  # say so before asking for a passphrase it cannot use
+        raise NoKeystore()
     return Session.open(args.keystore, _passphrase())
 
 
