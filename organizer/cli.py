@@ -76,6 +76,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-02-27") from None
 
 
+def _option_count(text: str) -> tuple[str, int]:
+    option, _, number = text.partition("=")
+    try:
+        return option.strip(), int(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} should look like covina-high=150") from None
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     session = Session.create(args.keystore, _passphrase(confirm=True))
     print(session.identity.fingerprint)
@@ -99,9 +107,13 @@ def cmd_coalition_create(args: argparse.Namespace) -> None:
 def cmd_campaign_create(args: argparse.Namespace) -> None:
     session = _synced(args)
     fields = [campaigns.parse_field(spec) for spec in (args.field or campaigns.DEFAULT_FIELDS)]
-    descriptor = campaigns.build_descriptor(session, args.title, args.description,
-                                            args.action_date, args.closes, args.delete_after,
-                                            fields)
+    spec = campaigns.CampaignSpec(
+        title=args.title, description=args.description, action_date=args.action_date,
+        closes=args.closes, delete_after=args.delete_after, fields=fields,
+        title_es=args.title_es, description_es=args.description_es, time_zone=args.time_zone,
+        threshold=args.threshold, threshold_field=args.threshold_field,
+        per_option=dict(args.threshold_option) if args.threshold_option else None)
+    descriptor = campaigns.build_descriptor(session, spec)
     campaign_id = campaigns.create(session, descriptor)
     link = campaigns.share_link(session, campaign_id)
     print(link)
@@ -294,6 +306,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one question on the form: ID[!]:TYPE:English|Español[:Option 1,Option 2]. "
                    "TYPE is text, choice, checkbox or contact; a ! after the ID makes it "
                    "required. Repeat --field for each question.")
+    p.add_argument("--title-es", metavar="TEXT", help="the title in Spanish, shown to students "
+                   "whose browser is set to Spanish")
+    p.add_argument("--description-es", metavar="TEXT", help="the description in Spanish")
+    p.add_argument("--time-zone", metavar="ZONE",
+                   help="the time zone the dates are read in, like America/Los_Angeles "
+                   f"(default: this laptop's, {campaigns.local_zone()})")
+    p.add_argument("--threshold", type=int, metavar="N",
+                   help="safety in numbers: the action goes ahead at a school once N students "
+                   "there have pledged (published counts show the progress)")
+    p.add_argument("--threshold-field", default="school", metavar="ID",
+                   help="the required choice field the threshold counts (default: school)")
+    p.add_argument("--threshold-option", type=_option_count, action="append",
+                   metavar="OPTION=N", help="a different number for one option, e.g. "
+                   "covina-high=150; repeat for others")
     p.add_argument("--qr", type=Path, metavar="FILE",
                    help="also save the link as a QR code: FILE.png (for posts) and FILE.svg "
                    "(for printing)")

@@ -52,3 +52,15 @@ class NeedsAdmin(UserError):
 
 class BadInput(UserError):
     """That input is not valid."""
+
+
+class WeakPassphrase(BadInput):
+    """That passphrase is too easy to guess: use at least four random words (12 characters or more)."""
+
+    def __init__(self, suggestion: str = "") -> None:
+        super().__init__()
+        self.suggestion = suggestion
+
+    def __str__(self) -> str:
+        sentence = (self.__doc__ or "").strip()
+        return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence

@@ -10,6 +10,7 @@ from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import OrganizerIdentity
 from crypto.keystore import TEST_KDF, KdfParams, Keystore
 from crypto.signing import EncryptionKey, SigningKey
+from organizer import passphrase as passphrase_rule
 from organizer.client import Client, Transport, urllib_transport
 from organizer.errors import BadInput, NoKeystore, NoSecretForVersion, NotInCoalition
 
@@ -33,6 +34,7 @@ class Session:
 
     @classmethod
     def create(cls, path: Path, passphrase: str) -> "Session":
+        passphrase_rule.check(passphrase)  # before any key exists: a refused init leaves nothing behind
         identity = OrganizerIdentity.generate()
         payload: dict[str, Any] = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
                                 "box_secret": b64u_encode(identity.box_secret)},
@@ -67,6 +69,11 @@ class Session:
     @property
     def coalition_id(self) -> str:
         return str(self.coalition["coalition_id"])
+
+    @property
+    def coalition_name(self) -> str:
+        """The name students see, signed into every 1.1 descriptor."""
+        return str(self.coalition.get("name") or "")
 
     @property
     def signing_public(self) -> bytes:

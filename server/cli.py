@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     env = dict(os.environ)
     if args.demo:
-        from server.demo import prepare_demo
+        from fullstack.demo import prepare_demo
 
         env = prepare_demo(args.demo.resolve(), args.host, args.port, env)
     serve(env, args.host, args.port, args.workers)

@@ -28,7 +28,7 @@ from tests.support.factories import pledge, setup_code
 from tests.support.http import call
 from tests.support.live import LiveServer
 
-PASSPHRASE = "a long passphrase for tests"
+PASSPHRASE = "quartz lantern ripple gazebo mantis"
 FINGERPRINT = re.compile(r"[0-9a-f]{40}")
 
 

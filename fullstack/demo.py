@@ -10,14 +10,11 @@ import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
-
-from flask import Flask
 
 import migrations
 from crypto.encoding import b64u_encode
+from fullstack.inprocess import in_process_transport
 from organizer import campaigns, coalition
-from organizer.client import Transport
 from organizer.session import Session
 from server import create_app
 from server.config import load_config
@@ -31,19 +28,6 @@ DEMO_FIELDS = [
     "message:text:Why are you walking out? (optional)|¿Por qué participas? (opcional)",
     "help:checkbox:I want to help organize|Quiero ayudar a organizar",
 ]
-
-
-def in_process_transport(app: Flask, base_url: str) -> Transport:
-    """Let the organizer tool talk to an app in this process, through the full request cycle."""
-    client = app.test_client()
-
-    def transport(method: str, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        parts = urlsplit(url)
-        resp = client.open(parts.path, method=method, data=body, headers=headers,
-                           query_string=parts.query, base_url=base_url)
-        return resp.status_code, resp.get_data()
-
-    return transport
 
 
 def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> dict[str, str]:
@@ -67,11 +51,16 @@ def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> 
     session = Session.create(keystore, passphrase)
     session.transport = in_process_transport(app, base_url)
     coalition.create(session, base_url, code, "Demo Schools Coalition")
-    descriptor = campaigns.build_descriptor(
-        session, "Walk out for our neighbors (demo)",
-        "A demo campaign: pledge to walk out, then read the roster with the pledgebox tool.",
-        today + timedelta(days=14), today + timedelta(days=13), today + timedelta(days=21),
-        [campaigns.parse_field(f) for f in DEMO_FIELDS])
+    descriptor = campaigns.build_descriptor(session, campaigns.CampaignSpec(
+        title="Walk out for our neighbors (demo)",
+        description="A demo campaign: pledge to walk out, then read the roster with the "
+        "pledgebox tool.",
+        title_es="Salimos por nuestros vecinos (demo)",
+        description_es="Una campaña de demostración: comprométete a salir y luego lee la "
+        "lista con la herramienta pledgebox.",
+        action_date=today + timedelta(days=14), closes=today + timedelta(days=13),
+        delete_after=today + timedelta(days=21), time_zone="UTC", threshold=20,
+        fields=[campaigns.parse_field(f) for f in DEMO_FIELDS]))
     campaign_id = campaigns.create(session, descriptor)
     link = campaigns.share_link(session, campaign_id)
     info = {"base_url": base_url, "campaign_id": campaign_id, "share_link": link,
