@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crypto.identity import safety_words
-from organizer import contacts, members, roster, rotation
 from organizer import cli as core
+from organizer import contacts, members, roster, rotation
 from organizer.errors import NoKeystore
 from organizer.session import Session
 

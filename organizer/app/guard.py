@@ -8,7 +8,8 @@ for anything that changes state, the Origin and the CSRF token. Views never repe
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request
+from werkzeug.wrappers import Response
 
 from organizer.app.state import AppState, BrowserSession
 

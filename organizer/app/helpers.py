@@ -3,15 +3,14 @@
 from typing import Any
 
 from flask import Flask, current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from organizer.app import i18n
 from organizer.app.guard import CSRF_FIELD, state
+from organizer.app.i18n import user_message
 from organizer.app.jobs import Jobs, Work
-from organizer.errors import ServerUnreachable, UserError
+from organizer.errors import UserError
 from organizer.session import Session
 
 
@@ -34,14 +33,6 @@ def is_unlocked() -> bool:
 def notify(text: str, kind: str = "ok") -> None:
     """A sentence shown once at the top of the next page (kind: ok, warn or error)."""
     g.browser.messages.append((kind, str(text)))
-
-
-def user_message(exc: Exception) -> str:
-    """A core error as the one sentence the organizer reads, in the page's language."""
-    if isinstance(exc, ServerUnreachable) and exc.address:
-        return gettext("Could not reach the Pledgebox server at %(address)s; check the address "
-                       "and your connection, then try again.", address=exc.address)
-    return i18n.translate_message(str(exc))
 
 
 def fail(exc: Exception, endpoint: str, **values: Any) -> Response:

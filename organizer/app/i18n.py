@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 
+from organizer.errors import ServerUnreachable, WeakPassphrase
+
 SUPPORTED = ("en", "es")
 NAMES = {"en": "English", "es": "Español"}
 
@@ -54,6 +56,17 @@ def current_language() -> str:
 def translate_message(message: str) -> str:
     """A core sentence in the page's language when the catalog has it, else as written."""
     return str(gettext(message)) if message else message
+
+
+def user_message(exc: Exception) -> str:
+    """A core error as the one sentence the organizer reads, in the page's language."""
+    if isinstance(exc, ServerUnreachable) and exc.address:
+        return str(gettext("Could not reach the Pledgebox server at %(address)s; check the "
+                           "address and your connection, then try again.", address=exc.address))
+    if isinstance(exc, WeakPassphrase):  # the page offers its own suggestion
+        return str(gettext("That passphrase is too easy to guess: use at least four random words "
+                           "(12 characters or more)."))
+    return translate_message(str(exc))
 
 
 def _template_globals() -> dict[str, Any]:

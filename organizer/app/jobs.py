@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 
 from crypto import CryptoError
-from organizer.app.i18n import current_language
+from organizer.app.i18n import current_language, user_message
 from organizer.app.state import AppState
 from organizer.errors import UserError
 
@@ -64,15 +64,14 @@ class Jobs:
             app_state.busy += 1
 
         def run() -> None:
-            from organizer.app.helpers import user_message  # noqa: PLC0415 (helpers imports jobs)
-
-            with app.test_request_context("/"), force_locale(lang):
-                try:
-                    job.message = work(job)
-                except (UserError, CryptoError) as exc:
-                    job.error = user_message(exc)
-                except Exception:  # noqa: BLE001 (one sentence for the page; the thread ends cleanly)
-                    job.error = gettext("Something went wrong; nothing more was done. Try again.")
+            try:
+                with app.test_request_context("/"), force_locale(lang):
+                    try:
+                        job.message = work(job)
+                    except (UserError, CryptoError) as exc:
+                        job.error = user_message(exc)
+                    except Exception:
+                        job.error = gettext("Something went wrong; nothing more was done. Try again.")
             finally:
                 job.finished = True
                 with app_state.lock:

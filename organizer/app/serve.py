@@ -23,7 +23,10 @@ HOST = "127.0.0.1"
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 (werkzeug's name)
+    def version_string(self) -> str:
+        return "Pledgebox"  # not Werkzeug's and Python's versions
+
+    def log(self, type: str, message: str, *args: Any) -> None:
         """Log nothing: request lines hold the token, and paths say what the organizer does."""
 
 
@@ -39,26 +42,29 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(keystore: Path, port: int = 0, open_browser: bool = True) -> None:
+def serve(keystore: Path, port: int = 0, open_browser: bool = True,
+          again: str = "pledgebox app") -> None:
     state = AppState(keystore)
     server = build_server(state, port)
     url = state.first_url()
     print(url, flush=True)
-    print("The Pledgebox app is running on this laptop only. "
-          + ("It is opening in your browser; if it does not, " if open_browser else "")
-          + "open the address above in your browser (it works once). "
+    how = ("It is opening in your browser; if it does not, open the address above in your "
+           "browser" if open_browser else "Open the address above in your browser")
+    print(f"The Pledgebox app is running on this laptop only. {how} (it works once). "
           "Press Ctrl-C here to stop it.", file=sys.stderr, flush=True)
     upkeep = Upkeep(state)
     upkeep.start()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # even when started with SIGINT ignored
+        signal.signal(signum, _interrupt)
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     try:
-        server.serve_forever()
+        server.serve_forever()  # werkzeug's returns quietly on Ctrl-C
     except KeyboardInterrupt:
-        print("\nThe Pledgebox app has stopped and your keys are locked. To open it again, run: "
-              "pledgebox app", file=sys.stderr, flush=True)
+        pass
     finally:
         upkeep.stop()
         state.lock_now()
         server.server_close()
+    print("\nThe Pledgebox app has stopped and your keys are locked. To open it again, run: "
+          + again, file=sys.stderr, flush=True)

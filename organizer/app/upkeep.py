@@ -6,6 +6,7 @@ on every command; the app does it here, every few hours while unlocked, so a coa
 organizers only ever leave the app open never lets its links stop working.
 """
 
+import contextlib
 import threading
 
 from crypto import CryptoError
@@ -36,10 +37,8 @@ class Upkeep:
         if self.last_sync is not None and now - self.last_sync < REFRESH_EVERY:
             return
         self.last_sync = now
-        try:
+        with contextlib.suppress(UserError, CryptoError):  # offline: pages say so when used
             coalition.sync(session)
-        except (UserError, CryptoError):
-            pass  # offline or refused: the pages say so when the organizer next acts
 
     def start(self) -> None:
         def loop() -> None:

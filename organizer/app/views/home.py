@@ -1,5 +1,7 @@
 """The start page: where to begin (first run, joining), or the coalition's campaigns at a glance."""
 
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
@@ -11,7 +13,7 @@ from organizer.app.helpers import current_session
 bp = Blueprint("home", __name__)
 
 
-def optional_url(endpoint: str, **values: str) -> str | None:
+def optional_url(endpoint: str, **values: Any) -> str | None:
     """A link to a page another Blueprint may add later (the wizard's); None until it exists."""
     if endpoint not in current_app.view_functions:
         return None
