@@ -245,6 +245,15 @@ class Counts:
             else:
                 self.tally.counts[f["id"]][label or NO_ANSWER] += 1
 
+    def current(self) -> dict[str, Counter[str]]:
+        """The counts so far, free-text schools grouped, without ending the count (live views)."""
+        result = {fid: Counter(counter) for fid, counter in self.tally.counts.items()}
+        for fid, groups in self._spellings.items():
+            for spellings in list(groups.values()):
+                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
+                result[fid][shown] += sum(spellings.values())
+        return result
+
     def finish(self) -> Tally:
         for fid, groups in self._spellings.items():
             for spellings in groups.values():
