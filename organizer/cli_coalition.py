@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crypto.identity import safety_words
-from organizer import campaigns, contacts, members, roster, rotation
 from organizer import cli as core
+from organizer import contacts, members, roster, rotation
 from organizer.errors import NoKeystore
 from organizer.session import Session
 
@@ -84,9 +84,15 @@ def cmd_organizer_approve(args: argparse.Namespace) -> None:
 
 
 def _rotate_and_maybe_reencrypt(session: Session, args: argparse.Namespace) -> int:
-    version = rotation.rotate(session)
-    if getattr(args, "reencrypt", False):
-        _reencrypt(session, args.batch)
+    progress = roster.Progress(rotation.stored_total(session)) if args.reencrypt else None
+    try:
+        version, tally = rotation.rotate_then_reencrypt(session, args.reencrypt, args.batch,
+                                                        progress.step if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if tally:
+        rotation.report(tally)
     return version
 
 
@@ -101,8 +107,7 @@ def cmd_organizer_remove(args: argparse.Namespace) -> None:
 
 
 def _reencrypt(session: Session, batch: int) -> None:
-    total = sum(int(c["pledge_count"]) for c in campaigns.list_campaigns(session))
-    progress = roster.Progress(total)
+    progress = roster.Progress(rotation.stored_total(session))
     try:
         tally = rotation.reencrypt(session, batch, progress.step)
     finally:

@@ -29,7 +29,8 @@ def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
-        raise ServerUnreachable() from exc
+        parts = urlsplit(url)
+        raise ServerUnreachable(address=f"{parts.scheme}://{parts.netloc}") from exc
 
 
 class Client:

@@ -19,6 +19,16 @@ class NotInCoalition(UserError):
 class ServerUnreachable(UserError):
     """Could not reach the Pledgebox server; check the address and your connection, then try again."""
 
+    def __init__(self, message: str = "", address: str | None = None) -> None:
+        super().__init__(message)
+        self.address = address
+
+    def __str__(self) -> str:
+        if self.address and not self.args[0]:
+            return (f"Could not reach the Pledgebox server at {self.address}; check the address "
+                    "and your connection, then try again (`pledgebox server set URL` changes it).")
+        return super().__str__()
+
 
 class ServerRefused(UserError):
     """The server refused the request."""
