@@ -5,7 +5,7 @@ class UserError(Exception):
     """Something went wrong."""
 
     def __str__(self) -> str:
-        return super().__str__() or (self.__doc__ or "").strip()
+        return super().__str__() or " ".join((self.__doc__ or "").split())  # one line, however wrapped
 
 
 class NoKeystore(UserError):
@@ -62,5 +62,5 @@ class WeakPassphrase(BadInput):
         self.suggestion = suggestion
 
     def __str__(self) -> str:
-        sentence = (self.__doc__ or "").strip()
+        sentence = " ".join((self.__doc__ or "").split())
         return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence
