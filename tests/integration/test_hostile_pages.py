@@ -33,7 +33,7 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 fake.requests += 1
                 after = parse_qs(urlsplit(self.path).query).get("after", [""])[0]
                 ids, nxt = fake.game(after) if fake.requests < MAX_REQUESTS else ([], None)
@@ -96,10 +96,14 @@ def test_a_server_that_loops_or_repeats_is_stopped_with_one_sentence(session: Se
                                                                      game: Game) -> None:
     fake, pages = read_roster(session, game)
     seen: list[str] = []
+
+    def read_all() -> None:
+        for rows in pages:
+            seen.extend(r.pledge_id for r in rows)
+
     try:
         with pytest.raises(PagesOutOfOrder) as info:
-            for rows in pages:
-                seen += [r.pledge_id for r in rows]
+            read_all()
         assert fake.requests <= 3  # stopped at once, not after the fake server gave up
         assert len(seen) == len(set(seen))  # nothing was handed on twice
         assert "\n" not in str(info.value)
