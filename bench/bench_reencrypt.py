@@ -41,7 +41,7 @@ from server.models import Pledge  # noqa: E402
 from server.store.coalitions import issue_setup_code  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
 
-PASSPHRASE = "bench passphrase"
+PASSPHRASE = "bench oboe tundra gazebo mantis"
 SCHOOLS = ["covina-high", "northview-high", "south-hills-high"]
 
 
@@ -74,11 +74,11 @@ def setup(folder: Path, n: int) -> tuple[LiveServer, Path, str]:
     session = Session.create(keystore, PASSPHRASE)
     coalition.create(session, server.base_url, code, "Bench Coalition")
     today = date.today()
-    descriptor = campaigns.build_descriptor(
-        session, "Bench", "", today + timedelta(days=10), today + timedelta(days=9),
+    descriptor = campaigns.build_descriptor(session, campaigns.CampaignSpec(
+        "Bench", "", today + timedelta(days=10), today + timedelta(days=9),
         today + timedelta(days=20),
         [campaigns.parse_field("school!:choice:School:Covina High,Northview High,South Hills High"),
-         campaigns.parse_field("message:text:Message")])
+         campaigns.parse_field("message:text:Message")], time_zone="UTC"))
     campaign_id = campaigns.create(session, descriptor)
     with database.connection_context():
         seed(campaign_id, session.encryption_key(1).public, n)

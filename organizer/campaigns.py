@@ -1,12 +1,16 @@
 """Campaigns from the organizer's side: write and sign the descriptor, share it, wipe it."""
 
+import functools
 import json
 import re
+import zoneinfo
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import segno
+import tzlocal
 
 from crypto import BadSignature
 from crypto.encoding import b64u_decode, b64u_encode
@@ -16,6 +20,9 @@ from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
 from organizer.session import Session
 
 FIELD_TYPES = ("text", "choice", "checkbox", "contact")
+MAX_TITLE = 200  # the server's limits (server/store/descriptors.py), said here in plain words
+MAX_DESCRIPTION = 4000
+MAX_THRESHOLD = 100_000
 DEFAULT_FIELDS = [
     "school!:text:Your school|Tu escuela",
     "help:checkbox:I want to help organize|Quiero ayudar a organizar",
@@ -64,19 +71,114 @@ def parse_field(spec: str) -> dict[str, Any]:
     return field
 
 
-def build_descriptor(session: Session, title: str, description: str, action_date: date,
-                     closes: date, delete_after: date, fields: list[dict[str, Any]]) -> bytes:
-    if not closes <= delete_after:
+@dataclass(frozen=True)
+class CampaignSpec:
+    """What an organizer decides about a campaign; the CLI and the app's wizard both fill one in."""
+
+    title: str
+    description: str
+    action_date: date
+    closes: date
+    delete_after: date
+    fields: list[dict[str, Any]]  # protocol field dicts (ids, labels {"en","es"}, options)
+    title_es: str | None = None
+    description_es: str | None = None
+    time_zone: str | None = None  # IANA; None = this laptop's zone
+    threshold: int | None = None
+    threshold_field: str = "school"
+    per_option: dict[str, int] | None = None
+
+
+def _i18n(spec: CampaignSpec) -> dict[str, dict[str, str]]:
+    es = {k: v.strip() for k, v in (("title", spec.title_es), ("description", spec.description_es))
+          if v and v.strip()}
+    return {"es": es} if es else {}
+
+
+def build_descriptor(session: Session, spec: CampaignSpec) -> bytes:
+    """The exact descriptor bytes (protocol 1.1) to sign: checked here so mistakes read plainly."""
+    _check_text(spec)
+    if not 1 <= len(session.coalition_name) <= MAX_TITLE:
+        raise BadInput("Your keystore holds no coalition name (1 to 200 characters) to sign into "
+                       "the campaign; ask another admin to create it.")
+    if not spec.closes <= spec.delete_after:
         raise BadInput("The campaign must close on or before its delete-after date.")
-    languages = ["en", "es"] if all("es" in f["label"] for f in fields) else ["en"]
-    descriptor = {
-        "campaign_id": new_id(), "coalition_id": session.coalition_id, "title": title,
-        "description": description, "action_date": action_date.isoformat(),
-        "closes_at": closes.isoformat(), "delete_after": delete_after.isoformat(),
-        "languages": languages, "fields": fields,
+    zone = check_zone(local_zone() if spec.time_zone is None else spec.time_zone)
+    fields = spec.fields
+    i18n = _i18n(spec)
+    labels_es = all("es" in f["label"] for f in fields)
+    languages = ["en", "es"] if labels_es or i18n else ["en"]
+    descriptor: dict[str, Any] = {
+        "protocol": "1.1", "campaign_id": new_id(), "coalition_id": session.coalition_id,
+        "coalition_name": session.coalition_name, "title": spec.title.strip(),
+        "description": spec.description.strip(), "action_date": spec.action_date.isoformat(),
+        "closes_at": spec.closes.isoformat(), "delete_after": spec.delete_after.isoformat(),
+        "languages": languages, "fields": fields, "i18n": i18n, "time_zone": zone,
     }
+    threshold = _threshold(spec)
+    if threshold is not None:
+        descriptor["threshold"] = threshold
     return json.dumps(descriptor, ensure_ascii=False, sort_keys=True,
                       separators=(",", ":")).encode("utf-8")
+
+
+def _check_text(spec: CampaignSpec) -> None:
+    if not spec.title.strip() or len(spec.title) > MAX_TITLE:
+        raise BadInput(f"The title must have 1 to {MAX_TITLE} characters.")
+    if spec.title_es is not None and len(spec.title_es) > MAX_TITLE:
+        raise BadInput(f"The Spanish title may have at most {MAX_TITLE} characters.")
+    for text in (spec.description, spec.description_es or ""):
+        if len(text) > MAX_DESCRIPTION:
+            raise BadInput(f"A description may have at most {MAX_DESCRIPTION} characters.")
+
+
+def local_zone() -> str:
+    """This laptop's IANA zone name (UTC when the system does not say)."""
+    try:
+        name = tzlocal.get_localzone_name()
+    except (LookupError, OSError, ValueError):  # tzlocal's errors for an unconfigured system
+        name = None
+    return name if name and name in known_zones() else "UTC"
+
+
+@functools.cache
+def known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_zone(name: str) -> str:
+    name = name.strip()
+    if name not in known_zones():
+        raise BadInput(f"{name!r} is not a time zone name like America/Los_Angeles or "
+                       "America/New_York (see the list at "
+                       "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones).")
+    return name
+
+
+def _threshold(spec: CampaignSpec) -> dict[str, Any] | None:
+    if spec.threshold is None and not spec.per_option:
+        return None
+    field = next((f for f in spec.fields if f["id"] == spec.threshold_field), None)
+    if field is None or field["type"] != "choice" or not field.get("required"):
+        raise BadInput(f"The threshold counts a required choice field, and {spec.threshold_field!r} "
+                       "is not one: mark it with ! and give options (school!:choice:School:A,B), "
+                       "or name another with --threshold-field.")
+    if spec.threshold is None:
+        raise BadInput("Give a threshold number too: it applies to every option not given its own.")
+    threshold: dict[str, Any] = {"field": field["id"], "count": _count(spec.threshold)}
+    if spec.per_option:
+        options = {o["id"] for o in field["options"]}
+        unknown = sorted(set(spec.per_option) - options)
+        if unknown:
+            raise BadInput(f"The field {field['id']!r} has no option {unknown[0]!r}.")
+        threshold["per_option"] = {k: _count(v) for k, v in spec.per_option.items()}
+    return threshold
+
+
+def _count(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THRESHOLD:
+        raise BadInput(f"A threshold is a number of pledges from 1 to {MAX_THRESHOLD}.")
+    return n
 
 
 def create(session: Session, descriptor: bytes) -> str:

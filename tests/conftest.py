@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from peewee import PostgresqlDatabase
 
 import migrations
+from fullstack.inprocess import in_process_transport
 from server import create_app
 from server.config import Config
 from server.db import bind, database
-from server.demo import in_process_transport
 from tests.support.live import LiveServer
 
 os.environ["PLEDGEBOX_INSECURE_TEST_KDF"] = "1"

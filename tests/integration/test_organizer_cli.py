@@ -30,7 +30,7 @@ from tests.support.http import call
 from tests.support.live import LiveServer
 from tests.support.scripts import console_script
 
-PASSPHRASE = "a long passphrase for tests"
+PASSPHRASE = "quartz lantern ripple gazebo mantis"
 FIELDS = ["school!:choice:Your school|Tu escuela:Covina High,Northview High",
           "message:text:Message|Mensaje", "help:checkbox:I want to help|Quiero ayudar"]
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
@@ -125,6 +125,16 @@ def test_init_prints_the_fingerprint_alone_and_whoami_repeats_it(tmp_path: Path)
     again = org("init")
     assert "already exists" in assert_one_line_error(again)
     assert org.ok("whoami").out == fingerprint + "\n"  # the first keystore is untouched
+
+
+def test_init_refuses_a_weak_passphrase_with_one_sentence_and_a_suggestion(tmp_path: Path) -> None:
+    org = Organizer(tmp_path / "weak" / "keystore.json")
+    line = assert_one_line_error(org("init", passphrase="abc"))
+    assert "That passphrase is too easy to guess" in line
+    suggestion = line.split("For example: ", 1)[1]
+    assert len(suggestion.split(" ")) == 6
+    assert not org.keystore.exists()
+    assert re.fullmatch(r"[0-9a-f]{40}\n", org.ok("init").out)
 
 
 def test_wrong_passphrase_is_exit_1_with_one_line(tmp_path: Path) -> None:
@@ -226,6 +236,34 @@ def test_campaign_list_and_show(campaign: dict[str, Any]) -> None:
     assert_one_line_error(unknown)
 
 
+def test_campaign_create_writes_protocol_1_1_from_its_options(campaign: dict[str, Any]) -> None:
+    org, today = campaign["org"], datetime.now(UTC).date()
+    dates = ["--action-date", str(today + timedelta(days=14)), "--closes", str(today + timedelta(days=13)),
+             "--delete-after", str(today + timedelta(days=20))]
+    created = org.ok("campaign", "create", "--title", "Walkout", "--title-es", "Salida",
+                     "--description-es", "Salimos.", "--time-zone", "America/Los_Angeles",
+                     "--threshold", "100", "--threshold-option", "northview-high=40", *dates,
+                     *[a for f in FIELDS for a in ("--field", f)])
+    cid = created.out.strip().split("/p/")[1].split("#")[0]
+    info = call(campaign["base_url"], "GET", f"/api/v1/campaigns/{cid}").json()
+    d = json.loads(b64u_decode(info["descriptor"]))
+    assert d["protocol"] == "1.1"
+    assert d["coalition_name"] == "Covina Schools Coalition"
+    assert d["i18n"] == {"es": {"title": "Salida", "description": "Salimos."}}
+    assert d["time_zone"] == "America/Los_Angeles"
+    assert d["threshold"] == {"field": "school", "count": 100, "per_option": {"northview-high": 40}}
+    # without --time-zone: this laptop's zone (the test runs the tool with TZ set)
+    plain = org("campaign", "create", "--title", "Walkout", *dates, "--field", FIELDS[0],
+                env={"TZ": "America/Chicago"})
+    cid = plain.out.strip().split("/p/")[1].split("#")[0]
+    info = call(campaign["base_url"], "GET", f"/api/v1/campaigns/{cid}").json()
+    assert json.loads(b64u_decode(info["descriptor"]))["time_zone"] == "America/Chicago"
+    for bad in (["--time-zone", "Pacific Time"], ["--threshold", "5", "--threshold-field", "message"]):
+        refused = org("campaign", "create", "--title", "Walkout", *dates, *bad,
+                      *[a for f in FIELDS for a in ("--field", f)])
+        assert_one_line_error(refused)
+
+
 ANSWERS = [
     {"school": "covina-high", "message": "Hasta la victoria, ¡juntos! 🌵", "help": True},
     {"school": "northview-high", "message": "=HYPERLINK(\"http://evil\")", "help": False},
@@ -258,7 +296,8 @@ def test_roster_in_every_format(campaign: dict[str, Any], tmp_path: Path) -> Non
 
     csv_run = org.ok("roster", cid, "--format", "csv")
     table = list(csv.reader(io.StringIO(csv_run.out)))
-    assert table[0] == ["pledge_id", "received_day", "key_version", "school", "message", "help"]
+    assert table[0][:3] == ["pledge_id", "received_day", "key_version"]
+    assert len(table[0]) == 6  # one column per question, headed by its label
     by_id = {r[0]: r for r in table[1:]}
     assert set(by_id) == set(receipts)
     formula = next(r for r in table[1:] if "HYPERLINK" in r[4])

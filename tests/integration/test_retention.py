@@ -81,26 +81,26 @@ def admin(app: Flask, transport: Any, tmp_path: Path) -> OrganizerHandle:
 def test_refuses_delete_after_past_the_cap_and_names_the_latest_date(admin: OrganizerHandle) -> None:
     today = datetime.now(UTC).date()
     action = today + timedelta(days=10)
-    too_late = campaigns.build_descriptor(admin.session, "Walkout", "", action, action,
-                                          action + timedelta(days=31),
-                                          [campaigns.parse_field("school!:text:School")])
+    too_late = campaigns.build_descriptor(admin.session, campaigns.CampaignSpec(
+        "Walkout", "", action, action, action + timedelta(days=31),
+        [campaigns.parse_field("school!:text:School")]))
     with pytest.raises(ServerRefused) as refused:
         campaigns.create(admin.session, too_late)
     latest = (action + timedelta(days=30)).isoformat()
     assert latest in str(refused.value)
     assert "30 days after the action date" in str(refused.value)
     assert campaigns.list_campaigns(admin.session) == []  # nothing stored by the refusal
-    at_cap = campaigns.build_descriptor(admin.session, "Walkout", "", action, action,
-                                        action + timedelta(days=30),
-                                        [campaigns.parse_field("school!:text:School")])
+    at_cap = campaigns.build_descriptor(admin.session, campaigns.CampaignSpec(
+        "Walkout", "", action, action, action + timedelta(days=30),
+        [campaigns.parse_field("school!:text:School")]))
     assert campaigns.create(admin.session, at_cap)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_operator_sets_the_cap(tmp_path: Path, db_url: str, clock_file: Path) -> None:
+    from fullstack.inprocess import in_process_transport
     from server import create_app
     from server.config import load_config
-    from server.demo import in_process_transport
 
     env = server_env(tmp_path / "instance", db_url, clock_file, PLEDGEBOX_MAX_RETENTION_DAYS="7",
                      PLEDGEBOX_PURGE_IN_BACKGROUND="0", PLEDGEBOX_RATELIMITS="0")

@@ -16,7 +16,7 @@ from server.db import database
 from server.store.coalitions import issue_setup_code
 from tests.support.http import call
 
-PASSPHRASE = "correct horse battery staple"
+PASSPHRASE = "quartz lantern ripple gazebo mantis"
 
 
 @dataclass
@@ -65,12 +65,15 @@ DEFAULT_FIELDS = [
 
 def make_campaign(org: OrganizerHandle, today: date | None = None, action_in: int = 14,
                   closes_in: int = 13, delete_in: int = 20,
-                  fields: list[str] | None = None, title: str = "Walkout") -> str:
+                  fields: list[str] | None = None, title: str = "Walkout", time_zone: str = "UTC",
+                  **extra: Any) -> str:
+    """A signed 1.1 campaign; `extra` goes to CampaignSpec (title_es, threshold, per_option…)."""
     today = today or datetime.now(UTC).date()
-    descriptor = campaigns.build_descriptor(
-        org.session, title, "Walk out together.", today + timedelta(days=action_in),
-        today + timedelta(days=closes_in), today + timedelta(days=delete_in),
-        [campaigns.parse_field(f) for f in (fields or DEFAULT_FIELDS)])
+    descriptor = campaigns.build_descriptor(org.session, campaigns.CampaignSpec(
+        title=title, description="Walk out together.", action_date=today + timedelta(days=action_in),
+        closes=today + timedelta(days=closes_in), delete_after=today + timedelta(days=delete_in),
+        fields=[campaigns.parse_field(f) for f in (fields or DEFAULT_FIELDS)], time_zone=time_zone,
+        **extra))
     return campaigns.create(org.session, descriptor)
 
 
