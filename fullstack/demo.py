@@ -30,16 +30,43 @@ DEMO_FIELDS = [
 ]
 
 
+def demo_env(folder: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The server's settings for a demo: its instance and SQLite file live under the demo folder."""
+    return {**env, "PLEDGEBOX_INSTANCE_PATH": str(folder),
+            "PLEDGEBOX_DATABASE_URL": f"sqlite:///{folder / 'pledgebox.sqlite3'}"}
+
+
+def demo_base_url(host: str, port: int) -> str:
+    """The address links point at: a wildcard bind is reached on loopback from this machine."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> dict[str, str]:
+    """Set the demo up once; on later runs keep it, following the server if its address moved."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    env = {**env, "PLEDGEBOX_INSTANCE_PATH": str(folder),
-           "PLEDGEBOX_DATABASE_URL": f"sqlite:///{folder / 'pledgebox.sqlite3'}"}
+    env = demo_env(folder, env)
+    base_url = demo_base_url(host, port)
     info_path = folder / "demo.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
+        if info["base_url"] != base_url:
+            info = _move(info, base_url)
+            _write_info(info_path, info)
         print(f"Demo already set up in {folder}.\nShare link: {info['share_link']}", file=sys.stderr)
         return env
-    base_url = f"http://{host}:{port}"
+    info = _create(folder, base_url, env)
+    _write_info(info_path, info)
+    print(f"Demo ready in {folder}.\nShare link: {info['share_link']}\n"
+          f"Read the roster: PLEDGEBOX_PASSPHRASE=… pledgebox --keystore {info['keystore']} roster "
+          f"{info['campaign_id']}  (the passphrase is in {info_path})\n"
+          f"A setup code for another coalition on this demo: pledgebox-server setup-code --demo {folder}",
+          file=sys.stderr)
+    return env
+
+
+def _create(folder: Path, base_url: str, env: Mapping[str, str]) -> dict[str, str]:
     app = create_app(load_config(env))
     with app.app_context(), database.connection_context():
         migrations.upgrade(database.obj)
@@ -62,12 +89,20 @@ def prepare_demo(folder: Path, host: str, port: int, env: Mapping[str, str]) -> 
         delete_after=today + timedelta(days=21), time_zone="UTC", threshold=20,
         fields=[campaigns.parse_field(f) for f in DEMO_FIELDS]))
     campaign_id = campaigns.create(session, descriptor)
-    link = campaigns.share_link(session, campaign_id)
-    info = {"base_url": base_url, "campaign_id": campaign_id, "share_link": link,
+    return {"base_url": base_url, "campaign_id": campaign_id,
+            "share_link": campaigns.share_link(session, campaign_id),
             "keystore": str(keystore), "passphrase": passphrase}
-    info_path.write_text(json.dumps(info, indent=2) + "\n")
-    info_path.chmod(0o600)
-    print(f"Demo ready in {folder}.\nShare link: {link}\n"
-          f"Read the roster: PLEDGEBOX_PASSPHRASE=… pledgebox --keystore {keystore} roster "
-          f"{campaign_id}  (the passphrase is in {info_path})", file=sys.stderr)
-    return env
+
+
+def _move(info: dict[str, str], base_url: str) -> dict[str, str]:
+    """The demo now answers elsewhere: the keystore's server address and the share link follow."""
+    session = Session.open(Path(info["keystore"]), info["passphrase"])
+    session.data["server"] = base_url
+    session.save()
+    return {**info, "base_url": base_url, "share_link": campaigns.share_link(session, info["campaign_id"])}
+
+
+def _write_info(path: Path, info: dict[str, str]) -> None:
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # it holds the passphrase
+    path.write_text(json.dumps(info, indent=2) + "\n")

@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, headers, limits, openapi, pages, retention
+from server import db, errors, headers, health, limits, openapi, pages, retention
 from server.api import announcements, keys, members, organizers, public, tallies
 from server.clock import Clock
 from server.config import Config, load_config
@@ -35,5 +35,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(announcements.bp)
     app.register_blueprint(tallies.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
     openapi.init_app(app)
     return app

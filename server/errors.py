@@ -110,7 +110,8 @@ def render(error: ApiError) -> Response:
 
 
 def _wants_html() -> bool:
-    return not request.path.startswith("/api/")
+    # Machines read /api/ and /healthz (a health check's "database down" is JSON, not a page).
+    return not request.path.startswith(("/api/", "/healthz"))
 
 
 def respond(error: ApiError) -> Response | tuple[str, int, dict[str, str]]:

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from crypto.encoding import b64u_decode
+from organizer import coalition
+from organizer.session import Session
+from server.cli import shown_url
 from tests.support.factories import pledge
 from tests.support.http import call
 from tests.support.live import free_port
@@ -125,3 +128,61 @@ def test_running_the_demo_again_keeps_its_coalition_and_campaign(tmp_path: Path)
         assert [json.loads(line)["pledge_id"] for line in run.stdout.splitlines()] == [sent.pledge_id]
     finally:
         again.stop()
+
+
+def test_the_demo_on_another_port_moves_its_share_link_and_keystore(tmp_path: Path) -> None:
+    first = Demo(tmp_path / "demo", free_port()).start()
+    try:
+        info = json.loads((first.folder / "demo.json").read_text())
+        sent = pledge(info["base_url"], info["campaign_id"])
+    finally:
+        first.stop()
+    moved = Demo(first.folder, free_port()).start()
+    try:
+        now = json.loads((moved.folder / "demo.json").read_text())
+        assert now["base_url"] == f"http://127.0.0.1:{moved.port}"
+        assert now["share_link"] == info["share_link"].replace(info["base_url"], now["base_url"])
+        assert stat.S_IMODE((moved.folder / "demo.json").stat().st_mode) == 0o600
+        assert call(now["base_url"], "GET", now["share_link"].split("#")[0].removeprefix(now["base_url"])
+                    ).status == 200
+        # The roster asks the keystore's server: it answers only if the keystore followed the move.
+        run = roster_jsonl(now)
+        assert run.returncode == 0, run.stderr
+        assert [json.loads(line)["pledge_id"] for line in run.stdout.splitlines()] == [sent.pledge_id]
+    finally:
+        moved.stop()
+
+
+def setup_code(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([console_script("pledgebox-server"), "setup-code", *args], cwd=cwd,
+                          capture_output=True, text=True, env=_real_env(), timeout=60, check=False)
+
+
+def test_setup_code_beside_a_demo_works_on_the_demo(demo: Demo, tmp_path: Path) -> None:
+    info = json.loads((demo.folder / "demo.json").read_text())
+    done = setup_code("--demo", str(demo.folder), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"the demo in {demo.folder}" in done.stderr
+    assert f"sqlite:///{demo.folder / 'pledgebox.sqlite3'}" in done.stderr
+    assert not (tmp_path / "instance").exists()  # no stray database beside it
+
+    newcomer = Session.create(tmp_path / "second.json", "a passphrase for the second coalition")
+    made = coalition.create(newcomer, info["base_url"], done.stdout.strip(), "A second coalition")
+    assert made["coalition_id"] == newcomer.coalition_id
+
+
+def test_setup_code_says_which_database_it_used(tmp_path: Path) -> None:
+    done = setup_code(cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"sqlite:///{tmp_path / 'instance' / 'pledgebox.sqlite3'}" in done.stderr
+    assert done.stdout.strip()
+    assert done.stdout.strip() not in done.stderr
+
+    refused = setup_code("--demo", str(tmp_path / "nothing"), cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "holds no demo" in refused.stderr
+
+
+def test_a_database_password_is_never_shown() -> None:
+    assert shown_url("postgresql://pb:s3cret@db:5432/pledgebox") == "postgresql://pb:***@db:5432/pledgebox"
+    assert shown_url("sqlite:////data/pledgebox.sqlite3") == "sqlite:////data/pledgebox.sqlite3"
