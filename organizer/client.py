@@ -29,7 +29,8 @@ def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
-        raise ServerUnreachable() from exc
+        parts = urlsplit(url)
+        raise ServerUnreachable(address=f"{parts.scheme}://{parts.netloc}") from exc
 
 
 class Client:
@@ -40,6 +41,7 @@ class Client:
             raise ServerUnreachable(
                 "The server address must start with https:// (or http:// for a local test).")
         self.base_url = base_url.rstrip("/")
+        self._host = urlsplit(self.base_url).netloc.rpartition("@")[2]  # signed as @authority
         self.keyid = keyid
         self._sign_secret = sign_secret
         self._transport = transport
@@ -61,8 +63,8 @@ class Client:
 
     def _send(self, method: str, path: str, body: bytes, query: str) -> bytes:
         params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
-        headers = sign_request(self._sign_secret, method=method, path=path, query=query, body=body,
-                               params=params)
+        headers = sign_request(self._sign_secret, method=method, host=self._host, path=path,
+                               query=query, body=body, params=params)
         if body:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path + (f"?{query}" if query else "")

@@ -190,13 +190,20 @@ def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
         out.write(_JSONL(row) + "\n")
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, field_ids: list[str]) -> None:
+def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]],
+              ids: bool = False) -> None:
+    """Columns headed by the questions and cells holding the answers as the table and report
+    show them (option labels, yes/no); `ids` writes field and option ids instead, for scripts
+    written against the earlier CSV (JSON Lines carries ids too)."""
     writer = csv.writer(out)
-    writer.writerow(["pledge_id", "received_day", "key_version", *field_ids])
+    heads = [f["id"] if ids else f["label"]["en"] for f in fields]
+    writer.writerow(["pledge_id", "received_day", "key_version", *(safe_cell(h) for h in heads)])
     for row in rows:
         answers = row["answers"]
+        cells = [answers.get(f["id"]) if ids else answer_text(f, answers.get(f["id"]))
+                 for f in fields]
         writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
-                         *(safe_cell(answers.get(f)) for f in field_ids)])
+                         *(safe_cell(c) for c in cells)])
 
 
 def printable(text: str) -> str:
@@ -236,6 +243,12 @@ def is_school(field_spec: dict[str, Any]) -> bool:
     return str(field_spec["id"]).lower() in SCHOOL_IDS
 
 
+def summary_heading(field_spec: dict[str, Any]) -> str:
+    """"Per school" for the school question (its label, "Your school", reads oddly as a
+    heading), the question's English label for the others."""
+    return "Per school" if is_school(field_spec) else str(field_spec["label"]["en"])
+
+
 def countable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The fields worth counting: the school (first, even when typed as free text), then every
     choice and checkbox."""
@@ -264,6 +277,15 @@ class Counts:
                 group[label] += 1
             else:
                 self.tally.counts[f["id"]][label or NO_ANSWER] += 1
+
+    def current(self) -> dict[str, Counter[str]]:
+        """The counts so far, free-text schools grouped, without ending the count (live views)."""
+        result = {fid: Counter(counter) for fid, counter in self.tally.counts.items()}
+        for fid, groups in self._spellings.items():
+            for spellings in list(groups.values()):
+                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
+                result[fid][shown] += sum(spellings.values())
+        return result
 
     def finish(self) -> Tally:
         for fid, groups in self._spellings.items():
@@ -299,7 +321,7 @@ def write_summary(out: TextIO, fields: list[dict[str, Any]], tally: Tally) -> No
         counter = tally.counts.get(f["id"])
         if not counter:
             continue
-        heading = ("Per school: " if is_school(f) else "") + printable(f["label"]["en"])
+        heading = printable(summary_heading(f))
         out.write(f"\n{heading}\n")
         names = {label: printable(label)[:BAR_LABEL] for label in counter}
         pad = max(len(name) for name in names.values())
