@@ -38,6 +38,11 @@ class DamagedPage(UserError):
     """The server sent a damaged page of pledges; try again, or tell your server's operator."""
 
 
+class PagesOutOfOrder(DamagedPage):
+    """The server sent the roster's pages out of order (an id repeated or going backwards), so the
+    tool stopped rather than loop or count a pledge twice: tell your server's operator."""
+
+
 class KeyMismatch(UserError):
     """The server's coalition key differs from your keystore's: do not trust it; tell your coalition."""
 
