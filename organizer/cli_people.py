@@ -9,7 +9,7 @@ from typing import Any
 from organizer import announce, campaigns
 from organizer.coalition import utc_today
 from organizer.errors import BadInput
-from organizer.roster import printable
+from organizer.printable import printable
 from organizer.session import Session
 
 Synced = Callable[[argparse.Namespace], Session]
