@@ -211,12 +211,7 @@ def cmd_roster(args: argparse.Namespace) -> None:
         print(f"Report saved to {args.html}: open it in your web browser. It holds students' "
               "answers, so keep it on this laptop and delete it when you are done.",
               file=sys.stderr)
-    if tally.unopened:
-        print(f"warning: {tally.unopened} pledges could not be opened (damaged, or not of this "
-              "campaign) and were left out", file=sys.stderr)
-    if tally.missing_key:
-        print(f"warning: {tally.missing_key} pledges use a key version you do not hold and were "
-              "left out", file=sys.stderr)
+    roster.report_left_out(tally)
 
 
 START_HERE = """\
