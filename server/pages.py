@@ -9,7 +9,7 @@ from flask_babel import format_date, gettext
 
 from server import cards, i18n
 from server.limits import limiter, pledge_limits
-from server.runtime import today
+from server.runtime import instant
 from server.store.campaigns import live_campaign, public_view
 
 bp = Blueprint("pages", __name__)
@@ -66,7 +66,7 @@ def index() -> str:
 @bp.get("/p/<campaign_id>")
 @limiter.limit(pledge_limits.reads)
 def pledge_page(campaign_id: str) -> str:
-    campaign = live_campaign(campaign_id, today())
+    campaign = live_campaign(campaign_id, instant())
     d = _descriptor(bytes(campaign.descriptor))
     languages = d.get("languages")
     i18n.offer_languages(languages if isinstance(languages, list) else [])
@@ -79,7 +79,7 @@ def pledge_page(campaign_id: str) -> str:
 @bp.get("/p/<campaign_id>/card.png")
 @limiter.limit(pledge_limits.reads)
 def card(campaign_id: str) -> Response:
-    campaign = live_campaign(campaign_id, today())
+    campaign = live_campaign(campaign_id, instant())
     d = _descriptor(bytes(campaign.descriptor))
     languages = d.get("languages")
     i18n.offer_languages(languages if isinstance(languages, list) else [])
