@@ -72,7 +72,12 @@ def cmd_organizer_list(args: argparse.Namespace) -> None:
 
 def cmd_organizer_approve(args: argparse.Namespace) -> None:
     session = core._synced(args)
-    approved = members.approve(session, args.fingerprint)
+    pending = members.preview_approval(session, args.fingerprint)
+    role = members.role_to_sign(pending, args.role)  # shown before anything is signed
+    source = "the role of your invite" if pending.vouched else \
+        "the role you gave: your keystore did not make their invite"
+    _err(f"Approving {pending.target['fingerprint']} as {role} ({source}).")
+    approved = members.approve(session, args.fingerprint, args.role)
     _err(f"Approved {approved['fingerprint']} as {approved['role']} "
          f"(safety words: {safety_words(approved['fingerprint'])}); the coalition's keys are "
          "now wrapped to them.")
@@ -198,9 +203,13 @@ def register(sub: Any) -> None:
     p = add(org, "approve", cmd_organizer_approve,
             "Approve a newcomer after comparing safety words, and share the keys with them.")
     p.add_argument("fingerprint", help="the newcomer's full fingerprint")
+    p.add_argument("--role", choices=members.ROLES,
+                   help="needed only when another admin made their invite: the role that admin "
+                        "gave them (it must match what the server lists)")
     p = add(org, "remove", cmd_organizer_remove,
             "Revoke an organizer's access now and rotate the key.")
-    p.add_argument("fingerprint", help="the fingerprint (or its first 8+ characters)")
+    p.add_argument("fingerprint", help="their full 40-character fingerprint "
+                                       "(see `pledgebox organizer list`)")
     p.add_argument("--reencrypt", action="store_true",
                    help="also re-encrypt everything stored, so their old keys open nothing")
     batch_option(p)

@@ -5,7 +5,7 @@ class UserError(Exception):
     """Something went wrong."""
 
     def __str__(self) -> str:
-        return super().__str__() or (self.__doc__ or "").strip()
+        return super().__str__() or " ".join((self.__doc__ or "").split())  # one line, however wrapped
 
 
 class NoKeystore(UserError):
@@ -38,6 +38,11 @@ class DamagedPage(UserError):
     """The server sent a damaged page of pledges; try again, or tell your server's operator."""
 
 
+class PagesOutOfOrder(DamagedPage):
+    """The server sent the roster's pages out of order (an id repeated or going backwards), so the
+    tool stopped rather than loop or count a pledge twice: tell your server's operator."""
+
+
 class KeyMismatch(UserError):
     """The server's coalition key differs from your keystore's: do not trust it; tell your coalition."""
 
@@ -62,5 +67,5 @@ class WeakPassphrase(BadInput):
         self.suggestion = suggestion
 
     def __str__(self) -> str:
-        sentence = (self.__doc__ or "").strip()
+        sentence = " ".join((self.__doc__ or "").split())
         return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence

@@ -96,6 +96,10 @@ def check_request() -> Response | None:
 
 def secure_headers(response: Response) -> Response:
     response.headers.update(HEADERS)
+    if g.get("frame_self"):  # the wizard's phone-sized preview of the student page, framed by us only
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "frame-ancestors 'none'", "frame-ancestors 'self'")
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers.pop("Server", None)
     return response
 

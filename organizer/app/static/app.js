@@ -1,4 +1,5 @@
-// The organizer app's one script: copy buttons, the passphrase strength meter, job progress.
+// The organizer app's one script: copy buttons, the passphrase strength meter, job progress,
+// live parts (the roster's counts) and print buttons.
 // Forms work without it; it only makes them friendlier. No inline script (the CSP forbids it).
 "use strict";
 
@@ -106,9 +107,42 @@
     });
   }
 
+  // A part of the page the app re-renders while it is open (the roster's counts): fetched as
+  // HTML from this app (escaped by its templates) and swapped in; its own attributes say when
+  // to ask again. A redirect means the app locked: reload, so the unlock page shows.
+  function liveParts() {
+    const first = document.querySelector("[data-refresh-url]");
+    if (!first) return;
+    const later = (part) => 1000 * (Number(part.dataset.refreshSeconds) || 15);
+    async function refresh() {
+      const part = document.querySelector("[data-refresh-url]");
+      try {
+        const reply = await fetch(part.dataset.refreshUrl, { headers: background });
+        if (reply.redirected) { location.reload(); return; }
+        if (reply.ok) {
+          const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
+          const fresh = doc.querySelector("[data-refresh-url]");
+          if (fresh) part.replaceWith(document.importNode(fresh, true));
+        }
+      } catch (e) {
+        // the app is not answering (stopped?): keep what is shown and try again later
+      }
+      setTimeout(refresh, later(document.querySelector("[data-refresh-url]")));
+    }
+    setTimeout(refresh, later(first));
+  }
+
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.addEventListener("click", () => window.print());
+    });
+  }
+
   copyButtons();
   suggestion();
   strengthMeter();
   jobProgress();
   confirmations();
+  liveParts();
+  printButtons();
 })();

@@ -57,7 +57,7 @@ def approve() -> Response:
 @bp.get("/organizers/<fingerprint>/remove")
 def confirm_remove(fingerprint: str) -> str:
     session = current_session()
-    target = members.find(members.organizers(session), fingerprint, allow_prefix=False)
+    target = members.find(members.organizers(session), fingerprint)
     return render_template("remove.html", target=target)
 
 
@@ -66,7 +66,7 @@ def remove(fingerprint: str) -> Response:
     session = current_session()
     also = request.form.get("reencrypt") == "yes"
     try:
-        members.find(members.organizers(session), fingerprint, allow_prefix=False)
+        members.find(members.organizers(session), fingerprint)
     except (UserError, CryptoError) as exc:
         return fail(exc, "people.organizers")
 
