@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import db, errors, headers, health, limits, openapi, pages, retention
-from server.api import announcements, keys, members, organizers, public
+from server.api import announcements, keys, members, organizers, public, tallies
 from server.clock import Clock
 from server.config import Config, load_config
 from server.runtime import Runtime
@@ -33,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(members.bp)
     app.register_blueprint(keys.bp)
     app.register_blueprint(announcements.bp)
+    app.register_blueprint(tallies.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
     openapi.init_app(app)

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, render_template
 
 from server import i18n
 from server.limits import limiter, pledge_limits
-from server.runtime import today
+from server.runtime import instant
 from server.store.campaigns import live_campaign, public_view
 
 bp = Blueprint("pages", __name__)
@@ -42,7 +42,7 @@ def index() -> str:
 @bp.get("/p/<campaign_id>")
 @limiter.limit(pledge_limits.reads)
 def pledge_page(campaign_id: str) -> str:
-    campaign = live_campaign(campaign_id, today())
+    campaign = live_campaign(campaign_id, instant())
     i18n.offer_languages(_descriptor_languages(bytes(campaign.descriptor)))
     # The campaign answer rides along in the page: one round trip fewer on a slow phone. The
     # page verifies it exactly as it would verify GET /api/v1/campaigns/{id}.
