@@ -10,7 +10,7 @@ from typing import Any
 
 from organizer import announce, campaigns, roster, tally
 from organizer.errors import BadInput
-from organizer.roster import printable
+from organizer.printable import printable
 from organizer.session import Session
 
 Synced = Callable[[argparse.Namespace], Session]

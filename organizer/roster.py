@@ -19,6 +19,7 @@ from crypto.envelope import open_pledge
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
 from organizer.errors import DamagedPage, NoSecretForVersion, PagesOutOfOrder
+from organizer.printable import printable  # student text reaches terminals only through it
 from organizer.session import Session
 
 PAGE = 1000
@@ -28,7 +29,6 @@ SCHOOL_IDS = {"school", "escuela", "schools"}
 NO_ANSWER = "(no answer)"
 BAR_WIDTH = 30
 BAR_LABEL = 32
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -224,14 +224,6 @@ def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str
                  for f in fields]
         writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
                          *(safe_cell(c) for c in cells)])
-
-
-def printable(text: str) -> str:
-    """Student text made harmless for a terminal: control characters (escape sequences that
-    could rewrite the screen or the window title) and bidi overrides become visible marks."""
-    return "".join(" " if ch.isspace() else
-                   ch if ch.isprintable() and ch not in _BIDI else "\N{REPLACEMENT CHARACTER}"
-                   for ch in text)
 
 
 def answer_text(field_spec: dict[str, Any], value: Any) -> str:
