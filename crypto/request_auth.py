@@ -1,6 +1,7 @@
 """HTTP Message Signatures (RFC 9421) over organizers' API requests, with one fixed shape.
 
-Covered: method, path, query and the RFC 9530 Content-Digest of the body, plus `created`, a
+Covered: method, authority (the host the client meant), path, query and the RFC 9530
+Content-Digest of the body, plus `created`, a
 `nonce` and the signer's `keyid`, with `tag="pledgebox-v1"` as the domain separator. A fixed
 shape means both sides build the signature base without a general structured-field parser, and
 anything else is refused instead of half-understood.
@@ -17,7 +18,7 @@ from crypto.ids import ID_PATTERN
 
 LABEL = "pb"
 TAG = "pledgebox-v1"
-_COMPONENTS = '("@method" "@path" "@query" "content-digest")'
+_COMPONENTS = '("@method" "@authority" "@path" "@query" "content-digest")'
 _KEYID = ID_PATTERN
 _INPUT = re.compile(
     rf'pb={re.escape(_COMPONENTS)};created=(\d{{1,12}});keyid="({_KEYID})";'
@@ -41,11 +42,21 @@ def content_digest(body: bytes) -> str:
     return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + ":"
 
 
+def authority(host: str) -> str:
+    """RFC 9421's @authority: the host, lower-case, without a default port (either side of a proxy)."""
+    host = host.strip().lower()
+    for default in (":443", ":80"):
+        if host.endswith(default):
+            return host.removesuffix(default)
+    return host
+
+
 def signature_base(
-    method: str, path: str, query: str, digest: str, params: SignatureParams
+    method: str, host: str, path: str, query: str, digest: str, params: SignatureParams
 ) -> bytes:
     lines = [
         f'"@method": {method.upper()}',
+        f'"@authority": {authority(host)}',
         f'"@path": {path}',
         f'"@query": ?{query}',
         f'"content-digest": {digest}',
@@ -57,11 +68,12 @@ def signature_base(
 
 
 def sign_request(
-    sign_secret: bytes, *, method: str, path: str, query: str, body: bytes, params: SignatureParams
+    sign_secret: bytes, *, method: str, host: str, path: str, query: str, body: bytes,
+    params: SignatureParams,
 ) -> dict[str, str]:
-    """The three headers that authenticate one request."""
+    """The three headers that authenticate one request to `host` (the URL's host[:port])."""
     digest = content_digest(body)
-    sig = p.sign(sign_secret, signature_base(method, path, query, digest, params))
+    sig = p.sign(sign_secret, signature_base(method, host, path, query, digest, params))
     return {
         "Content-Digest": digest,
         "Signature-Input": f"{LABEL}={params.serialize()}",

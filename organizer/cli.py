@@ -11,8 +11,8 @@ from typing import Any, NoReturn
 
 from crypto import CryptoError
 from crypto.identity import safety_words
-from organizer import campaigns, cli_coalition, cli_people, coalition, report, roster
-from organizer.errors import BadInput, NeedsAdmin, UserError
+from organizer import campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
+from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -58,6 +58,8 @@ def _passphrase(confirm: bool = False) -> str:
 
 
 def _session(args: argparse.Namespace) -> Session:
+    if not args.keystore.exists():  # say so before asking for a passphrase it cannot use
+        raise NoKeystore()
     return Session.open(args.keystore, _passphrase())
 
 
@@ -156,6 +158,8 @@ def cmd_campaign_wipe(args: argparse.Namespace) -> None:
 
 
 def _check_roster_options(args: argparse.Namespace) -> None:
+    if args.ids and args.format != "csv":
+        raise BadInput("--ids only changes CSV: add --format csv (JSON Lines always has ids).")
     if args.bom and args.format != "csv":
         raise BadInput("--bom only works for CSV: add --format csv (and -o FILE.csv to save it).")
     if args.html and (args.output or args.summary or args.format):
@@ -178,7 +182,7 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
     elif args.format == "csv":
         if args.bom:
             out.write("\ufeff")  # so Excel reads the file as UTF-8 (accents, ñ, emoji)
-        roster.write_csv(rows, out, [f["id"] for f in fields])
+        roster.write_csv(rows, out, fields, ids=args.ids)
     else:
         roster.write_table(rows, out, fields)
 
@@ -349,18 +353,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, metavar="FILE",
                    help="save a report (table and charts) as one web page to open in your "
                    "browser; it loads nothing from the internet")
+    p.add_argument("--ids", action="store_true",
+                   help="with --format csv: write field and option ids (school, covina-high) "
+                   "instead of their labels, for scripts")
     p.add_argument("--bom", action="store_true",
                    help="with --format csv: mark the file as UTF-8 so Excel shows accents "
                    "(é, ñ) correctly")
     cli_coalition.register(sub)
     cli_people.register(sub, _synced)
+    cli_app.register(sub, _session)
+    _keystore_after_commands(sub)
     return parser
+
+
+def _keystore_after_commands(sub: Any) -> None:
+    """Accept --keystore after the command too (`pledgebox roster ID --keystore K`), on every
+    command; SUPPRESS keeps the one given before the command when it is not repeated."""
+    for parser in sub.choices.values():
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _keystore_after_commands(nested[0])
+        else:
+            parser.add_argument("--keystore", type=Path, default=argparse.SUPPRESS,
+                                help="the file that holds your keys (may also come before the command)")
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader left early (`pledgebox roster ID | head -2`): stop quietly, as `cat` does,
+    with the status of a process ended by SIGPIPE. Later writes go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here at the latest, not at interpreter exit
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except (UserError, CryptoError) as exc:
         print(f"pledgebox: {exc}", file=sys.stderr)
         return 1

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crypto.identity import safety_words
-from organizer import campaigns, contacts, members, roster, rotation
 from organizer import cli as core
+from organizer import contacts, members, roster, rotation
 from organizer.errors import NoKeystore
 from organizer.session import Session
 
@@ -72,16 +72,27 @@ def cmd_organizer_list(args: argparse.Namespace) -> None:
 
 def cmd_organizer_approve(args: argparse.Namespace) -> None:
     session = core._synced(args)
-    approved = members.approve(session, args.fingerprint)
+    pending = members.preview_approval(session, args.fingerprint)
+    role = members.role_to_sign(pending, args.role)  # shown before anything is signed
+    source = "the role of your invite" if pending.vouched else \
+        "the role you gave: your keystore did not make their invite"
+    _err(f"Approving {pending.target['fingerprint']} as {role} ({source}).")
+    approved = members.approve(session, args.fingerprint, args.role)
     _err(f"Approved {approved['fingerprint']} as {approved['role']} "
          f"(safety words: {safety_words(approved['fingerprint'])}); the coalition's keys are "
          "now wrapped to them.")
 
 
 def _rotate_and_maybe_reencrypt(session: Session, args: argparse.Namespace) -> int:
-    version = rotation.rotate(session)
-    if getattr(args, "reencrypt", False):
-        _reencrypt(session, args.batch)
+    progress = roster.Progress(rotation.stored_total(session)) if args.reencrypt else None
+    try:
+        version, tally = rotation.rotate_then_reencrypt(session, args.reencrypt, args.batch,
+                                                        progress.step if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    if tally:
+        rotation.report(tally)
     return version
 
 
@@ -96,8 +107,7 @@ def cmd_organizer_remove(args: argparse.Namespace) -> None:
 
 
 def _reencrypt(session: Session, batch: int) -> None:
-    total = sum(int(c["pledge_count"]) for c in campaigns.list_campaigns(session))
-    progress = roster.Progress(total)
+    progress = roster.Progress(rotation.stored_total(session))
     try:
         tally = rotation.reencrypt(session, batch, progress.step)
     finally:
@@ -193,9 +203,13 @@ def register(sub: Any) -> None:
     p = add(org, "approve", cmd_organizer_approve,
             "Approve a newcomer after comparing safety words, and share the keys with them.")
     p.add_argument("fingerprint", help="the newcomer's full fingerprint")
+    p.add_argument("--role", choices=members.ROLES,
+                   help="needed only when another admin made their invite: the role that admin "
+                        "gave them (it must match what the server lists)")
     p = add(org, "remove", cmd_organizer_remove,
             "Revoke an organizer's access now and rotate the key.")
-    p.add_argument("fingerprint", help="the fingerprint (or its first 8+ characters)")
+    p.add_argument("fingerprint", help="their full 40-character fingerprint "
+                                       "(see `pledgebox organizer list`)")
     p.add_argument("--reencrypt", action="store_true",
                    help="also re-encrypt everything stored, so their old keys open nothing")
     batch_option(p)

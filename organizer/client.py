@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from crypto.encoding import b64u_encode
 from crypto.request_auth import SignatureParams, sign_request
+from organizer import server_address
 from organizer.errors import ServerRefused, ServerUnreachable
 
 # (method, url, body, headers) -> (status, body bytes). Swappable so the demo can talk in-process.
@@ -29,17 +30,17 @@ def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
-        raise ServerUnreachable() from exc
+        parts = urlsplit(url)
+        raise ServerUnreachable(address=f"{parts.scheme}://{parts.netloc}") from exc
 
 
 class Client:
     def __init__(self, base_url: str, keyid: str, sign_secret: bytes,
                  transport: Transport = urllib_transport) -> None:
-        scheme = urlsplit(base_url).scheme
-        if scheme not in ("http", "https"):
-            raise ServerUnreachable(
-                "The server address must start with https:// (or http:// for a local test).")
-        self.base_url = base_url.rstrip("/")
+        # Every address goes through here (coalition create, join, set_server, the keystore's):
+        # https, or http only on loopback and .onion (organizer/server_address.py).
+        self.base_url = server_address.check(base_url)
+        self._host = urlsplit(self.base_url).netloc  # signed as @authority
         self.keyid = keyid
         self._sign_secret = sign_secret
         self._transport = transport
@@ -61,8 +62,8 @@ class Client:
 
     def _send(self, method: str, path: str, body: bytes, query: str) -> bytes:
         params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
-        headers = sign_request(self._sign_secret, method=method, path=path, query=query, body=body,
-                               params=params)
+        headers = sign_request(self._sign_secret, method=method, host=self._host, path=path,
+                               query=query, body=body, params=params)
         if body:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path + (f"?{query}" if query else "")

@@ -152,3 +152,16 @@ def _refresh_if_due(session: Session, client: Client, me: dict[str, Any]) -> dic
         raise KeyMismatch()  # never sign a key the coalition did not make (see sync)
     return client.request("PUT", "/api/v1/org/encryption-key",
                           signed_key_json(session.coalition_id, signing, current))
+
+
+def set_server(session: Session, url: str) -> str:
+    """Point this keystore at the coalition's server under a new address (it moved, or a demo
+    restarted on another port). The address is kept only if the server there knows this
+    organizer and holds this coalition's key, so a typo cannot strand the keystore."""
+    url = url.strip()
+    identity = session.identity
+    client = Client(url, session.coalition["organizer_id"], identity.sign_secret, session.transport)
+    sync(session, client)  # raises ServerUnreachable, ServerRefused or KeyMismatch first
+    session.data["server"] = client.base_url
+    session.save()
+    return client.base_url

@@ -5,7 +5,7 @@ class UserError(Exception):
     """Something went wrong."""
 
     def __str__(self) -> str:
-        return super().__str__() or (self.__doc__ or "").strip()
+        return super().__str__() or " ".join((self.__doc__ or "").split())  # one line, however wrapped
 
 
 class NoKeystore(UserError):
@@ -19,6 +19,16 @@ class NotInCoalition(UserError):
 class ServerUnreachable(UserError):
     """Could not reach the Pledgebox server; check the address and your connection, then try again."""
 
+    def __init__(self, message: str = "", address: str | None = None) -> None:
+        super().__init__(message)
+        self.address = address
+
+    def __str__(self) -> str:
+        if self.address and not self.args[0]:
+            return (f"Could not reach the Pledgebox server at {self.address}; check the address "
+                    "and your connection, then try again (`pledgebox server set URL` changes it).")
+        return super().__str__()
+
 
 class ServerRefused(UserError):
     """The server refused the request."""
@@ -26,6 +36,11 @@ class ServerRefused(UserError):
 
 class DamagedPage(UserError):
     """The server sent a damaged page of pledges; try again, or tell your server's operator."""
+
+
+class PagesOutOfOrder(DamagedPage):
+    """The server sent the roster's pages out of order (an id repeated or going backwards), so the
+    tool stopped rather than loop or count a pledge twice: tell your server's operator."""
 
 
 class KeyMismatch(UserError):
@@ -52,5 +67,5 @@ class WeakPassphrase(BadInput):
         self.suggestion = suggestion
 
     def __str__(self) -> str:
-        sentence = (self.__doc__ or "").strip()
+        sentence = " ".join((self.__doc__ or "").split())
         return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence

@@ -16,7 +16,9 @@ from crypto import BadSignature, CryptoError
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import fingerprint, safety_words
+from crypto.invites import binding_key, invite_binding
 from crypto.statements import organizer_message, verify_statement
+from organizer import invite_records
 from organizer.client import Client
 from organizer.coalition import approval, verify_key, wrap_all
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
@@ -30,6 +32,20 @@ TOKEN_BYTES = 32
 
 class BadInvite(BadInput):
     """This is not a Pledgebox invite: copy the whole line the admin sent you (pledgebox-invite:…)."""
+
+
+class RoleNeeded(BadInput):
+    """Your keystore did not make the invite this newcomer used, so it cannot check their role: ask
+    the admin who invited them, then run approve again with --role member or --role admin."""
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """What an admin sees before signing: the newcomer's entry and the role they would get."""
+
+    target: dict[str, Any]
+    role: str | None  # None: not our invite, the admin must say the role
+    vouched: bool  # True: the role comes from this keystore's own record of the invite
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,8 @@ def create_invite(session: Session, role: str, days: int) -> tuple[Invite, int]:
     token = secrets.token_bytes(TOKEN_BYTES)
     reply = session.client().post("/api/v1/org/invites", {
         "token_hash": b64u_encode(primitives.blake2b(token, 32)), "role": role, "days": days})
+    invite_records.record(session, token, role, int(reply["expires_at"]))
+    session.save()
     coalition = session.coalition
     invite = Invite(session.data["server"], coalition["coalition_id"], coalition.get("name", ""),
                     coalition["signing_key"], role, token)
@@ -84,8 +102,10 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
                        "(run `pledgebox --keystore NEW.json init` first).")
     identity = session.identity
     client = Client(invite.server, identity.fingerprint, identity.sign_secret, session.transport)
+    binding = invite_binding(binding_key(invite.token), invite.coalition_id, identity.sign_public,
+                             identity.box_public)
     me = client.post("/api/v1/org/join", {
-        "invite_token": b64u_encode(invite.token),
+        "invite_token": b64u_encode(invite.token), "invite_binding": b64u_encode(binding),
         "organizer": {"sign_public": b64u_encode(identity.sign_public),
                       "box_public": b64u_encode(identity.box_public)}})
     if me["coalition_id"] != invite.coalition_id or me["signing_key"] != invite.signing_key:
@@ -134,44 +154,76 @@ def organizers(session: Session) -> list[dict[str, Any]]:
     return listed
 
 
-def find(listed: list[dict[str, Any]], text: str, allow_prefix: bool) -> dict[str, Any]:
+def find(listed: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    """The organizer with exactly this fingerprint. Never a prefix: a server can grind a pending
+    entry sharing any short prefix with the one meant, and have the wrong one removed or approved."""
     text = text.strip().lower()
-    matches = [o for o in listed if o["fingerprint"] == text
-               or (allow_prefix and len(text) >= 8 and o["fingerprint"].startswith(text))]
+    matches = [o for o in listed if o["fingerprint"] == text]
     if len(matches) != 1:
-        hint = "the full 40-character fingerprint" if not allow_prefix else \
-            "at least 8 characters of a fingerprint that only one organizer has"
-        raise BadInput(f"No single organizer matches {text!r}; give {hint} "
-                       "(see `pledgebox organizer list`).")
+        raise BadInput(f"No organizer has the fingerprint {text!r}; give the full 40-character "
+                       "fingerprint (see `pledgebox organizer list`).")
     return matches[0]
 
 
-def approve(session: Session, fp: str) -> dict[str, Any]:
+def preview_approval(session: Session, fp: str) -> PendingApproval:
+    """The pending newcomer `fp` and the role approval would give them, checked, signing nothing.
+
+    The role is never the server's word alone: it comes from this keystore's record of the invite
+    (which must agree with the server), or, for another admin's invite, from the admin (role None).
+    """
+    if session.signing_key() is None:
+        raise NeedsAdmin("Only admins can approve organizers; ask one of your coalition's admins.")
+    target = find(organizers(session), fp)
+    if target["status"] != "pending":
+        raise BadInput(f"That organizer is {target['status']}, not waiting for approval.")
+    role = invite_records.vouched_role(session, target)
+    return PendingApproval(target, role, role is not None)
+
+
+def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any]:
     """Sign the newcomer's keys and role and wrap every key version we hold to them.
 
     Approval takes the full fingerprint, not a prefix: typing it (or reading its safety words)
-    is the out-of-band check that these are the keys the newcomer really holds.
+    is the out-of-band check that these are the keys the newcomer really holds. `role` is required
+    when this keystore did not make their invite, and must then match what the server lists.
+    Returns the approved entry; its "role" is the role signed.
     """
+    pending = preview_approval(session, fp)
+    target, checked = pending.target, role_to_sign(pending, role)
     signing = session.signing_key()
-    if signing is None:
-        raise NeedsAdmin("Only admins can approve organizers; ask one of your coalition's admins.")
-    target = find(organizers(session), fp, allow_prefix=False)
-    if target["status"] != "pending":
-        raise BadInput(f"That organizer is {target['status']}, not waiting for approval.")
+    if signing is None:  # preview_approval refused non-admins already; this is for the type checker
+        raise NeedsAdmin()
     sign_public = b64u_decode(target["sign_public"], length=32)
     box_public = b64u_decode(target["box_public"], length=32)
     keys = {v: session.encryption_key(v) for v in session.encryption_versions()}
-    return session.client().post(f"/api/v1/org/organizers/{target['fingerprint']}/approve", {
-        "approval_signature": approval(session.coalition_id, signing, target["role"], sign_public,
-                                       box_public),
-        "wrapped": wrap_all(session.coalition_id, box_public, target["role"], signing, keys)})
+    approved: dict[str, Any] = session.client().post(
+        f"/api/v1/org/organizers/{target['fingerprint']}/approve", {
+            "approval_signature": approval(session.coalition_id, signing, checked, sign_public,
+                                           box_public),
+            "wrapped": wrap_all(session.coalition_id, box_public, checked, signing, keys)})
+    invite_records.forget(session, target)
+    session.save()
+    return approved
+
+
+def role_to_sign(pending: PendingApproval, role: str | None) -> str:
+    """The role approval would sign, given what the admin said (None: nothing); refuses conflicts."""
+    listed = pending.target["role"]
+    if role is not None and role not in ROLES:
+        raise BadInput("The role must be member or admin.")
+    if pending.role is None and role is None:
+        raise RoleNeeded()
+    if role is not None and role != (pending.role or listed):
+        raise KeyMismatch(f"You said {role}, but the server lists this newcomer as {listed}: do "
+                          "not approve until you have checked with the admin who invited them.")
+    return pending.role or listed
 
 
 def remove(session: Session, fp: str) -> dict[str, Any]:
     """Revoke an organizer on the server at once and remember here that they were removed."""
     if session.signing_key() is None:
         raise NeedsAdmin("Only admins can remove organizers; ask one of your coalition's admins.")
-    target = find(organizers(session), fp, allow_prefix=True)
+    target = find(organizers(session), fp)
     if target["fingerprint"] == session.identity.fingerprint:
         raise BadInput("You cannot remove yourself; ask another admin to do it.")
     session.client().request("DELETE", f"/api/v1/org/organizers/{target['fingerprint']}")

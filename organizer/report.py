@@ -14,7 +14,7 @@ from datetime import date
 from html import escape
 from typing import Any, TextIO
 
-from organizer.roster import Counts, Tally, answer_text, countable, is_school
+from organizer.roster import Counts, Tally, answer_text, countable, summary_heading
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem;color:#1b1b1b;
@@ -82,7 +82,7 @@ def _chart(field_spec: dict[str, Any], counter: Any, total: int) -> str:
     items = counter.most_common()
     height = BAR_HEIGHT * len(items) + 8
     room = CHART_WIDTH - LABEL_WIDTH - 90
-    heading = ("Per school: " if is_school(field_spec) else "") + field_spec["label"]["en"]
+    heading = summary_heading(field_spec)
     parts = [f"<section class=\"chart\">\n<h3>{_e(heading)}</h3>\n"
              f"<svg role=\"img\" width=\"{CHART_WIDTH}\" height=\"{height}\" "
              f"viewBox=\"0 0 {CHART_WIDTH} {height}\" aria-label=\"{_e(heading)}: "

@@ -18,7 +18,7 @@ from crypto import BadEnvelope
 from crypto.envelope import open_pledge
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
-from organizer.errors import DamagedPage, NoSecretForVersion
+from organizer.errors import DamagedPage, NoSecretForVersion, PagesOutOfOrder
 from organizer.session import Session
 
 PAGE = 1000
@@ -107,14 +107,32 @@ def _pages(session: Session, campaign_id: str) -> Iterator[list[PledgeRow]]:
             raise DamagedPage() from exc
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roster-page") as pool:
-        pending = pool.submit(fetch, "")
+        pending, after = pool.submit(fetch, ""), ""
         while True:
             page = pending.result()
+            after = check_order(page, after)
             if page.next:
                 pending = pool.submit(fetch, page.next)
             yield page.rows
             if not page.next:
                 return
+
+
+def check_order(page: PledgePage, after: str) -> str:
+    """Refuse a page that does not move forward; return the cursor for the next one.
+
+    Ids must strictly increase in byte order (the order the server pages in, on SQLite and, by
+    migration 0004, PostgreSQL) from the `after` asked for, and `next` must not fall before the
+    page's last id. So a server cannot make the tool loop for ever, or print one pledge twice
+    under the same id; every page moves the cursor forward or is the last.
+    """
+    for row in page.rows:
+        if row.pledge_id <= after:
+            raise PagesOutOfOrder()
+        after = row.pledge_id
+    if page.next is not None and (not page.rows or page.next < after):
+        raise PagesOutOfOrder()
+    return page.next or after
 
 
 def _key_pair(session: Session, version: int) -> tuple[bytes, bytes] | None:
@@ -157,13 +175,20 @@ def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
         out.write(_JSONL(row) + "\n")
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, field_ids: list[str]) -> None:
+def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]],
+              ids: bool = False) -> None:
+    """Columns headed by the questions and cells holding the answers as the table and report
+    show them (option labels, yes/no); `ids` writes field and option ids instead, for scripts
+    written against the earlier CSV (JSON Lines carries ids too)."""
     writer = csv.writer(out)
-    writer.writerow(["pledge_id", "received_day", "key_version", *field_ids])
+    heads = [f["id"] if ids else f["label"]["en"] for f in fields]
+    writer.writerow(["pledge_id", "received_day", "key_version", *(safe_cell(h) for h in heads)])
     for row in rows:
         answers = row["answers"]
+        cells = [answers.get(f["id"]) if ids else answer_text(f, answers.get(f["id"]))
+                 for f in fields]
         writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
-                         *(safe_cell(answers.get(f)) for f in field_ids)])
+                         *(safe_cell(c) for c in cells)])
 
 
 def printable(text: str) -> str:
@@ -203,6 +228,12 @@ def is_school(field_spec: dict[str, Any]) -> bool:
     return str(field_spec["id"]).lower() in SCHOOL_IDS
 
 
+def summary_heading(field_spec: dict[str, Any]) -> str:
+    """"Per school" for the school question (its label, "Your school", reads oddly as a
+    heading), the question's English label for the others."""
+    return "Per school" if is_school(field_spec) else str(field_spec["label"]["en"])
+
+
 def countable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The fields worth counting: the school (first, even when typed as free text), then every
     choice and checkbox."""
@@ -231,6 +262,15 @@ class Counts:
                 group[label] += 1
             else:
                 self.tally.counts[f["id"]][label or NO_ANSWER] += 1
+
+    def current(self) -> dict[str, Counter[str]]:
+        """The counts so far, free-text schools grouped, without ending the count (live views)."""
+        result = {fid: Counter(counter) for fid, counter in self.tally.counts.items()}
+        for fid, groups in self._spellings.items():
+            for spellings in list(groups.values()):
+                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
+                result[fid][shown] += sum(spellings.values())
+        return result
 
     def finish(self) -> Tally:
         for fid, groups in self._spellings.items():
@@ -266,7 +306,7 @@ def write_summary(out: TextIO, fields: list[dict[str, Any]], tally: Tally) -> No
         counter = tally.counts.get(f["id"])
         if not counter:
             continue
-        heading = ("Per school: " if is_school(f) else "") + printable(f["label"]["en"])
+        heading = printable(summary_heading(f))
         out.write(f"\n{heading}\n")
         names = {label: printable(label)[:BAR_LABEL] for label in counter}
         pad = max(len(name) for name in names.values())

@@ -224,15 +224,39 @@ def reencrypt(session: Session, size: int = BATCH,
     return tally
 
 
+def stored_total(session: Session) -> int:
+    """How many pledges the coalition's live campaigns hold: the most a re-encryption touches
+    (progress bars count towards it; directory cards come on top)."""
+    return sum(int(c["pledge_count"]) for c in campaigns.list_campaigns(session))
+
+
+def rotate_then_reencrypt(session: Session, also_reencrypt: bool, size: int = BATCH,
+                          progress: Callable[[int], None] | None = None
+                          ) -> tuple[int, Resealed | None]:
+    """A new key version, then (if asked) everything stored re-sealed to it: after a removal,
+    this is what makes the removed organizer's old keys open nothing, now or stored."""
+    version = rotate(session)
+    return version, (reencrypt(session, size, progress) if also_reencrypt else None)
+
+
+def _items(n: int) -> str:
+    return f"{n} item{'' if n == 1 else 's'}"
+
+
 def report(tally: Resealed, stream: Any = sys.stderr) -> None:
-    print(f"{tally.resealed} items re-encrypted to the current key", file=stream)
+    print(f"{_items(tally.resealed)} re-encrypted to the current key", file=stream)
     if tally.skipped:
-        print(f"{tally.skipped} items had changed meanwhile (withdrawn or already done) and were "
-              "left as they are", file=stream)
-    if tally.unopened or tally.missing_key:
-        print(f"warning: {tally.unopened + tally.missing_key} items could not be opened with the "
-              "keys you hold and stay on their old key; old keys are kept until they are gone",
-              file=stream)
+        print(f"{_items(tally.skipped)} had changed meanwhile (withdrawn or already done) and "
+              f"{'was' if tally.skipped == 1 else 'were'} left as "
+              f"{'it is' if tally.skipped == 1 else 'they are'}", file=stream)
+    failed = tally.unopened + tally.missing_key
+    if failed:
+        print(f"warning: {_items(failed)} could not be opened with the keys you hold and "
+              f"{'stays' if failed == 1 else 'stay'} on an old key; old keys are kept until "
+              "nothing needs them", file=stream)
     if tally.pruned:
         versions = ", ".join(str(v) for v in tally.pruned)
-        print(f"old key versions {versions} are no longer needed and were deleted", file=stream)
+        if len(tally.pruned) == 1:
+            print(f"old key version {versions} is no longer needed and was deleted", file=stream)
+        else:
+            print(f"old key versions {versions} are no longer needed and were deleted", file=stream)

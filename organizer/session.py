@@ -1,6 +1,7 @@
 """An unlocked keystore and what it holds: identity, server URL, coalition, secret keys by version."""
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from crypto.keystore import TEST_KDF, KdfParams, Keystore
 from crypto.signing import EncryptionKey, SigningKey
 from organizer import passphrase as passphrase_rule
 from organizer.client import Client, Transport, urllib_transport
-from organizer.errors import NoKeystore, NoSecretForVersion, NotInCoalition
+from organizer.errors import BadInput, NoKeystore, NoSecretForVersion, NotInCoalition
 
 # Test suites create many keystores; this switch (never for real use) makes them cheap.
 TEST_KDF_ENV = "PLEDGEBOX_INSECURE_TEST_KDF"
@@ -103,3 +104,27 @@ class Session:
             self.data["secrets"]["signing"] = b64u_encode(secret)
         else:
             self.data["secrets"]["encryption"][str(version)] = b64u_encode(secret)
+
+
+def restore_backup(path: Path, backup: bytes, passphrase: str) -> Session:
+    """Put a keystore backup in place at `path`, only once the passphrase has opened it.
+
+    The file is checked in a temporary copy beside the target (it holds only ciphertext, as the
+    backup does), so a wrong file or passphrase leaves nothing behind and never overwrites a
+    keystore already there.
+    """
+    if path.exists():
+        raise BadInput("A keystore is already here; nothing was replaced.")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".restore-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(backup)
+        os.chmod(tmp, 0o600)
+        store = Keystore.unlock(Path(tmp), passphrase)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    store.path = path
+    return Session(store)

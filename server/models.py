@@ -41,6 +41,10 @@ class Organizer(BaseModel):
     status = CharField(max_length=8)  # pending | active | removed
     # The coalition signing key's signature binding both keys and the role (set on approval).
     approval_signature = BlobField(null=True)
+    # Which invite they joined with (its token's hash) and the newcomer's MAC over their keys under
+    # a key only the token's holders know: the inviting admin's tool checks both before approving.
+    invite_hash = BlobField(null=True)
+    invite_binding = BlobField(null=True)
 
     class Meta:
         indexes = ((("coalition", "fingerprint"), True),)

@@ -28,7 +28,8 @@ WRAPPED = obj({"kind": {"enum": ["signing", "encryption"]}, "version": VERSION,
                "ciphertext": b64u()})
 ORGANIZER = obj({"organizer_id": ID, "fingerprint": FINGERPRINT, "role": ROLE,
                  "status": {"enum": ["pending", "active", "removed"]}, "sign_public": b64u(32),
-                 "box_public": b64u(32), "approval_signature": nullable(b64u(64))})
+                 "box_public": b64u(32), "approval_signature": nullable(b64u(64)),
+                 "invite_hash": nullable(b64u(32)), "invite_binding": nullable(b64u(32))})
 CARD = obj({"fingerprint": FINGERPRINT, "key_version": VERSION, "ciphertext": SEALED})
 
 
@@ -53,15 +54,16 @@ def create_invite() -> tuple[Response, int]:
 
 @bp.post("/join")
 @describe("Spend an invite: register the signer's keys as a pending organizer",
-          body=obj({"invite_token": b64u(32), "organizer": KEYS}), ok={201: {}},
+          body=obj({"invite_token": b64u(32), "invite_binding": b64u(32), "organizer": KEYS}),
+          ok={201: {}},
           errors=(400, 403, 409))
 @signed_by_newcomer
 def join() -> tuple[Response, int]:
     body = g.body_json
-    exact_fields(body, {"invite_token", "organizer"})
+    exact_fields(body, {"invite_token", "invite_binding", "organizer"})
     sign_public, box_public = organizer_keys(body)
-    organizer = members.join(b64u_field(body, "invite_token", members.TOKEN_BYTES), sign_public,
-                             box_public, now())
+    organizer = members.join(b64u_field(body, "invite_token", members.TOKEN_BYTES),
+                             b64u_field(body, "invite_binding", 32), sign_public, box_public, now())
     return jsonify(whoami(organizer)), 201
 
 

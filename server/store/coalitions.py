@@ -109,6 +109,9 @@ def organizer_json(o: Organizer) -> dict[str, Any]:
         "box_public": b64u_encode(bytes(o.box_public)),
         "approval_signature": (b64u_encode(bytes(o.approval_signature))
                                if o.approval_signature is not None else None),
+        "invite_hash": b64u_encode(bytes(o.invite_hash)) if o.invite_hash is not None else None,
+        "invite_binding": (b64u_encode(bytes(o.invite_binding))
+                           if o.invite_binding is not None else None),
     }
 
 

@@ -58,7 +58,7 @@ def create_invite(coalition_id: str, hashed_token: bytes, role: str, days: int, 
     return expires_at
 
 
-def join(token: bytes, sign_public: bytes, box_public: bytes, now: float) -> Organizer:
+def join(token: bytes, binding: bytes, sign_public: bytes, box_public: bytes, now: float) -> Organizer:
     """Spend an invite and register a pending organizer; one use, and only before it expires."""
     invite = Invite.get_or_none(Invite.token_hash == token_hash(token), Invite.expires_at >= int(now))
     if invite is None:
@@ -73,7 +73,8 @@ def join(token: bytes, sign_public: bytes, box_public: bytes, now: float) -> Org
         raise BadInvite()  # spent by a concurrent join a moment ago
     return Organizer.create(id=new_id(), coalition=invite.coalition_id, fingerprint=fp,
                             sign_public=sign_public, box_public=box_public, role=invite.role,
-                            status="pending", approval_signature=None)
+                            status="pending", approval_signature=None,
+                            invite_hash=invite.token_hash, invite_binding=binding)
 
 
 def organizers(coalition_id: str) -> list[Organizer]:

@@ -135,7 +135,12 @@ def test_three_organizers_invite_remove_rotate_reencrypt(live_server: LiveServer
     # A member cannot approve, even herself; an admin can.
     assert "admin" in carol.refused("organizer", "approve", carol_fp)
     alice.run("organizer", "approve", bob_fp)
-    bob.run("organizer", "approve", carol_fp)  # Bob is an admin now and holds the signing key
+    # Bob is an admin now and holds the signing key, but Alice made Carol's invite: his tool cannot
+    # check her role, so he must say it (and it must match what the server lists).
+    assert "--role" in bob.refused("organizer", "approve", carol_fp)
+    assert "You said admin" in bob.refused("organizer", "approve", carol_fp, "--role", "admin")
+    approving = bob.run("organizer", "approve", carol_fp, "--role", "member")
+    assert f"Approving {carol_fp} as member (the role you gave" in approving.stderr
 
     first = [pledge(url, campaign_id, {"school": "covina-high", "message": f"before {i}"})
              for i in range(3)]
@@ -158,7 +163,8 @@ def test_three_organizers_invite_remove_rotate_reencrypt(live_server: LiveServer
     # Remove Carol (by Bob, an admin): refused at once, key rotated, her keystore kept.
     kept = tmp_path / "carol-kept.json"
     shutil.copy(carol.keystore, kept)
-    removed = bob.run("organizer", "remove", carol_fp[:10])
+    assert "full 40-character" in bob.refused("organizer", "remove", carol_fp[:10])
+    removed = bob.run("organizer", "remove", carol_fp)
     assert "version 2" in removed.stderr
     assert removed.stdout == ""
     assert "removed" in carol.refused("roster", campaign_id)

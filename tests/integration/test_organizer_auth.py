@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,12 +47,12 @@ class Signer:
 
 
 def send(url: str, who: Signer, method: str, path: str, body: Any = None, query: str = "",
-         created: float | None = None) -> tuple[Reply, dict[str, str], bytes]:
+         created: float | None = None, host: str | None = None) -> tuple[Reply, dict[str, str], bytes]:
     raw = b"" if body is None else json.dumps(body).encode()
     params = SignatureParams(int(time.time() if created is None else created), who.keyid,
                              b64u_encode(secrets.token_bytes(16)))
-    headers = sign_request(who.secret, method=method, path=path, query=query, body=raw,
-                           params=params)
+    headers = sign_request(who.secret, method=method, host=host or urlsplit(url).netloc, path=path,
+                           query=query, body=raw, params=params)
     if raw:
         headers["Content-Type"] = "application/json"
     target = path + (f"?{query}" if query else "")
@@ -204,6 +205,37 @@ def test_forged_tampered_and_expired_signatures_are_refused(world: World) -> Non
                     body={"token_hash": b64u_encode(bytes(32)), "role": "admin"}, headers=headers)
     assert tampered.status == 401
     assert snapshot(w.db_url) == before
+
+
+def test_every_signature_failure_is_the_same_401_byte_for_byte(world: World,
+                                                                live_server: LiveServer) -> None:
+    """Unknown key id, bad signature, a path holding %0A, a request signed for another host:
+    one answer, so a prober learns nothing about which organizer ids exist, and nothing crashes."""
+    w = world
+    stranger = OrganizerIdentity.generate()
+    admin = Signer.of(w.admin_a)
+    log_before = live_server.log_path.read_bytes()
+    answers = {
+        "unknown key id": w.refused(Signer("no-such-organizer", stranger.sign_secret), "GET",
+                                    f"{ORG}/organizers", status=401),
+        "bad signature": w.refused(Signer(admin.keyid, stranger.sign_secret), "GET",
+                                   f"{ORG}/organizers", status=401),
+        "line break in path": w.refused(admin, "DELETE", f"{ORG}/organizers/x%0A%22@method%22",
+                                        status=401),
+    }
+    before = snapshot(w.db_url)
+    other_host, _, _ = send(w.url, admin, "GET", f"{ORG}/organizers", host="pledgebox.example.org")
+    answers["signed for another host"] = other_host
+    assert snapshot(w.db_url) == before
+    bodies = {name: reply.body for name, reply in answers.items()}
+    assert len(set(bodies.values())) == 1, bodies
+    assert {reply.status for reply in answers.values()} == {401}
+    assert {reply.headers.get("content-length") for reply in answers.values()} == {
+        str(len(bodies["bad signature"]))}
+    assert b"Traceback" not in live_server.log_path.read_bytes()[len(log_before):]
+    # The same admin, signing for the host it talks to, gets through.
+    ok, _, _ = send(w.url, admin, "GET", f"{ORG}/organizers")
+    assert ok.status == 200, ok.body
 
 
 def test_removed_and_pending_organizers_are_refused(world: World) -> None:

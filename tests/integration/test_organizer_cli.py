@@ -296,7 +296,8 @@ def test_roster_in_every_format(campaign: dict[str, Any], tmp_path: Path) -> Non
 
     csv_run = org.ok("roster", cid, "--format", "csv")
     table = list(csv.reader(io.StringIO(csv_run.out)))
-    assert table[0] == ["pledge_id", "received_day", "key_version", "school", "message", "help"]
+    assert table[0][:3] == ["pledge_id", "received_day", "key_version"]
+    assert len(table[0]) == 6  # one column per question, headed by its label
     by_id = {r[0]: r for r in table[1:]}
     assert set(by_id) == set(receipts)
     formula = next(r for r in table[1:] if "HYPERLINK" in r[4])

@@ -62,7 +62,7 @@ def test_summary_counts_per_school_and_answer_with_bars(org, live_server, capsys
     assert run(org, "roster", cid, "--summary") == 0
     out = capsys.readouterr().out
     assert out.startswith("4 pledges\n")
-    assert "Per school: Your school" in out
+    assert "\nPer school\n" in out
     covina = next(line for line in out.splitlines() if "Covina High" in line)
     northview = next(line for line in out.splitlines() if "Northview High" in line)
     assert re.search(r"█+░*\s+3\s+75%$", covina), covina
@@ -84,7 +84,7 @@ def test_summary_groups_free_text_schools_and_neutralises_terminal_escapes(org, 
     capsys.readouterr()
     assert run(org, "roster", cid, "--summary") == 0
     out = capsys.readouterr().out
-    assert "Per school: Your school" in out
+    assert "\nPer school\n" in out
     assert re.search(r"Covina High\s+█+░*\s+2\s+50%", out), out
     assert "\x1b" not in out
     assert "\x07" not in out
@@ -151,7 +151,7 @@ def test_html_report_is_self_contained_escaped_and_private(org, live_server, tmp
     bars = [a for t, a in parser.tags if t == "rect"]
     widths = [int(a["width"]) for a in bars]
     assert widths[0] == 6 * widths[1] or abs(widths[0] - 6 * widths[1]) <= 6
-    assert "Per school: Your school" in html
+    assert ">Per school<" in html
     assert html.index('id="counts"') > html.index('id="pledges"')  # streamed, shown first by CSS
 
 
@@ -169,10 +169,23 @@ def test_csv_for_spreadsheets_with_bom(org, live_server, tmp_path, capsys):
     assert raw[3:] == without.read_bytes()
     assert stat.S_IMODE(with_bom.stat().st_mode) == 0o600
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(rows[0]) == ["pledge_id", "received_day", "key_version", "school", "message", "help"]
-    messages = {r["message"] for r in rows}
+    # Questions and answers as the table and report show them: labels, not ids.
+    assert list(rows[0]) == ["pledge_id", "received_day", "key_version", "Your school", "Message",
+                             "I want to help"]
+    assert {r["Your school"] for r in rows} == {"Covina High", "Northview High"}
+    assert {r["I want to help"] for r in rows} == {"no"}
+    messages = {r["Message"] for r in rows}
     assert "José Ñúñez, ¿sí?" in messages
     assert "'" + HOSTILE[4] in messages  # a formula arrives as text
+
+    ids = tmp_path / "ids.csv"
+    assert run(org, "roster", cid, "--format", "csv", "--ids", "-o", str(ids)) == 0
+    by_ids = list(csv.DictReader(io.StringIO(ids.read_text("utf-8"))))
+    assert list(by_ids[0]) == ["pledge_id", "received_day", "key_version", "school", "message", "help"]
+    assert {r["school"] for r in by_ids} == {"covina-high", "northview-high"}
+    capsys.readouterr()
+    assert run(org, "roster", cid, "--ids") == 1
+    assert "--ids only changes CSV" in capsys.readouterr().err
 
     capsys.readouterr()
     assert run(org, "roster", cid, "--bom") == 1

@@ -31,27 +31,34 @@ def test_content_digest_matches_rfc9530() -> None:
 
 
 def test_signature_base_has_the_rfc9421_shape() -> None:
-    base = signature_base("post", "/api/v1/org/campaigns", "a=1", content_digest(BODY), PARAMS)
+    base = signature_base("post", "Pledge.Example.ORG:443", "/api/v1/org/campaigns", "a=1",
+                          content_digest(BODY), PARAMS)
     assert base.decode() == (
         '"@method": POST\n'
+        '"@authority": pledge.example.org\n'
         '"@path": /api/v1/org/campaigns\n'
         '"@query": ?a=1\n'
         '"content-digest": sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:\n'
-        '"@signature-params": ("@method" "@path" "@query" "content-digest");created=1767225600;'
+        '"@signature-params": ("@method" "@authority" "@path" "@query" "content-digest");'
+        'created=1767225600;'
         'keyid="org_Abc-1";nonce="n0nce-n0nce-n0nce-n0nce";alg="ed25519";tag="pledgebox-v1"')
+
+
+HOST = "pledge.example.org"
 
 
 def _headers(method: str = "POST", path: str = "/api/v1/org/x", query: str = "",
              body: bytes = BODY) -> dict[str, str]:
-    return sign_request(ME.sign_secret, method=method, path=path, query=query, body=body,
+    return sign_request(ME.sign_secret, method=method, host=HOST, path=path, query=query, body=body,
                         params=PARAMS)
 
 
 def _check(headers: dict[str, str], method: str = "POST", path: str = "/api/v1/org/x",
-           query: str = "", body: bytes = BODY, key: bytes = ME.sign_public) -> None:
+           query: str = "", body: bytes = BODY, key: bytes = ME.sign_public, host: str = HOST) -> None:
     """What the server does: parse, rebuild the base from the request as received, verify."""
     params, signature = parse_signature_headers(headers["Signature-Input"], headers["Signature"])
-    verify_request(key, signature_base(method, path, query, content_digest(body), params), signature)
+    verify_request(key, signature_base(method, host, path, query, content_digest(body), params),
+                   signature)
 
 
 def test_a_signed_request_verifies_and_round_trips_its_parameters() -> None:
@@ -65,7 +72,7 @@ def test_a_signed_request_verifies_and_round_trips_its_parameters() -> None:
 
 @pytest.mark.parametrize("changed", [
     {"method": "PUT"}, {"path": "/api/v1/org/y"}, {"query": "a=1"}, {"body": BODY + b" "},
-    {"key": OTHER.sign_public},
+    {"key": OTHER.sign_public}, {"host": "other.example.org"}, {"host": "pledge.example.org:8443"},
 ])
 def test_changing_any_covered_part_breaks_the_signature(changed: dict) -> None:
     with pytest.raises(BadSignature):
@@ -81,12 +88,19 @@ def test_changed_parameters_break_the_signature() -> None:
             _check(tampered)
 
 
-@pytest.mark.parametrize("part", ["method", "path", "query"])
+def test_the_authority_ignores_case_and_default_ports_only() -> None:
+    headers = _headers()
+    for same in ("PLEDGE.example.org", "pledge.example.org:443", "pledge.example.org:80"):
+        _check(headers, host=same)
+
+
+@pytest.mark.parametrize("part", ["method", "host", "path", "query"])
 def test_line_breaks_in_components_are_refused(part: str) -> None:
-    kwargs = {"method": "GET", "path": "/p", "query": ""}
+    kwargs = {"method": "GET", "host": HOST, "path": "/p", "query": ""}
     kwargs[part] += "\n\"@method\": GET"
     with pytest.raises(BadSignature):
-        signature_base(kwargs["method"], kwargs["path"], kwargs["query"], content_digest(b""), PARAMS)
+        signature_base(kwargs["method"], kwargs["host"], kwargs["path"], kwargs["query"],
+                       content_digest(b""), PARAMS)
 
 
 GOOD_INPUT = _headers()["Signature-Input"]

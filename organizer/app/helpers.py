@@ -1,0 +1,84 @@
+"""What views share: the unlocked Session, one-line notices, errors shown as pages, CSRF in forms."""
+
+from typing import Any
+
+from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from crypto import CryptoError
+from organizer.app.guard import CSRF_FIELD, state
+from organizer.app.i18n import user_message
+from organizer.app.jobs import Jobs, Work
+from organizer.errors import UserError
+from organizer.session import Session
+
+
+class Locked(Exception):
+    """The keys are locked (idle, or not unlocked yet): the passphrase is asked again."""
+
+
+def current_session() -> Session:
+    """The unlocked keystore for this request; redirects to the unlock page when locked."""
+    session = state().session
+    if session is None:
+        raise Locked()
+    return session
+
+
+def is_unlocked() -> bool:
+    return state().session is not None
+
+
+def notify(text: str, kind: str = "ok") -> None:
+    """A sentence shown once at the top of the next page (kind: ok, warn or error)."""
+    g.browser.messages.append((kind, str(text)))
+
+
+def fail(exc: Exception, endpoint: str, **values: Any) -> Response:
+    """Show a core error above the form it came from (the form's entries are not kept)."""
+    notify(user_message(exc), "error")
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def start_job(title: str, next_url: str, work: Work) -> Response:
+    """Run `work` in the background and send the browser to its progress page."""
+    jobs: Jobs = current_app.extensions["pledgebox_jobs"]
+    job_id = jobs.start(state(), title, next_url, work)
+    return redirect(url_for("jobs.show", job_id=job_id), code=303)
+
+
+def _locked(_: Locked) -> Response:
+    target = request.full_path if request.method == "GET" else "/"
+    return redirect(url_for("start.unlock", next=target.rstrip("?")), code=303)
+
+
+def _user_error(exc: UserError | CryptoError) -> tuple[str, int]:
+    return render_template("error.html", message=user_message(exc)), 400
+
+
+def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
+    if exc.code is None or exc.code < 400 or getattr(g, "browser", None) is None:
+        return exc
+    return render_template("error.html", message=exc.description, status=exc.code), exc.code
+
+
+def _template_globals() -> dict[str, Any]:
+    browser = g.get("browser")
+    messages = []
+    if browser is not None:
+        messages, browser.messages[:] = list(browser.messages), []
+    app_state = state()
+    session = app_state.session
+    return {"csrf_token": browser.csrf if browser else "", "csrf_field": CSRF_FIELD,
+            "messages": messages, "unlocked": session is not None,
+            "in_coalition": bool(session and session.data.get("coalition")),
+            "is_admin": bool(session and session.signing_key() is not None)}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Locked, _locked)
+    app.register_error_handler(UserError, _user_error)
+    app.register_error_handler(CryptoError, _user_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.context_processor(_template_globals)

@@ -1,0 +1,70 @@
+"""`pledgebox app`: serve the organizer app on the loopback address until Ctrl-C.
+
+Werkzeug's threaded server, not gunicorn: one person's browser talks to it, and it must hold
+the unlocked keys in this one process's memory. Its request log is silenced: the first address
+carries the one-time token, and nothing about what the organizer does belongs in a terminal log.
+"""
+
+import signal
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from organizer.app import create_app
+from organizer.app.state import AppState
+from organizer.app.upkeep import Upkeep
+
+HOST = "127.0.0.1"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def version_string(self) -> str:
+        return "Pledgebox"  # not Werkzeug's and Python's versions
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Log nothing: request lines hold the token, and paths say what the organizer does."""
+
+
+def build_server(state: AppState, port: int) -> BaseWSGIServer:
+    """Bind 127.0.0.1 only (never 0.0.0.0, never ::) and record the port the guard checks."""
+    app = create_app(state)
+    server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler)
+    state.port = server.server_port
+    return server
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(keystore: Path, port: int = 0, open_browser: bool = True,
+          again: str = "pledgebox app") -> None:
+    state = AppState(keystore)
+    server = build_server(state, port)
+    url = state.first_url()
+    print(url, flush=True)
+    how = ("It is opening in your browser; if it does not, open the address above in your "
+           "browser" if open_browser else "Open the address above in your browser")
+    print(f"The Pledgebox app is running on this laptop only. {how} (it works once). "
+          "Press Ctrl-C here to stop it.", file=sys.stderr, flush=True)
+    upkeep = Upkeep(state)
+    upkeep.start()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # even when started with SIGINT ignored
+        signal.signal(signum, _interrupt)
+    if open_browser:
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+    try:
+        server.serve_forever()  # werkzeug's returns quietly on Ctrl-C
+    except KeyboardInterrupt:
+        pass
+    finally:
+        upkeep.stop()
+        state.lock_now()
+        server.server_close()
+    print("\nThe Pledgebox app has stopped and your keys are locked. To open it again, run: "
+          + again, file=sys.stderr, flush=True)

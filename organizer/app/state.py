@@ -1,0 +1,100 @@
+"""What the running app holds in memory: the one-time token, browser sessions, the unlocked keys.
+
+Everything here lives in this process only; nothing is written to disk but the keystore itself
+(and exports the organizer asks for). The clock is injectable so tests can move it past the idle
+lock without waiting fifteen minutes.
+"""
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from organizer.session import Session
+
+IDLE_SECONDS = 15 * 60
+TOKEN_BYTES = 32
+
+
+class MovableClock:
+    """Monotonic seconds plus an offset a test can push forward (only time is ever faked)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class BrowserSession:
+    """One browser's session (the cookie's value is the key): its CSRF token and its choices."""
+
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(TOKEN_BYTES))
+    lang: str | None = None
+    invite: dict[str, str] | None = None  # the last invite made, shown until the next one
+    messages: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class AppState:
+    """The app's memory. `session` is the unlocked keystore, or None while locked."""
+
+    keystore_path: Path
+    port: int = 0
+    clock: Callable[[], float] = time.monotonic
+    idle_seconds: float = IDLE_SECONDS
+    token: str | None = field(default_factory=lambda: secrets.token_urlsafe(TOKEN_BYTES))
+    session: Session | None = None
+    browsers: dict[str, BrowserSession] = field(default_factory=dict)
+    last_active: float = 0.0
+    busy: int = 0  # long jobs running: the app does not lock under them
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def first_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+    def exchange_token(self, offered: str) -> str | None:
+        """The one-time token for a new browser session's cookie value; None if wrong or used."""
+        with self.lock:
+            if self.token is None or not secrets.compare_digest(offered.encode(), self.token.encode()):
+                return None
+            self.token = None
+            cookie = secrets.token_urlsafe(TOKEN_BYTES)
+            self.browsers[cookie] = BrowserSession()
+            return cookie
+
+    def browser(self, cookie: str | None) -> BrowserSession | None:
+        if not cookie:
+            return None
+        with self.lock:
+            for known, record in self.browsers.items():
+                if secrets.compare_digest(known.encode(), cookie.encode()):
+                    return record
+        return None
+
+    def unlock(self, session: Session) -> None:
+        with self.lock:
+            self.session = session
+            self.last_active = self.clock()
+
+    def touch(self) -> None:
+        self.last_active = self.clock()
+
+    def lock_now(self) -> None:
+        """Drop the unlocked keys: the keystore's payload is no longer referenced from here."""
+        with self.lock:
+            self.session = None
+
+    def lock_if_idle(self) -> bool:
+        """Lock after `idle_seconds` without a request; True if it is locked now."""
+        with self.lock:
+            if self.session is not None and not self.busy and \
+                    self.clock() - self.last_active >= self.idle_seconds:
+                self.session = None
+            return self.session is None

@@ -1,0 +1,148 @@
+// The organizer app's one script: copy buttons, the passphrase strength meter, job progress,
+// live parts (the roster's counts) and print buttons.
+// Forms work without it; it only makes them friendlier. No inline script (the CSP forbids it).
+"use strict";
+
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+  const background = { "X-CSRF-Token": csrf, "X-Pledgebox-Background": "1" };
+
+  function copyButtons() {
+    document.querySelectorAll("[data-copy]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        const field = document.getElementById(button.dataset.copy);
+        if (!field) return;
+        field.select();
+        try {
+          await navigator.clipboard.writeText(field.value);
+        } catch (e) {
+          document.execCommand("copy");
+        }
+        const before = button.textContent;
+        button.textContent = button.dataset.copied || before;
+        setTimeout(() => { button.textContent = before; }, 2000);
+      });
+    });
+  }
+
+  function suggestion() {
+    document.querySelectorAll("[data-use-suggestion]").forEach((button) => {
+      button.addEventListener("click", () => {
+        const source = document.getElementById(button.dataset.useSuggestion);
+        ["passphrase", "passphrase-again"].forEach((id) => {
+          const field = document.getElementById(id);
+          if (field && source) {
+            field.value = source.value;
+            field.dispatchEvent(new Event("input"));
+          }
+        });
+      });
+    });
+  }
+
+  function strengthMeter() {
+    const form = document.querySelector("form[data-strength]");
+    const input = document.getElementById("passphrase");
+    const meter = document.getElementById("strength");
+    const text = document.getElementById("strength-text");
+    if (!form || !input || !meter || !text) return;
+    let timer = null;
+    let asked = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const mine = ++asked;
+        if (!input.value) {
+          meter.value = 0;
+          text.textContent = text.dataset.empty;
+          return;
+        }
+        const body = new URLSearchParams({ passphrase: input.value });
+        const reply = await fetch(form.dataset.strength, { method: "POST", body, headers: background });
+        if (!reply.ok || mine !== asked) return;
+        const result = await reply.json();
+        meter.value = result.bits;
+        text.textContent = result.strong_enough ? text.dataset.ok : text.dataset.weak;
+      }, 250);
+    });
+  }
+
+  function jobProgress() {
+    const box = document.querySelector("[data-job]");
+    if (!box) return;
+    const refresh = document.querySelector('meta[http-equiv="refresh"]');
+    if (refresh) refresh.remove();  // this script keeps the page up to date instead
+    const bar = document.getElementById("job-progress");
+    const status = document.getElementById("job-status");
+    const next = document.getElementById("job-next");
+    const hint = box.querySelector("[data-working-hint]");
+    async function poll() {
+      const reply = await fetch(box.dataset.job, { headers: background });
+      if (!reply.ok) return;
+      const job = await reply.json();
+      if (job.total) {
+        bar.max = job.total;
+        bar.value = job.done;
+        status.textContent = box.dataset.doneText.replace("{done}", job.done).replace("{total}", job.total);
+      }
+      if (job.finished) {
+        bar.max = 1;
+        bar.value = 1;
+        status.textContent = job.error || job.message;
+        next.hidden = false;
+        if (hint) hint.hidden = true;
+        next.focus();
+        return;
+      }
+      setTimeout(poll, 700);
+    }
+    poll();
+  }
+
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach((form) => {
+      form.addEventListener("submit", (event) => {
+        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      });
+    });
+  }
+
+  // A part of the page the app re-renders while it is open (the roster's counts): fetched as
+  // HTML from this app (escaped by its templates) and swapped in; its own attributes say when
+  // to ask again. A redirect means the app locked: reload, so the unlock page shows.
+  function liveParts() {
+    const first = document.querySelector("[data-refresh-url]");
+    if (!first) return;
+    const later = (part) => 1000 * (Number(part.dataset.refreshSeconds) || 15);
+    async function refresh() {
+      const part = document.querySelector("[data-refresh-url]");
+      try {
+        const reply = await fetch(part.dataset.refreshUrl, { headers: background });
+        if (reply.redirected) { location.reload(); return; }
+        if (reply.ok) {
+          const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
+          const fresh = doc.querySelector("[data-refresh-url]");
+          if (fresh) part.replaceWith(document.importNode(fresh, true));
+        }
+      } catch (e) {
+        // the app is not answering (stopped?): keep what is shown and try again later
+      }
+      setTimeout(refresh, later(document.querySelector("[data-refresh-url]")));
+    }
+    setTimeout(refresh, later(first));
+  }
+
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.addEventListener("click", () => window.print());
+    });
+  }
+
+  copyButtons();
+  suggestion();
+  strengthMeter();
+  jobProgress();
+  confirmations();
+  liveParts();
+  printButtons();
+})();

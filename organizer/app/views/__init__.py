@@ -1,0 +1,12 @@
+"""Every Blueprint of the app, registered in this order by create_app (add yours to the list)."""
+
+from organizer.app.views.campaigns import bp as campaigns_bp
+from organizer.app.views.coalition import bp as coalition_bp
+from organizer.app.views.home import bp as home_bp
+from organizer.app.views.jobs import bp as jobs_bp
+from organizer.app.views.keys import bp as keys_bp
+from organizer.app.views.news import bp as news_bp
+from organizer.app.views.people import bp as people_bp
+from organizer.app.views.start import bp as start_bp
+
+BLUEPRINTS = [start_bp, home_bp, jobs_bp, coalition_bp, people_bp, keys_bp, news_bp, campaigns_bp]

@@ -1,0 +1,54 @@
+"""The coalition's campaigns: the list, one campaign's page, and wiping one (after a confirmation)."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.wrappers import Response as WResponse
+
+from organizer import campaigns
+from organizer.app.helpers import current_session, fail, notify
+from organizer.errors import UserError
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+
+@bp.get("/")
+def index() -> str:
+    session = current_session()
+    items = sorted(campaigns.list_campaigns(session), key=lambda i: i["descriptor"]["action_date"])
+    return render_template("campaigns/index.html", items=items,
+                           admin=session.signing_key() is not None)
+
+
+@bp.get("/<campaign_id>")
+def show(campaign_id: str) -> str:
+    session = current_session()
+    item = campaigns.find(session, campaign_id)
+    return render_template("campaigns/show.html", item=item, d=item["descriptor"],
+                           link=campaigns.share_link(session, campaign_id),
+                           admin=session.signing_key() is not None)
+
+
+@bp.get("/<campaign_id>/wipe")
+def confirm_wipe(campaign_id: str) -> str:
+    item = campaigns.find(current_session(), campaign_id)
+    return render_template("campaigns/wipe.html", item=item, d=item["descriptor"])
+
+
+@bp.post("/<campaign_id>/wipe")
+def wipe(campaign_id: str) -> WResponse:
+    session = current_session()
+    item = campaigns.find(session, campaign_id)
+    typed = " ".join(request.form.get("confirm", "").split()).casefold()
+    if typed != " ".join(item["descriptor"]["title"].split()).casefold():
+        notify(gettext("Nothing was deleted: type the campaign's title exactly to confirm."), "error")
+        return redirect(url_for("campaigns.confirm_wipe", campaign_id=campaign_id), code=303)
+    try:
+        campaigns.wipe(session, campaign_id)
+    except UserError as exc:
+        return fail(exc, "campaigns.show", campaign_id=campaign_id)
+    notify(gettext("The campaign and all its pledges are deleted for good."))
+    return redirect(url_for("campaigns.index"), code=303)
+
+
+# The wizard, sharing and roster pages add their routes to this Blueprint (one name, "campaigns").
+from organizer.app.views import roster, share, wizard  # noqa: E402, F401

@@ -1,0 +1,63 @@
+"""Joining with an invite, starting a coalition, and the coalition server's address."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from crypto import CryptoError
+from crypto.identity import safety_words
+from organizer import coalition, members
+from organizer.app.helpers import current_session, fail, notify
+from organizer.errors import UserError
+
+bp = Blueprint("coalition", __name__)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join() -> str | Response:
+    session = current_session()
+    if request.method == "POST":
+        try:
+            invite = members.Invite.decode(request.form.get("invite", ""))
+            members.join(session, invite)
+        except (UserError, CryptoError) as exc:
+            return fail(exc, "coalition.join")
+        return redirect(url_for("coalition.joined"), code=303)
+    return render_template("join.html")
+
+
+@bp.get("/join/words")
+def joined() -> str:
+    session = current_session()
+    return render_template("joined.html", words=safety_words(session.identity.fingerprint),
+                           name=session.coalition.get("name", ""),
+                           role=session.coalition.get("role", ""))
+
+
+@bp.route("/coalition/new", methods=["GET", "POST"])
+def create() -> str | Response:
+    session = current_session()
+    if request.method == "POST":
+        form = request.form
+        try:
+            coalition.create(session, form.get("server", ""), form.get("setup_code", ""),
+                             form.get("name", "").strip())
+        except (UserError, CryptoError) as exc:
+            return fail(exc, "coalition.create")
+        notify(_("Your coalition is ready, and you are its first admin."))
+        return redirect(url_for("home.index"), code=303)
+    return render_template("coalition_new.html")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def server() -> str | Response:
+    session = current_session()
+    if request.method == "POST":
+        try:
+            address = coalition.set_server(session, request.form.get("server", ""))
+        except (UserError, CryptoError) as exc:
+            return fail(exc, "coalition.server")
+        notify(_("Saved. This app now talks to %(address)s.", address=address))
+        return redirect(url_for("coalition.server"), code=303)
+    return render_template("settings.html", address=session.data.get("server") or "",
+                           path=session.keystore.path)

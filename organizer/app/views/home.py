@@ -1,0 +1,35 @@
+"""The start page: where to begin (first run, joining), or the coalition's campaigns at a glance."""
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from crypto.identity import safety_words
+from organizer import campaigns, coalition
+from organizer.app.guard import state
+from organizer.app.helpers import current_session
+
+bp = Blueprint("home", __name__)
+
+
+def optional_url(endpoint: str, **values: Any) -> str | None:
+    """A link to a page another Blueprint may add later (the wizard's); None until it exists."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+@bp.get("/")
+def index() -> str | Response:
+    if not state().keystore_path.exists():
+        return redirect(url_for("start.welcome"), code=303)
+    session = current_session()
+    me = session.identity.fingerprint
+    if not session.data.get("coalition"):
+        return render_template("start_here.html", words=safety_words(me))
+    status = coalition.sync(session)
+    listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
+    return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
+                           fingerprint=me, name=session.coalition.get("name", ""),
+                           optional_url=optional_url)

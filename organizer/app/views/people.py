@@ -1,0 +1,103 @@
+"""The coalition's organizers (invite, compare safety words, approve, remove) and its directory."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from crypto import CryptoError
+from crypto.identity import safety_words
+from organizer import coalition, contacts, members, rotation
+from organizer.app.helpers import current_session, fail, notify, start_job
+from organizer.app.jobs import Job
+from organizer.app.views.keys import reencrypt_summary
+from organizer.errors import BadInput, UserError
+
+bp = Blueprint("people", __name__)
+
+
+@bp.get("/organizers")
+def organizers() -> str:
+    session = current_session()
+    coalition.sync(session)
+    listed = members.organizers(session)
+    return render_template("organizers.html", organizers=listed, me=session.identity.fingerprint,
+                           invite=getattr(g.browser, "invite", None), roles=members.ROLES)
+
+
+@bp.post("/organizers/invite")
+def invite() -> Response:
+    role, days = request.form.get("role", "member"), request.form.get("days", "7")
+    try:
+        if role not in members.ROLES or not days.isdigit() or not 1 <= int(days) <= 30:
+            raise BadInput("Choose a role and between 1 and 30 days.")
+        made, expires_at = members.create_invite(current_session(), role, int(days))
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "people.organizers")
+    g.browser.invite = {"text": made.encode(), "role": role,
+                        "until": datetime.fromtimestamp(expires_at, UTC).date().isoformat()}
+    return redirect(url_for("people.organizers", _anchor="invite"), code=303)
+
+
+@bp.post("/organizers/approve")
+def approve() -> Response:
+    fingerprint = request.form.get("fingerprint", "")
+    try:
+        if request.form.get("compared") != "yes":
+            raise BadInput("First compare the safety words aloud, then tick the box.")
+        approved = members.approve(current_session(), fingerprint)
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "people.organizers")
+    notify(_("Approved. %(words)s can now read your coalition's pledges.",
+             words=safety_words(approved["fingerprint"])))
+    return redirect(url_for("people.organizers"), code=303)
+
+
+@bp.get("/organizers/<fingerprint>/remove")
+def confirm_remove(fingerprint: str) -> str:
+    session = current_session()
+    target = members.find(members.organizers(session), fingerprint)
+    return render_template("remove.html", target=target)
+
+
+@bp.post("/organizers/<fingerprint>/remove")
+def remove(fingerprint: str) -> Response:
+    session = current_session()
+    also = request.form.get("reencrypt") == "yes"
+    try:
+        members.find(members.organizers(session), fingerprint)
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "people.organizers")
+
+    def work(job: Job) -> str:
+        members.remove(session, fingerprint)
+        if also:
+            job.set_total(rotation.stored_total(session))
+        version, tally = rotation.rotate_then_reencrypt(session, also, progress=job.step)
+        done = _("Removed. The key was changed to version %(version)s, so they cannot read "
+                 "anything sent from now on.", version=version)
+        return done + " " + (reencrypt_summary(tally) if tally else _(
+            "Re-encrypt on the Keys page so their old keys open nothing stored either."))
+
+    return start_job(_("Removing an organizer"), url_for("people.organizers"), work)
+
+
+@bp.route("/contacts", methods=["GET", "POST"])
+def contacts_page() -> str | Response:
+    session = current_session()
+    if request.method == "POST":
+        try:
+            if request.form.get("delete") == "yes":
+                contacts.delete_card(session)
+                notify(_("Your card is deleted from the directory."))
+            else:
+                contacts.set_card(session, {f: request.form.get(f, "") for f in contacts.FIELDS})
+                notify(_("Your card is saved, locked so only your coalition can read it."))
+        except (UserError, CryptoError) as exc:
+            return fail(exc, "people.contacts_page")
+        return redirect(url_for("people.contacts_page"), code=303)
+    listing = contacts.list_cards(session)
+    mine = next((c for c in listing.cards if c["fingerprint"] == session.identity.fingerprint), {})
+    return render_template("contacts.html", listing=listing, mine=mine, fields=contacts.FIELDS,
+                           required=contacts.REQUIRED)

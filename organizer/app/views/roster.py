@@ -1,0 +1,105 @@
+"""A campaign's pledges: counts as bars, pledges per day, the "I want to help" list, a searchable
+paged table, exports streamed as downloads, and publishing the counts (admins).
+
+The counts are computed on a background thread while the pledges stream in (organizer/
+live_roster.py); the page shows them as they grow and app.js refreshes them while it is open.
+"""
+
+from typing import Any
+
+from flask import Response, abort, current_app, render_template, request, stream_with_context
+
+from organizer import campaigns, coalition, live_roster, report, roster
+from organizer.app.helpers import current_session
+from organizer.app.rosters import rosters, stream
+from organizer.app.views.campaigns import bp
+
+EXPORTS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "html": "text/html"}
+
+
+def _runs(campaign_id: str) -> tuple[dict[str, Any], live_roster.RosterRun, live_roster.RosterRun | None]:
+    session = current_session()
+    item = campaigns.find(session, campaign_id)
+    fields = item["descriptor"]["fields"]
+
+    def pledge_count() -> int:
+        return int(campaigns.find(session, campaign_id)["pledge_count"])
+
+    shown, running = rosters().view(session, campaign_id, fields, pledge_count)
+    return item, shown, running
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return max(1, int(page)) if page.isdigit() else 1
+
+
+@bp.get("/<campaign_id>/roster", endpoint="roster")
+def roster_page(campaign_id: str) -> str:
+    item, shown, running = _runs(campaign_id)
+    query, page = request.args.get("q", "")[:200], _page()
+    rows, matching = shown.table(query, page)
+    session = current_session()
+    return render_template(
+        "roster/show.html", item=item, d=item["descriptor"], campaign_id=campaign_id,
+        live=_live_context(item, shown, running), rows=rows, matching=matching, query=query,
+        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)),
+        admin=session.signing_key() is not None, threshold=item["descriptor"].get("threshold"),
+        auto=_kept_fresh(campaign_id), can_publish="campaigns.publish_counts" in current_app.view_functions)
+
+
+def _kept_fresh(campaign_id: str) -> bool:
+    """Whether this app republishes the campaign's counts (views/counts.py, after a first publish)."""
+    keeper = current_app.extensions.get("pledgebox_autopublish")
+    return bool(keeper and keeper.is_on(campaign_id))
+
+
+def _live_context(item: dict[str, Any], shown: live_roster.RosterRun,
+                  running: live_roster.RosterRun | None) -> dict[str, Any]:
+    snap = shown.snapshot()
+    progress = (running or shown).snapshot()
+    busy = not progress.finished
+    most = max([n for _, counts in snap.counts for _, n in counts] or [1])
+    days_most = max([n for _, n in snap.per_day] or [1])
+    return {"snap": snap, "progress": progress, "busy": busy,
+            "updating": running is not None and running is not shown, "most": most,
+            "days_most": days_most, "helpers": shown.helper_rows(), "fields": item["descriptor"]["fields"],
+            "campaign_id": item["campaign_id"], "refresh": 2 if busy else 15,
+            "school": roster.is_school}
+
+
+@bp.get("/<campaign_id>/roster/live")
+def roster_live(campaign_id: str) -> str:
+    """The part of the page app.js swaps in while the page is open (counts, days, helpers)."""
+    item, shown, running = _runs(campaign_id)
+    return render_template("roster/_live.html", live=_live_context(item, shown, running))
+
+
+def _export_writer(campaign_id: str, kind: str) -> Any:
+    session = current_session()
+    item = campaigns.find(session, campaign_id)
+    d = item["descriptor"]
+
+    def write(out: Any) -> None:
+        counted = roster.Tally()
+        rows = roster.pledges(session, campaign_id, counted, item["pledge_count"])
+        if kind == "csv":
+            out.write("\ufeff")  # spreadsheets then read accents (é, ñ) as UTF-8
+            roster.write_csv(rows, out, d["fields"])
+        elif kind == "jsonl":
+            roster.write_jsonl(rows, out)
+        else:
+            report.write_html(rows, out, title=d["title"], campaign_id=campaign_id,
+                              fields=d["fields"], tally=counted, today=coalition.utc_today())
+    return write
+
+
+@bp.get("/<campaign_id>/roster/export.<kind>")
+def export(campaign_id: str, kind: str) -> Response:
+    """Streamed straight to the browser's download: no copy is written anywhere on the way."""
+    if kind not in EXPORTS:
+        abort(404)
+    body = stream_with_context(stream(_export_writer(campaign_id, kind)))
+    reply = Response(body, mimetype=EXPORTS[kind])
+    reply.headers["Content-Disposition"] = f'attachment; filename="pledges-{campaign_id[:8]}.{kind}"'
+    return reply

@@ -1,0 +1,112 @@
+"""First run (make or restore a keystore), unlock and lock, the backup download, the language."""
+
+from pathlib import Path
+
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, send_file, url_for
+from werkzeug.wrappers import Response as WResponse
+
+from crypto import CryptoError
+from organizer import passphrase
+from organizer.app.guard import state
+from organizer.app.helpers import fail, notify
+from organizer.app.i18n import SUPPORTED
+from organizer.errors import BadInput, UserError
+from organizer.session import Session, restore_backup
+
+bp = Blueprint("start", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this app: never an absolute or protocol-relative address."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+@bp.get("/welcome")
+def welcome() -> str | WResponse:
+    if state().keystore_path.exists():
+        return redirect(url_for("home.index"), code=303)
+    return render_template("welcome.html", suggestion=passphrase.generate(),
+                           min_bits=passphrase.MIN_BITS, path=state().keystore_path)
+
+
+@bp.post("/welcome/create")
+def create() -> WResponse:
+    chosen, again = request.form.get("passphrase", ""), request.form.get("passphrase_again", "")
+    try:
+        if chosen != again:
+            raise BadInput("The two passphrases differ; type the same one twice.")
+        session = Session.create(state().keystore_path, chosen)
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "start.welcome")
+    state().unlock(session)
+    return redirect(url_for("start.created"), code=303)
+
+
+@bp.get("/welcome/done")
+def created() -> str:
+    return render_template("created.html", path=state().keystore_path)
+
+
+@bp.post("/welcome/restore")
+def restore() -> WResponse:
+    upload = request.files.get("backup")
+    try:
+        if upload is None or not upload.filename:
+            raise BadInput("Choose your backup file first.")
+        session = restore_backup(state().keystore_path, upload.read(), request.form.get("passphrase", ""))
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "start.welcome")
+    state().unlock(session)
+    notify("Your keystore is back. Welcome back!")
+    return redirect(url_for("home.index"), code=303)
+
+
+@bp.post("/passphrase/estimate")
+def estimate() -> Response:
+    """The strength meter asks here, so the page and the CLI share one estimator and minimum."""
+    bits = passphrase.estimate_bits(request.form.get("passphrase", ""))
+    return jsonify(bits=round(bits, 1), min_bits=passphrase.MIN_BITS,
+                   strong_enough=bits >= passphrase.MIN_BITS)
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+def unlock() -> str | WResponse:
+    app_state = state()
+    if not app_state.keystore_path.exists():
+        return redirect(url_for("start.welcome"), code=303)
+    target = _safe_next(request.values.get("next"))
+    if app_state.session is not None:
+        return redirect(target, code=303)
+    if request.method == "POST":
+        try:
+            app_state.unlock(Session.open(app_state.keystore_path, request.form.get("passphrase", "")))
+        except (UserError, CryptoError) as exc:
+            return fail(exc, "start.unlock", next=target)
+        return redirect(target, code=303)
+    return render_template("unlock.html", next=target, path=app_state.keystore_path)
+
+
+@bp.post("/lock")
+def lock() -> WResponse:
+    state().lock_now()
+    notify("Locked. Your keys are out of this app's memory until you type the passphrase again.")
+    return redirect(url_for("start.unlock"), code=303)
+
+
+@bp.get("/backup")
+def backup() -> Response:
+    """The keystore file as it is on disk: sealed with the passphrase, safe to keep elsewhere."""
+    path: Path = state().keystore_path
+    if not path.exists():
+        return Response(status=404)
+    return send_file(path, mimetype="application/json", as_attachment=True,
+                     download_name="pledgebox-keystore-backup.json", max_age=0)
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> WResponse:
+    if code in SUPPORTED:
+        g.browser.lang = code
+    return redirect(_safe_next(request.args.get("next")), code=303)

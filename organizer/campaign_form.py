@@ -1,0 +1,182 @@
+"""A campaign as a person types it (the app's wizard, or plain texts from any face) into a CampaignSpec.
+
+The wizard's form is all text: schools one per line ("Covina High | Preparatoria Covina"),
+questions as label pairs, dates as YYYY-MM-DD, a threshold as digits. This module turns those
+texts into protocol fields and a `campaigns.CampaignSpec`, and says plainly what is missing;
+`campaigns.build_descriptor` then applies the protocol's own checks (dates, zone, threshold).
+Names and contact details are never asked by default: a leaked list can hurt students.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from crypto.ids import is_id
+from organizer.campaigns import CampaignSpec, _label, _slug
+from organizer.errors import BadInput
+
+QUESTION_KINDS = ("text", "choice", "checkbox", "contact")
+SCHOOL_LABEL = "Your school|Tu escuela"
+HELP_LABEL = "I want to help organize|Quiero ayudar a organizar"
+MAX_QUESTIONS = 12
+TEXT_LENGTH = 200
+_QUESTION_KEY = re.compile(r"^q(\d{1,2})-(kind|en|es|options|required)$")
+
+
+@dataclass
+class Question:
+    """One extra question as typed: its kind, its label in both languages, its options (choice)."""
+
+    kind: str
+    en: str = ""
+    es: str = ""
+    options: str = ""  # one per line, "English | Español"
+    required: bool = False
+
+
+@dataclass
+class CampaignForm:
+    """Every text of the wizard, kept as typed so a form with a mistake comes back as it was."""
+
+    title: str = ""
+    title_es: str = ""
+    description: str = ""
+    description_es: str = ""
+    action_date: str = ""
+    closes: str = ""
+    delete_after: str = ""
+    time_zone: str = ""
+    schools: str = ""
+    ask_help: bool = True
+    threshold: str = ""
+    questions: list[Question] = field(default_factory=list)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, str]) -> "CampaignForm":
+        """From a submitted form (checkboxes are present when ticked, absent otherwise)."""
+        texts = {k: str(data.get(k, "")) for k in (
+            "title", "title_es", "description", "description_es", "action_date", "closes",
+            "delete_after", "time_zone", "schools", "threshold")}
+        return cls(**texts, ask_help=bool(data.get("ask_help")), questions=_questions(data))
+
+
+def _questions(data: Mapping[str, str]) -> list[Question]:
+    found: dict[int, dict[str, str]] = {}
+    for key in data:
+        match = _QUESTION_KEY.match(key)
+        if match:
+            found.setdefault(int(match[1]), {})[match[2]] = str(data.get(key, ""))
+    questions = []
+    for _, parts in sorted(found.items()):
+        kind = parts.get("kind", "")
+        if kind in QUESTION_KINDS:
+            questions.append(Question(kind, parts.get("en", ""), parts.get("es", ""),
+                                      parts.get("options", ""), bool(parts.get("required"))))
+    return questions[:MAX_QUESTIONS]
+
+
+def default_form(today: date, time_zone: str) -> CampaignForm:
+    """A new campaign's starting point: an action in two weeks, deleted a week after it."""
+    action = today + timedelta(days=14)
+    return CampaignForm(action_date=action.isoformat(),
+                        closes=(action - timedelta(days=1)).isoformat(),
+                        delete_after=(action + timedelta(days=7)).isoformat(), time_zone=time_zone)
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def options(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Choice options from "English | Español" lines (Spanish optional), with ids from the English."""
+    taken: set[str] = set()
+    result, seen = [], set()
+    for line in lines:
+        label = _label(line)
+        if label["en"].casefold() in seen:
+            raise BadInput(f"{label['en']!r} is listed twice; keep one line per choice.")
+        seen.add(label["en"].casefold())
+        result.append({"id": _slug(label["en"], taken), "label": label})
+    return result
+
+
+def school_field(text: str) -> dict[str, Any]:
+    """The school question: a required choice of the typed schools, or free text when none."""
+    names = _lines(text)
+    if not names:
+        return {"id": "school", "type": "text", "label": _label(SCHOOL_LABEL), "required": True,
+                "max_length": TEXT_LENGTH}
+    return {"id": "school", "type": "choice", "label": _label(SCHOOL_LABEL), "required": True,
+            "options": options(names)}
+
+
+def help_field() -> dict[str, Any]:
+    return {"id": "help", "type": "checkbox", "label": _label(HELP_LABEL), "required": False}
+
+
+def question_field(question: Question, taken: set[str]) -> dict[str, Any]:
+    """A protocol field from one typed question; its id comes from the English label."""
+    if question.kind not in QUESTION_KINDS:
+        raise BadInput("A question is text, choice, checkbox or contact.")
+    english = " ".join(question.en.split())
+    if not english:
+        raise BadInput("Every extra question needs its English wording (or remove the question).")
+    spanish = " ".join(question.es.split())
+    label = {"en": english, **({"es": spanish} if spanish else {})}
+    fid = _slug(english, taken)[:64]
+    if not is_id(fid):  # _slug keeps [a-z0-9-]; this guards the protocol's id shape anyway
+        raise BadInput(f"The question {english!r} needs some letters or digits in English.")
+    spec: dict[str, Any] = {"id": fid, "type": question.kind, "label": label,
+                            "required": question.required}
+    if question.kind == "choice":
+        spec["options"] = options(_lines(question.options))
+        if len(spec["options"]) < 2:
+            raise BadInput(f"The question {english!r} needs at least two choices, one per line.")
+    elif question.kind in ("text", "contact"):
+        spec["max_length"] = TEXT_LENGTH
+    return spec
+
+
+def fields(form: CampaignForm) -> list[dict[str, Any]]:
+    """The school first, then "I want to help" when asked, then the extra questions in order."""
+    result = [school_field(form.schools)]
+    if form.ask_help:
+        result.append(help_field())
+    taken = {f["id"] for f in result}
+    result.extend(question_field(q, taken) for q in form.questions)
+    return result
+
+
+def _date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"Pick {what} (a date like 2027-02-27).") from None
+
+
+def _threshold(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise BadInput("The threshold is a whole number of pledges, like 20, or empty for none.")
+    return int(text)
+
+
+def to_spec(form: CampaignForm) -> CampaignSpec:
+    """The CampaignSpec that campaigns.build_descriptor checks, signs into bytes and publishes."""
+    if not form.title.strip():
+        raise BadInput("Give the campaign a title: it is the first thing students read.")
+    threshold = _threshold(form.threshold)
+    if threshold is not None and not _lines(form.schools):
+        raise BadInput("To go ahead school by school, list the schools (one per line).")
+    return CampaignSpec(
+        title=form.title.strip(), description=form.description.strip(),
+        action_date=_date(form.action_date, "the action day"),
+        closes=_date(form.closes, "the last day to pledge"),
+        delete_after=_date(form.delete_after, "the day everything is deleted"),
+        fields=fields(form), title_es=form.title_es.strip() or None,
+        description_es=form.description_es.strip() or None,
+        time_zone=form.time_zone.strip() or None, threshold=threshold, threshold_field="school")

@@ -1,0 +1,180 @@
+"""The app's campaign pages against a real server: the wizard publishes exactly what was previewed,
+sharing gives the link and QR codes, the roster page counts in the background, exports stream
+without touching the disk, and wiping needs the title typed."""
+
+import csv
+import io
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from organizer import campaigns, share
+from organizer.campaigns import local_zone
+from tests.support.factories import make_campaign, make_coalition, pledge
+from tests.support.live import LiveServer
+from tests.support.organizer_app import Browser, RunningApp, start_app
+
+SENTINEL = "zebra-sentinel-4417"
+
+
+@pytest.fixture
+def org(live_server: LiveServer, tmp_path: Path):  # type: ignore[no-untyped-def]
+    return make_coalition(tmp_path, live_server.base_url)
+
+
+@pytest.fixture
+def app_for(org):  # type: ignore[no-untyped-def]
+    running = start_app(org.keystore)
+    running.state.unlock(org.session)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def browser(app_for: RunningApp) -> Browser:
+    b = Browser(app_for)
+    b.sign_in()
+    return b
+
+
+WIZARD = {"title": "Walkout for safe schools", "title_es": "Salida por escuelas seguras",
+          "description": "We walk out at 10.", "description_es": "Salimos a las 10.",
+          "action_date": "2031-03-05", "closes": "2031-03-04", "delete_after": "2031-03-12",
+          "time_zone": "America/Los_Angeles", "ask_help": "1", "threshold": "10",
+          "schools": "Covina High | Preparatoria Covina\nNorthview High"}
+
+
+def test_the_wizard_publishes_exactly_what_the_preview_showed(browser: Browser, org, monkeypatch) -> None:
+    page = browser.get("/campaigns/new")
+    assert page.status == 200
+    assert f"<option selected>{local_zone()}</option>" in page.text  # the laptop's zone, preselected
+    assert 'name="q0-kind"' not in page.text  # no extra question (no names, no contacts) by default
+
+    added = browser.post("/campaigns/new", {**WIZARD, "action": "add-contact"})
+    assert added.status == 200
+    assert 'name="q0-kind" value="contact"' in added.text
+    assert 'value="Salida por escuelas seguras"' in added.text  # the form comes back as typed
+
+    form = {**WIZARD, "q0-kind": "choice", "q0-en": "Grade", "q0-es": "Grado",
+            "q0-options": "9th\n10th", "action": "check"}
+    checked = browser.post("/campaigns/new", form)
+    assert checked.status == 303
+    draft = checked.location
+    shown = browser.get(draft)
+    assert shown.status == 200
+    assert shown.text.count("<iframe") == 2
+    phone = browser.get(f"{draft}/phone?lang=es")
+    assert phone.status == 200
+    assert "frame-ancestors 'self'" in phone.headers["Content-Security-Policy"]
+    assert "Salida por escuelas seguras" in phone.text
+    assert "Preparatoria Covina" in phone.text
+    assert "Grado" in phone.text
+    assert "Tu escuela" in phone.text
+    assert "Antes de enviar" in phone.text
+    assert "frame-ancestors 'none'" in browser.get(draft).headers["Content-Security-Policy"]
+
+    published = browser.post(f"{draft}/publish")
+    assert published.status == 303
+    campaign_id = published.location.split("/")[-2]
+    d = campaigns.find(org.session, campaign_id)["descriptor"]
+    assert d["i18n"]["es"] == {"title": "Salida por escuelas seguras", "description": "Salimos a las 10."}
+    assert d["time_zone"] == "America/Los_Angeles"
+    assert d["threshold"] == {"field": "school", "count": 10}
+    assert [f["id"] for f in d["fields"]] == ["school", "help", "grade"]
+    assert browser.post(f"{draft}/publish").status == 404  # a draft is published once
+
+
+def test_a_mistake_comes_back_with_its_sentence_and_the_form_as_typed(browser: Browser) -> None:
+    answer = browser.post("/campaigns/new", {**WIZARD, "delete_after": "2031-03-01",
+                                             "action": "check"})
+    assert answer.status == 400
+    assert "close on or before" in answer.text
+    assert 'value="Walkout for safe schools"' in answer.text
+
+
+def test_sharing_gives_the_link_qr_codes_poster_and_captions(browser: Browser, org) -> None:
+    campaign_id = make_campaign(org, title_es="Salida")
+    link = campaigns.share_link(org.session, campaign_id)
+    page = browser.get(f"/campaigns/{campaign_id}/share")
+    assert page.status == 200
+    assert f'value="{link}"' in page.text
+    assert page.text.count('data-copy="caption-') == 2
+    assert "Link in our bio" in page.text
+    assert "Enlace en nuestra bio" in page.text  # the Spanish caption, whatever the page's language
+    png = browser.get(f"/campaigns/{campaign_id}/qr.png?download=1")
+    assert png.body == share.qr_png(link)
+    assert png.headers["Content-Type"] == "image/png"
+    assert "attachment" in png.headers["Content-Disposition"]
+    svg = browser.get(f"/campaigns/{campaign_id}/qr.svg")
+    assert svg.body.startswith(b"<svg")
+    assert svg.headers["Content-Type"].startswith("image/svg+xml")
+    poster = browser.get(f"/campaigns/{campaign_id}/poster")
+    assert "Scan to pledge" in poster.text
+    assert "Escanea para comprometerte" in poster.text
+
+
+def live_until_done(browser: Browser, campaign_id: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        live = browser.get(f"/campaigns/{campaign_id}/roster/live",
+                           headers={"X-Pledgebox-Background": "1"}).text
+        if 'data-state="done"' in live:
+            return live
+        time.sleep(0.1)
+    raise AssertionError("the roster never finished")
+
+
+def files_holding(root: Path, needle: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_roster_counts_search_and_exports_stream_without_a_file(browser: Browser, org,
+                                                                live_server: LiveServer,
+                                                                tmp_path: Path) -> None:
+    campaign_id = make_campaign(org)
+    for i in range(3):
+        pledge(live_server.base_url, campaign_id,
+               {"school": "covina-high", "message": f"{SENTINEL} {i}", "help": i == 0})
+    pledge(live_server.base_url, campaign_id, {"school": "northview-high", "message": "hola"})
+    temp_before = set(Path(tempfile.gettempdir()).iterdir())
+    assert browser.get(f"/campaigns/{campaign_id}/roster").status == 200
+    live = live_until_done(browser, campaign_id)
+    assert 'data-opened="4"' in live
+    assert re.search(r"Covina High</span>.*?<meter[^>]*value=\"3\"", live, re.S)
+    assert "“I want to help”</h2>" in live or "I want to help" in live
+    found = browser.get(f"/campaigns/{campaign_id}/roster?q=HOLA")
+    assert "1 pledge." in found.text or "1 pledge matches" in found.text
+
+    raw = browser.get(f"/campaigns/{campaign_id}/roster/export.csv")
+    assert "attachment" in raw.headers["Content-Disposition"]
+    assert raw.body.startswith(b"\xef\xbb\xbf")  # spreadsheets read it as UTF-8
+    rows = list(csv.reader(io.StringIO(raw.body.decode("utf-8-sig"))))[1:]
+    assert sorted(r[3] for r in rows) == ["Covina High"] * 3 + ["Northview High"]  # labels, not ids
+    lines = browser.get(f"/campaigns/{campaign_id}/roster/export.jsonl").text.splitlines()
+    schools = sorted(json.loads(x)["answers"]["school"] for x in lines)
+    assert schools == ["covina-high"] * 3 + ["northview-high"]
+    report = browser.get(f"/campaigns/{campaign_id}/roster/export.html").text
+    assert "do not upload, email or print it" in report
+    assert SENTINEL in report
+
+    assert files_holding(tmp_path, SENTINEL.encode()) == []  # keystore folder, server instance
+    temp_new = set(Path(tempfile.gettempdir()).iterdir()) - temp_before
+    assert [p for p in temp_new if p.is_file() and SENTINEL.encode() in p.read_bytes()] == []
+
+
+def test_wiping_needs_the_title_typed(browser: Browser, org) -> None:
+    campaign_id = make_campaign(org, title="Walkout Friday")
+    assert "Walkout Friday" in browser.get(f"/campaigns/{campaign_id}/wipe").text
+    wrong = browser.post(f"/campaigns/{campaign_id}/wipe", {"confirm": "walkout"})
+    assert wrong.status == 303
+    assert campaigns.find(org.session, campaign_id)
+    right = browser.post(f"/campaigns/{campaign_id}/wipe", {"confirm": " walkout  FRIDAY "})
+    assert right.status == 303
+    assert campaign_id not in {i["campaign_id"] for i in campaigns.list_campaigns(org.session)}
+    listed = browser.get("/campaigns/")
+    assert listed.status == 200
+    assert "Walkout Friday" not in listed.text
