@@ -12,6 +12,7 @@ with the names the files name, so deploy/ is tested unchanged:
 Each step's time is printed, so a slow CI run says where its minutes went.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -106,20 +107,43 @@ def debian_python() -> str:
 
 
 def wheels() -> None:
-    """pledgebox from the working tree (a clean copy: no stale build/), its dependencies, pip."""
+    """pledgebox from the working tree, plus its dependencies and pip, into deploy/wheels.
+
+    The dependencies' wheels are cached per pyproject.toml; pledgebox's own wheel is built from
+    a clean copy (no stale build/ folder) with a fixed timestamp, so unchanged code gives the same
+    bytes and the image build's cache holds.
+    """
     target = DEPLOY / "wheels"
     for old in target.glob("*.whl"):
         old.unlink()
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    deps = CACHE / f"wheels-{digest}"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
+    with tempfile.TemporaryDirectory() as tmp, step("pip wheel (host)"):
+        _clean_copy(Path(tmp))
+        if not deps.is_dir():
+            partial = deps.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            run([debian_python(), "-m", "pip", "wheel", "-q", "--wheel-dir", str(partial), tmp, "pip"],
+                env=env)
+            for own in partial.glob("pledgebox-*.whl"):
+                own.unlink()
+            partial.rename(deps)
+        for wheel in deps.glob("*.whl"):
+            shutil.copy2(wheel, target / wheel.name)
+        run([debian_python(), "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(target), tmp],
+            env=env)
+
+
+def _clean_copy(folder: Path) -> None:
+    """The files git knows or would add, as they are now in the working tree."""
     files = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                 cwd=ROOT).stdout.split("\0")
-    with tempfile.TemporaryDirectory() as tmp, step("pip wheel (host)"):
-        for name in filter(None, files):
-            source = ROOT / name
-            if source.is_file() and not name.startswith(("deploy/wheels/", "web/")):
-                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, Path(tmp) / name)
-        run([debian_python(), "-m", "pip", "wheel", "-q", "--wheel-dir", str(target), tmp, "pip"],
-            timeout=600)
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file() and not name.startswith(("deploy/wheels/", "web/")):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, folder / name)
 
 
 def app_image(compose: Sequence[str]) -> None:

@@ -17,6 +17,7 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
+from tests.containers.images import APP_TAG, run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
 from tests.support.hardening import assert_hardened
@@ -144,3 +145,20 @@ def test_killing_the_app_mid_stream_loses_no_acknowledged_pledge(deployment: Dep
 
 def _started(deployment: Deployment, container: str) -> str:
     return deployment.podman("inspect", container, "--format", "{{.State.StartedAt}}").strip()
+
+
+def test_caddys_onion_listener_serves_the_app_inside_its_own_network_namespace_only(
+        deployment: Deployment) -> None:
+    """Where the onion profile's Tor (network_mode service:caddy) hands its visitors."""
+    fetch = ("import urllib.request as u; r = u.urlopen('http://{host}:8081/healthz', timeout=5); "
+             "print(r.status, r.read().decode(), 'hsts' if r.headers['Strict-Transport-Security'] else '')")
+    caddy = deployment.container("caddy")
+    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()  # podman-compose's
+    inside = run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
+                  "--network", f"container:{caddy}", APP_TAG,
+                  "python3", "-c", fetch.format(host="127.0.0.1")])
+    assert inside.stdout.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
+    outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
+                   fetch.format(host="caddy")], check=False)
+    assert outside.returncode != 0
+    assert "Connection refused" in outside.stderr
