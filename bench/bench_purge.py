@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crypto.encoding import b64u_encode  # noqa: E402
+from server.zones import end_of_day  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
 
 LIVE, EXPIRING, COALITION = "live-campaign-bench", "expiring-campaign-bench", "bench-coalition"
@@ -57,8 +58,11 @@ def seed(db_path: Path, n: int, into: str = EXPIRING) -> float:
                (COALITION, 1, secrets.token_bytes(32), (today + timedelta(days=30)).isoformat(),
                 secrets.token_bytes(64)))
     for cid, delete_after in ((LIVE, today + timedelta(days=60)), (EXPIRING, today)):
-        db.execute("INSERT INTO campaign VALUES (?, ?, ?, ?, ?, ?)",
-                   (cid, COALITION, b"{}", bytes(64), delete_after, delete_after))
+        ends = end_of_day(delete_after, "UTC")
+        db.execute("INSERT INTO campaign (id, coalition_id, descriptor, descriptor_signature, "
+                   "closes_at, delete_after, time_zone, open_until, live_until) "
+                   "VALUES (?, ?, ?, ?, ?, ?, 'UTC', ?, ?)",
+                   (cid, COALITION, b"{}", bytes(64), delete_after, delete_after, ends, ends))
     db.execute("COMMIT")
     chunk = 50_000
     for start in range(0, n, chunk):

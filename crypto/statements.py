@@ -6,6 +6,7 @@ _ENCRYPTION_KEY = b"pledgebox/v1/encryption-key\x00"
 _CAMPAIGN = b"pledgebox/v1/campaign\x00"
 _ANNOUNCEMENT = b"pledgebox/v1/announcement\x00"
 _ORGANIZER = b"pledgebox/v1/organizer\x00"
+_TALLY = b"pledgebox/v1/tally\x00"
 
 
 def encryption_key_message(
@@ -34,6 +35,11 @@ def campaign_message(descriptor: bytes) -> bytes:
 def announcement_message(announcement: bytes) -> bytes:
     """Announcements are JSON bytes naming their campaign, signed like descriptors."""
     return _ANNOUNCEMENT + announcement
+
+
+def tally_message(tally: bytes) -> bytes:
+    """A campaign's published counts (protocol 1.1), JSON bytes naming campaign and coalition."""
+    return _TALLY + tally
 
 
 def organizer_message(coalition_id: str, role: str, sign_public: bytes, box_public: bytes) -> bytes:

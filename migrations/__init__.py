@@ -39,20 +39,21 @@ def pending(db: Database) -> list[str]:
     return [m.__name__.rsplit(".", 1)[1] for m in available() if m.__name__.rsplit(".", 1)[1] not in done]
 
 
-def upgrade(db: Database) -> list[str]:
-    """Apply every pending migration in order; return their names."""
+def upgrade(db: Database, until: str | None = None) -> list[str]:
+    """Apply every pending migration in order (up to and including `until`); return their names."""
     record = _record_model(db)
     db.create_tables([record], safe=True)
     done = applied(db)
     ran = []
     for module in available():
         name = module.__name__.rsplit(".", 1)[1]
-        if name in done:
-            continue
-        with db.atomic():
-            module.up(db)
-            record.create(name=name)
-        ran.append(name)
+        if name not in done:
+            with db.atomic():
+                module.up(db)
+                record.create(name=name)
+            ran.append(name)
+        if name == until:
+            break
     return ran
 
 

@@ -14,8 +14,10 @@ from crypto import BadSignature, CryptoError
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.ids import is_id, new_id
 from crypto.statements import announcement_message, verify_statement
+from organizer import campaigns
 from organizer.errors import BadInput, NeedsAdmin
 from organizer.session import Session
+from organizer.tally import zone_today
 
 MAX_TEXT = 1000
 
@@ -30,14 +32,29 @@ def _text(value: str, what: str) -> str:
     return text
 
 
-def build_announcement(campaign_id: str, message: str, spanish: str | None, day: date) -> bytes:
-    """The exact bytes that get signed: campaign, a random id, the day and the text."""
+def build_announcement(campaign_id: str, message: str, spanish: str | None, day: date,
+                       until: date | None = None) -> bytes:
+    """The exact bytes that get signed: campaign, a random id, the day, the text and the last
+    day it is shown (protocol 1.1; for_campaign always sets it)."""
     text: dict[str, Any] = {"en": _text(message, "message")}
     if spanish is not None:
         text["es"] = _text(spanish, "Spanish message")
     body = {"campaign_id": campaign_id, "id": new_id(), "day": day.isoformat(), "message": text}
+    if until is not None:
+        if until < day:
+            raise BadInput("The last day to show the announcement is already past.")
+        body["until"] = until.isoformat()
     return json.dumps(body, ensure_ascii=False, sort_keys=True,
                       separators=(",", ":")).encode("utf-8")
+
+
+def for_campaign(session: Session, campaign_id: str, message: str, spanish: str | None,
+                 until: date | None = None) -> bytes:
+    """An announcement for one of our campaigns: dated today in the campaign's zone and shown
+    until `until`, by default the campaign's delete_after (when everything goes anyway)."""
+    descriptor = campaigns.find(session, campaign_id)["descriptor"]
+    last = until or date.fromisoformat(descriptor["delete_after"])
+    return build_announcement(campaign_id, message, spanish, zone_today(descriptor), last)
 
 
 def post(session: Session, campaign_id: str, body: bytes) -> str:

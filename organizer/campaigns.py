@@ -2,6 +2,7 @@
 
 import functools
 import json
+import os
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -133,7 +134,11 @@ def _check_text(spec: CampaignSpec) -> None:
 
 
 def local_zone() -> str:
-    """This laptop's IANA zone name (UTC when the system does not say)."""
+    """This laptop's IANA zone name (UTC when the system does not say). A TZ variable naming a
+    zone wins, read each time (tzlocal remembers the system's zone once found)."""
+    name: str | None = os.environ.get("TZ", "").lstrip(":")
+    if name in known_zones():
+        return str(name)
     try:
         name = tzlocal.get_localzone_name()
     except (LookupError, OSError, ValueError):  # tzlocal's errors for an unconfigured system

@@ -13,6 +13,7 @@ from crypto import CryptoError
 from crypto.identity import safety_words
 from organizer import campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
+from organizer.printable import printable
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -128,17 +129,18 @@ def cmd_campaign_create(args: argparse.Namespace) -> None:
 
 def cmd_campaign_list(args: argparse.Namespace) -> None:
     for item in campaigns.list_campaigns(_synced(args)):
-        d = item["descriptor"]
-        print(f"{item['campaign_id']}  {d['action_date']}  closes {d['closes_at']}  "
-              f"deleted after {d['delete_after']}  {item['pledge_count']} pledges  {d['title']}")
+        d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
+        print(f"{printable(item['campaign_id'])}  {d['action_date']}  closes {d['closes_at']}  "
+              f"deleted after {d['delete_after']}  {printable(str(item['pledge_count']))} pledges  "
+              f"{d['title']}")
 
 
 def cmd_campaign_show(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
-    d = item["descriptor"]
+    d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
     print(f"{d['title']}\naction date: {d['action_date']}\ncloses: {d['closes_at']}\n"
-          f"deleted after: {d['delete_after']}\npledges: {item['pledge_count']}\n"
+          f"deleted after: {d['delete_after']}\npledges: {printable(str(item['pledge_count']))}\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
@@ -209,12 +211,7 @@ def cmd_roster(args: argparse.Namespace) -> None:
         print(f"Report saved to {args.html}: open it in your web browser. It holds students' "
               "answers, so keep it on this laptop and delete it when you are done.",
               file=sys.stderr)
-    if tally.unopened:
-        print(f"warning: {tally.unopened} pledges could not be opened (damaged, or not of this "
-              "campaign) and were left out", file=sys.stderr)
-    if tally.missing_key:
-        print(f"warning: {tally.missing_key} pledges use a key version you do not hold and were "
-              "left out", file=sys.stderr)
+    roster.report_left_out(tally)
 
 
 START_HERE = """\
@@ -394,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except (UserError, CryptoError) as exc:
-        print(f"pledgebox: {exc}", file=sys.stderr)
+        print(f"pledgebox: {printable(str(exc))}", file=sys.stderr)  # may quote the server
         return 1
     except KeyboardInterrupt:
         print("pledgebox: interrupted; nothing more was done.", file=sys.stderr)

@@ -16,6 +16,7 @@ from crypto.identity import safety_words
 from organizer import cli as core
 from organizer import contacts, members, roster, rotation
 from organizer.errors import NoKeystore
+from organizer.printable import printable
 from organizer.session import Session
 
 
@@ -50,7 +51,7 @@ def cmd_join(args: argparse.Namespace) -> None:
     print(fp)
     if created:
         _err(f"Keystore created at {args.keystore}. Keep a backup and never share the passphrase.")
-    _err(f"You asked to join {invite.coalition_name!r} as {invite.role}.\n"
+    _err(f"You asked to join “{printable(invite.coalition_name)}” as {invite.role}.\n"
          f"safety words: {safety_words(fp)}\n"
          "Read these words to the admin who invited you (in person or on a call); they approve you "
          "only if theirs match. Until then you can read nothing.")
@@ -77,9 +78,10 @@ def cmd_organizer_approve(args: argparse.Namespace) -> None:
     source = "the role of your invite" if pending.vouched else \
         "the role you gave: your keystore did not make their invite"
     _err(f"Approving {pending.target['fingerprint']} as {role} ({source}).")
-    approved = members.approve(session, args.fingerprint, args.role)
-    _err(f"Approved {approved['fingerprint']} as {approved['role']} "
-         f"(safety words: {safety_words(approved['fingerprint'])}); the coalition's keys are "
+    members.approve(session, args.fingerprint, args.role)
+    fp = pending.target["fingerprint"]  # checked against their keys, unlike the server's echo
+    _err(f"Approved {fp} as {role} "
+         f"(safety words: {safety_words(fp)}); the coalition's keys are "
          "now wrapped to them.")
 
 
@@ -145,7 +147,7 @@ def cmd_contacts_list(args: argparse.Namespace) -> None:
         widths = {"name": 22, "school": 22, "role": 18, "signal": 16, "phone": 16, "email": 28}
         print("  ".join(f"{h:<{w}}" for h, w in widths.items()).rstrip() + "  fingerprint")
         for card in listing.cards:
-            cells = [_cut(card.get(h, ""), w) for h, w in widths.items()]
+            cells = [_cut(printable(card.get(h, "")), w) for h, w in widths.items()]
             print("  ".join(cells) + f"  {card['fingerprint'][:8]}")
     _err(f"{len(listing.cards)} card{'s' if len(listing.cards) != 1 else ''}")
     if listing.unreadable:

@@ -13,6 +13,7 @@ from crypto.encoding import b64u_encode
 from crypto.request_auth import SignatureParams, sign_request
 from organizer import server_address
 from organizer.errors import ServerRefused, ServerUnreachable
+from organizer.printable import printable
 
 # (method, url, body, headers) -> (status, body bytes). Swappable so the demo can talk in-process.
 Transport = Callable[[str, str, bytes, dict[str, str]], tuple[int, bytes]]
@@ -74,7 +75,8 @@ class Client:
 
 
 def _error_message(status: int, data: bytes) -> str:
+    """The server's sentence, made safe for a terminal and kept short: it is the server's word."""
     try:
-        return str(json.loads(data)["error"]["message"])
+        return printable(str(json.loads(data)["error"]["message"]), limit=300)
     except (ValueError, KeyError, TypeError):
         return f"The server answered with an error (HTTP {status}); try again later."

@@ -17,6 +17,7 @@ from crypto.envelope import open_bytes, seal_bytes
 from crypto.statements import sign_statement, verify_statement
 from organizer import coalition, members
 from organizer.errors import BadInput, NoSecretForVersion, ServerRefused
+from organizer.printable import all_safe
 from organizer.session import Session
 
 # Domain separation for the author's signature over a card (no other statement starts like this).
@@ -44,7 +45,7 @@ def _clean(card: dict[str, Any]) -> dict[str, str]:
         if value is None or value == "":
             continue
         value = str(value).strip()
-        if len(value) > MAX_LENGTH or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        if len(value) > MAX_LENGTH or not all_safe(value):  # no C0/C1 controls, no bidi overrides
             raise BadInput(f"The {name} may be at most {MAX_LENGTH} characters on one line.")
         out[name] = value
     missing = [n for n in REQUIRED if not out.get(n)]
@@ -75,7 +76,10 @@ def open_card(session: Session, entry: dict[str, Any], sign_public: bytes) -> di
         verify_statement(sign_public, _message(body), signature)
     except BadSignature as exc:
         raise BadEnvelope("card not signed by its organizer") from exc
-    return {k: str(v) for k, v in body["card"].items() if k in FIELDS}
+    card = {k: str(v) for k, v in body["card"].items() if k in FIELDS}
+    if not all(all_safe(v) and len(v) <= MAX_LENGTH for v in card.values()):
+        raise BadEnvelope("a card with control characters")  # another organizer's tool let them by
+    return card
 
 
 def list_cards(session: Session) -> Listing:

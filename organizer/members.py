@@ -27,6 +27,7 @@ from organizer.session import Session
 INVITE_PREFIX = "pledgebox-invite:"
 INVITE_VERSION = 1
 ROLES = ("member", "admin")
+STATUSES = ("pending", "active", "removed")
 TOKEN_BYTES = 32
 
 
@@ -123,7 +124,8 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
 def _check(session: Session, o: dict[str, Any], removed: set[str]) -> None:
     sign_public = b64u_decode(o["sign_public"], length=32)
     box_public = b64u_decode(o["box_public"], length=32)
-    if fingerprint(sign_public, box_public) != o["fingerprint"] or o["role"] not in ROLES:
+    if fingerprint(sign_public, box_public) != o["fingerprint"] or o["role"] not in ROLES \
+            or o["status"] not in STATUSES:
         raise KeyMismatch("The server listed an organizer whose keys do not match their "
                           "fingerprint: do not trust this server, and tell your coalition.")
     if o["fingerprint"] in removed and o["status"] != "removed":

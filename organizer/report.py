@@ -107,6 +107,9 @@ def _counts(fields: list[dict[str, Any]], tally: Tally) -> str:
     if tally.unopened or tally.missing_key:
         parts.append(f"<p class=\"warning\">{tally.unopened + tally.missing_key} pledges could "
                      "not be opened here and are left out (see the command's messages).</p>\n")
+    if tally.duplicates:
+        parts.append(f"<p class=\"warning\">{tally.duplicates} pledges repeat an earlier pledge "
+                     "(the server stored it more than once) and are counted once.</p>\n")
     for f in countable(fields):
         counter = tally.counts.get(f["id"])
         if counter:

@@ -19,6 +19,7 @@ from crypto.envelope import open_pledge
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
 from organizer.errors import DamagedPage, NoSecretForVersion, PagesOutOfOrder
+from organizer.printable import printable  # student text reaches terminals only through it
 from organizer.session import Session
 
 PAGE = 1000
@@ -28,7 +29,6 @@ SCHOOL_IDS = {"school", "escuela", "schools"}
 NO_ANSWER = "(no answer)"
 BAR_WIDTH = 30
 BAR_LABEL = 32
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass
@@ -36,7 +36,29 @@ class Tally:
     opened: int = 0
     unopened: int = 0
     missing_key: int = 0
+    duplicates: int = 0  # pledges whose nonce an earlier pledge carried: left out (protocol 1.1)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+def nonce_of(body: dict[str, Any]) -> str | None:
+    """A 1.1 pledge's nonce; pledges without one (version 1 clients) are never duplicates."""
+    nonce = body.get("nonce")
+    return nonce if isinstance(nonce, str) and nonce else None
+
+
+def report_left_out(tally: Tally, stream: TextIO = sys.stderr) -> None:
+    """The warnings every command that reads pledges prints on stderr."""
+    if tally.unopened:
+        print(f"warning: {tally.unopened} pledges could not be opened (damaged, or not of this "
+              "campaign) and were left out", file=stream)
+    if tally.missing_key:
+        print(f"warning: {tally.missing_key} pledges use a key version you do not hold and were "
+              "left out", file=stream)
+    if tally.duplicates:
+        one = tally.duplicates == 1
+        print(f"warning: {tally.duplicates} {'pledge repeats' if one else 'pledges repeat'} an "
+              "earlier pledge (the same nonce: the server stored one pledge more than once) and "
+              f"{'was' if one else 'were'} left out", file=stream)
 
 
 class Progress:
@@ -63,11 +85,17 @@ def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
             ) -> Iterator[dict[str, Any]]:
     """Yield opened pledges in the shape of `roster --format jsonl`; count what does not open.
 
+    Of pledges sharing a nonce, the first in the server's listing order (pledge-id order) is
+    kept and the others are counted in `tally.duplicates`: a server can store one ciphertext
+    twice under two ids, and a replayed pledge must not count twice. The nonces seen are kept
+    for the whole run (22 characters each).
+
     Each page is opened by a few threads, in contiguous slices whose results are put back in
     order: libsodium runs without Python's GIL, so on a laptop's several cores the decryption
     overlaps the framing and output work instead of waiting for it (bench/bench_roster.py).
     """
     keys: dict[int, tuple[bytes, bytes] | None] = {}
+    seen: set[str] = set()
     progress = Progress(total)
     with ThreadPoolExecutor(max_workers=OPENERS, thread_name_prefix="roster-open") as pool:
         for rows in _pages(session, campaign_id):
@@ -77,9 +105,15 @@ def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
             slices = [rows[i:i + size] for i in range(0, len(rows), size)]
             for results in pool.map(lambda part: [_open(keys, campaign_id, r) for r in part], slices):
                 for result in results:
-                    if isinstance(result, dict):
+                    if isinstance(result, tuple):
+                        row, nonce = result
+                        if nonce is not None and nonce in seen:
+                            tally.duplicates += 1
+                            continue
+                        if nonce is not None:
+                            seen.add(nonce)
                         tally.opened += 1
-                        yield result
+                        yield row
                     elif result is _MISSING_KEY:
                         tally.missing_key += 1
                     else:
@@ -148,8 +182,9 @@ _MISSING_KEY, _UNOPENED = object(), object()
 
 
 def _open(keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
-          row: PledgeRow) -> dict[str, Any] | object:
-    """One opened pledge, or a marker saying why not (counted by the caller, on one thread)."""
+          row: PledgeRow) -> tuple[dict[str, Any], str | None] | object:
+    """One opened pledge and its nonce, or a marker saying why not (counted by the caller, on
+    one thread)."""
     pair = keys.get(row.key_version)
     if pair is None:
         return _MISSING_KEY
@@ -157,8 +192,8 @@ def _open(keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
         body = open_pledge(pair[0], pair[1], row.ciphertext, campaign_id)
     except BadEnvelope:
         return _UNOPENED
-    return {"pledge_id": row.pledge_id, "received_day": row.received_day,
-            "key_version": row.key_version, "answers": body["answers"]}
+    return ({"pledge_id": row.pledge_id, "received_day": row.received_day,
+             "key_version": row.key_version, "answers": body["answers"]}, nonce_of(body))
 
 
 def safe_cell(value: Any) -> str:
@@ -189,14 +224,6 @@ def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str
                  for f in fields]
         writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
                          *(safe_cell(c) for c in cells)])
-
-
-def printable(text: str) -> str:
-    """Student text made harmless for a terminal: control characters (escape sequences that
-    could rewrite the screen or the window title) and bidi overrides become visible marks."""
-    return "".join(" " if ch.isspace() else
-                   ch if ch.isprintable() and ch not in _BIDI else "\N{REPLACEMENT CHARACTER}"
-                   for ch in text)
 
 
 def answer_text(field_spec: dict[str, Any], value: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from crypto import BadEnvelope
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.errors import BadEncoding
-from crypto.resealing import reseal
+from crypto.resealing import reseal_with_nonce
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
 from organizer import campaigns, coalition, members
@@ -37,6 +37,7 @@ class Resealed:
     skipped: int = 0
     unopened: int = 0
     missing_key: int = 0
+    duplicates: int = 0
     pruned: tuple[int, ...] = ()
 
 
@@ -78,6 +79,7 @@ class _Resealer:
     tally: Resealed
     pool: ThreadPoolExecutor
     keys: dict[int, tuple[bytes, bytes] | None] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # nonces of pledges re-sealed in this run
 
     def __post_init__(self) -> None:
         self.new_public = self.new.public
@@ -91,12 +93,12 @@ class _Resealer:
                 self.keys[version] = None
         return self.keys[version]
 
-    def _reseal(self, version: int, ciphertext: str) -> bytes | object:
+    def _reseal(self, version: int, ciphertext: str) -> tuple[bytes, str | None] | object:
         old = self.keys[version]
         if old is None:
             return _MISSING_KEY
         try:
-            return reseal(old[0], old[1], self.new_public, b64u_decode(ciphertext))
+            return reseal_with_nonce(old[0], old[1], self.new_public, b64u_decode(ciphertext))
         except (BadEnvelope, BadEncoding, ValueError):  # a hostile server's garbage
             return _UNOPENED
 
@@ -110,14 +112,28 @@ class _Resealer:
                 lambda part: [self._reseal(r["key_version"], r["ciphertext"]) for r in part], slices),
                 strict=True):
             for row, sealed in zip(part, results, strict=True):
-                if isinstance(sealed, bytes):
+                if isinstance(sealed, tuple):
+                    if self._repeated(sealed[1]):
+                        continue
                     items.append({key: row[key], "from_version": row["key_version"],
-                                  "ciphertext": b64u_encode(sealed)})
+                                  "ciphertext": b64u_encode(sealed[0])})
                 elif sealed is _MISSING_KEY:
                     self.tally.missing_key += 1
                 else:
                     self.tally.unopened += 1
         return items
+
+
+    def _repeated(self, nonce: str | None) -> bool:
+        """A pledge whose nonce an earlier one (in id order) carried is left on its old key and
+        counted, as every reader leaves it out (the old version is kept while it remains)."""
+        if nonce is None:
+            return False
+        if nonce in self.seen:
+            self.tally.duplicates += 1
+            return True
+        self.seen.add(nonce)
+        return False
 
 
 class _Pipeline:
@@ -254,6 +270,12 @@ def report(tally: Resealed, stream: Any = sys.stderr) -> None:
         print(f"warning: {_items(failed)} could not be opened with the keys you hold and "
               f"{'stays' if failed == 1 else 'stay'} on an old key; old keys are kept until "
               "nothing needs them", file=stream)
+    if tally.duplicates:
+        one = tally.duplicates == 1
+        print(f"warning: {tally.duplicates} {'pledge repeats' if one else 'pledges repeat'} an "
+              "earlier pledge (the same nonce: the server stored one pledge more than once) and "
+              f"{'was' if one else 'were'} left out, on {'its' if one else 'their'} old key",
+              file=stream)
     if tally.pruned:
         versions = ", ".join(str(v) for v in tally.pruned)
         if len(tally.pruned) == 1:

@@ -7,6 +7,7 @@ never returns a day earlier than the latest day it has seen (kept in the databas
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_start
 from pathlib import Path
 
 
@@ -15,11 +16,13 @@ class Clock:
     offset_file: Path | None = None
     _floor: date = field(default=date.min)
 
-    def _offset_days(self) -> int:
+    def _offset_days(self) -> float:
+        """Whole days move the test clock across dates; a fraction moves it within one (a
+        campaign's midnight in its own zone)."""
         if self.offset_file is None:
             return 0
         try:
-            return int(self.offset_file.read_text().strip() or 0)
+            return float(self.offset_file.read_text().strip() or 0)
         except (OSError, ValueError):
             return 0
 
@@ -33,6 +36,12 @@ class Clock:
             return self._floor
         self._floor = day
         return day
+
+    def instant(self) -> float:
+        """Now, but never before the start of the latest UTC day seen: what campaigns' zone
+        days are compared with (server/zones.py), so they never run backwards either."""
+        now, floor = self.now(), self.today()
+        return max(now, datetime.combine(floor, day_start.min, UTC).timestamp())
 
     def raise_floor(self, day: date) -> None:
         """Never again report a day before `day` (the latest day this deployment has seen)."""

@@ -5,6 +5,8 @@ table is WITHOUT ROWID on SQLite so storage order does not reveal arrival order.
 """
 
 from peewee import (
+    SQL,
+    BigIntegerField,
     BlobField,
     CharField,
     CompositeKey,
@@ -78,6 +80,12 @@ class Campaign(BaseModel):
     descriptor_signature = BlobField()
     closes_at = DateField()
     delete_after = DateField(index=True)
+    # Protocol 1.1: the dates above are read in this zone. open_until / live_until are the
+    # instants (epoch seconds) their next day begins there, from the signed descriptor alone
+    # (server/zones.py); every read compares them with the clock. 0 = not live: fail closed.
+    time_zone = CharField(max_length=64, constraints=[SQL("DEFAULT 'UTC'")])
+    open_until = BigIntegerField(constraints=[SQL("DEFAULT 0")])
+    live_until = BigIntegerField(index=True, constraints=[SQL("DEFAULT 0")])
 
 
 class Pledge(BaseModel):
@@ -97,9 +105,20 @@ class Announcement(BaseModel):
     campaign = ForeignKeyField(Campaign, on_delete="CASCADE", backref="announcements")
     body = BlobField()
     signature = BlobField()
+    # The instant the day after the body's "until" begins in the campaign's zone (null: none).
+    gone_at = BigIntegerField(null=True, index=True)
 
     class Meta:
         without_rowid = True
+
+
+class Tally(BaseModel):
+    """The latest tally an admin published for a campaign (protocol 1.1), bytes as signed."""
+
+    campaign = ForeignKeyField(Campaign, primary_key=True, on_delete="CASCADE")
+    day = DateField()
+    body = BlobField()
+    signature = BlobField()
 
 
 class DirectoryEntry(BaseModel):
@@ -136,6 +155,6 @@ class ServerState(BaseModel):
 
 
 ALL_MODELS = [
-    Coalition, Organizer, EncryptionKey, WrappedSecret, Campaign, Pledge, Announcement,
+    Coalition, Organizer, EncryptionKey, WrappedSecret, Campaign, Pledge, Announcement, Tally,
     DirectoryEntry, SetupCode, Invite, RequestNonce, ServerState,
 ]

@@ -1,7 +1,8 @@
 """Deletion on schedule: expired campaigns and everything tied to them, physically, by the server.
 
-Every read filters on delete_after (store/campaigns.live_campaigns), so expired data is never
-served; this module removes the rows, then scrubs so deleted bytes do not linger in files.
+Every read filters on live_until, the end of delete_after in the campaign's zone
+(store/campaigns.live_campaigns), so expired data is never served; this module removes the rows,
+then scrubs so deleted bytes do not linger in files.
 SQLite: secure_delete (server/db.py) zeroes a deleted row where it lies, but rebalancing a b-tree
 copies rows between pages and leaves the old copies in the pages' unallocated space, so a row
 moved before it was deleted can survive it; VACUUM writes the file afresh from live rows, and a
@@ -38,6 +39,7 @@ from server.models import (
     RequestNonce,
     ServerState,
     SetupCode,
+    Tally,
 )
 
 log = logging.getLogger("pledgebox.retention")
@@ -57,7 +59,7 @@ _LOCK_TIMEOUT = "3s"  # a queued VACUUM FULL would block the intake: give up, re
 
 _LEASE, _LATEST_DAY, _SCRUB_DUE = "purge-lease", "latest-day", "scrub-due"
 # PostgreSQL tables whose deleted rows held student data or coalition secrets.
-_SCRUBBED = ("pledge", "announcement", "campaign", "directory_entry", "wrapped_secret",
+_SCRUBBED = ("pledge", "announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
              "encryption_key", "organizer", "invite", "setup_code", "request_nonce")
 
 
@@ -264,8 +266,8 @@ class _Lease:
                 ServerState.name == _LEASE, ServerState.value == self.token).execute()
 
 
-def _delete_expired_pledges(today: date, lease: _Lease) -> int:
-    expired = Campaign.select(Campaign.id).where(Campaign.delete_after < today)
+def _delete_expired_pledges(instant: float, lease: _Lease) -> int:
+    expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
     total, size = 0, BATCH_START
     while True:
         started = time.monotonic()
@@ -286,18 +288,20 @@ def _delete_expired_pledges(today: date, lease: _Lease) -> int:
 
 
 def _purge(clock: Clock, lease: _Lease) -> PurgeResult:
-    today = hold_day_floor(clock)
-    now = int(clock.now())
-    pledges = _delete_expired_pledges(today, lease)
-    expired = Campaign.select(Campaign.id).where(Campaign.delete_after < today)
+    hold_day_floor(clock)
+    now, instant = int(clock.now()), clock.instant()
+    pledges = _delete_expired_pledges(instant, lease)
+    expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
     with database.atomic():
         lease.renew()
-        Announcement.delete().where(Announcement.campaign.in_(expired)).execute()
-        campaigns = Campaign.delete().where(Campaign.delete_after < today).execute()
+        gone = Announcement.delete().where(Announcement.campaign.in_(expired)
+                                           | (Announcement.gone_at <= instant)).execute()
+        Tally.delete().where(Tally.campaign.in_(expired)).execute()
+        campaigns = Campaign.delete().where(Campaign.live_until <= instant).execute()
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
-    if not (pledges or campaigns) and not _get_state(_SCRUB_DUE):
+    if not (pledges or campaigns or gone) and not _get_state(_SCRUB_DUE):
         compacted = _flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake the lock
     else:
         compacted = compact()

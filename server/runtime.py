@@ -25,3 +25,8 @@ def today() -> date:
 
 def now() -> float:
     return runtime().clock.now()
+
+
+def instant() -> float:
+    """Now for campaigns' dates (never before today's start: see Clock.instant)."""
+    return runtime().clock.instant()

@@ -7,7 +7,7 @@ from server.jsonbody import b64u_field, exact_fields
 from server.limits import limiter, pledge_limits
 from server.openapi import ID, array, b64u, describe, obj
 from server.retention import compact_after_request
-from server.runtime import today
+from server.runtime import instant
 from server.store.announcements import (
     MAX_BODY,
     MAX_PER_CAMPAIGN,
@@ -28,8 +28,9 @@ SIGNED_ANNOUNCEMENT = obj({"body": b64u(min_size=1, max_size=MAX_BODY), "signatu
           errors=())
 @limiter.limit(pledge_limits.reads)
 def list_announcements(campaign_id: str) -> Response:
-    campaign = live_campaign(campaign_id, today())
-    return jsonify({"announcements": campaign_announcements(campaign)})
+    now = instant()
+    campaign = live_campaign(campaign_id, now)
+    return jsonify({"announcements": campaign_announcements(campaign, now)})
 
 
 @bp.post("/org/campaigns/<campaign_id>/announcements")
@@ -37,11 +38,11 @@ def list_announcements(campaign_id: str) -> Response:
           body=SIGNED_ANNOUNCEMENT, ok={201: obj({"announcement_id": ID})}, errors=(400, 409))
 @signed(role="admin")
 def post_announcement(campaign_id: str) -> tuple[Response, int]:
-    campaign = coalition_campaign(g.organizer.coalition_id, campaign_id, today())
+    campaign = coalition_campaign(g.organizer.coalition_id, campaign_id, instant())
     body = body_json()
     exact_fields(body, {"body", "signature"})
     announcement_id = add_announcement(campaign, b64u_field(body, "body"),
-                                       b64u_field(body, "signature", 64), today())
+                                       b64u_field(body, "signature", 64), instant())
     return jsonify({"announcement_id": announcement_id}), 201
 
 
@@ -50,7 +51,7 @@ def post_announcement(campaign_id: str) -> tuple[Response, int]:
           ok={204: None}, errors=())
 @signed(role="admin")
 def remove_announcement(campaign_id: str, announcement_id: str) -> tuple[str, int]:
-    campaign = coalition_campaign(g.organizer.coalition_id, campaign_id, today())
+    campaign = coalition_campaign(g.organizer.coalition_id, campaign_id, instant())
     delete_announcement(campaign, announcement_id)
     compact_after_request()
     return "", 204

@@ -15,7 +15,7 @@ from server.errors import BadRequest
 from server.jsonbody import b64u_field, exact_fields, int_field
 from server.openapi import ENCRYPTION_KEY, ID, VERSION, array, b64u, describe, nullable, obj
 from server.retention import compact_after_request
-from server.runtime import today
+from server.runtime import instant
 from server.store import rotation
 
 bp = Blueprint("key_api", __name__, url_prefix="/api/v1/org")
@@ -53,7 +53,7 @@ def publish() -> tuple[Response, int]:
 def stale_pledges(campaign_id: str) -> Response:
     after, limit = page_args(default_limit=1000)
     return jsonify(rotation.stale_pledges(g.organizer.coalition_id, campaign_id, after, limit,
-                                          today()))
+                                          instant()))
 
 
 def _resealed(body: dict[str, Any], name: str, key: str) -> list[rotation.Resealed]:
@@ -82,7 +82,7 @@ def reencrypt() -> Response:
     exact_fields(body, {"to_version"}, {"pledges", "directory"})
     result = rotation.reencrypt(g.organizer.coalition_id, int_field(body, "to_version"),
                                 _resealed(body, "pledges", "pledge_id"),
-                                _resealed(body, "directory", "fingerprint"), today())
+                                _resealed(body, "directory", "fingerprint"), instant())
     return jsonify(result)  # compaction waits for the prune at the end, not every batch
 
 
@@ -93,6 +93,6 @@ def reencrypt() -> Response:
 @signed(role="admin")
 def prune() -> Response:
     exact_fields(body_json(), set())
-    result = rotation.prune(g.organizer.coalition_id, today())
+    result = rotation.prune(g.organizer.coalition_id, instant())
     compact_after_request()
     return jsonify(result)

@@ -22,7 +22,7 @@ from server.openapi import (
     obj,
 )
 from server.retention import compact_after_request
-from server.runtime import now, runtime, today
+from server.runtime import instant, now, runtime, today
 from server.store import campaigns, coalitions, pledges
 
 bp = Blueprint("organizer_api", __name__, url_prefix="/api/v1/org")
@@ -96,7 +96,7 @@ def create_campaign() -> tuple[Response, int]:
     exact_fields(body, {"descriptor", "signature"})
     campaign = campaigns.create_campaign(
         g.organizer.coalition, b64u_field(body, "descriptor"), b64u_field(body, "signature", 64),
-        today(), runtime().config.max_retention_days)
+        instant(), runtime().config.max_retention_days)
     return jsonify({"campaign_id": campaign.id}), 201
 
 
@@ -105,7 +105,7 @@ def create_campaign() -> tuple[Response, int]:
           errors=())
 @signed()
 def list_campaigns() -> Response:
-    return jsonify({"campaigns": campaigns.coalition_campaigns(g.organizer.coalition_id, today())})
+    return jsonify({"campaigns": campaigns.coalition_campaigns(g.organizer.coalition_id, instant())})
 
 
 @bp.delete("/campaigns/<campaign_id>")
@@ -113,7 +113,7 @@ def list_campaigns() -> Response:
 @signed(role="admin")
 def wipe_campaign(campaign_id: str) -> tuple[str, int]:
     campaigns.wipe_campaign(campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id,
-                                                         today()))
+                                                         instant()))
     compact_after_request()
     return "", 204
 
@@ -125,12 +125,12 @@ def wipe_campaign(campaign_id: str) -> tuple[str, int]:
           ok_media={200: {PAGE_MEDIA_TYPE: {"type": "string", "contentMediaType": PAGE_MEDIA_TYPE}}})
 @signed()
 def list_pledges(campaign_id: str) -> Response:
-    campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, today())
+    campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, instant())
     after, limit = page_args(default_limit=500)
     form = request.args.get("format", "json")
     if form not in ("json", "binary"):
         raise BadRequest("'format' must be json or binary.")
     if form == "binary":
-        return Response(pledges.pledge_page_binary(campaign_id, after, limit, today()),
+        return Response(pledges.pledge_page_binary(campaign_id, after, limit, instant()),
                         mimetype=PAGE_MEDIA_TYPE)
-    return jsonify(pledges.pledge_page(campaign_id, after, limit, today()))
+    return jsonify(pledges.pledge_page(campaign_id, after, limit, instant()))

@@ -1,4 +1,5 @@
-"""Campaigns: only live ones are ever read (every query filters on delete_after)."""
+"""Campaigns: only live ones are ever read (every query filters on live_until, the instant the
+day after delete_after begins in the campaign's zone: server/zones.py)."""
 
 from datetime import date
 from typing import Any
@@ -11,19 +12,22 @@ from crypto.ids import is_id
 from crypto.statements import campaign_message, verify_statement
 from server.db import database
 from server.errors import BadRequest, Conflict, UnknownCampaign
-from server.models import Announcement, Campaign, Coalition, EncryptionKey, Pledge
+from server.models import Announcement, Campaign, Coalition, EncryptionKey, Pledge, Tally
 from server.store.descriptors import check_descriptor
+from server.store.tallies import latest_tally
+from server.zones import UTC_ZONE, end_of_day
 
 
-def live_campaigns(today: date) -> Any:
-    """The one place that decides what is expired: from the day after delete_after, nothing."""
-    return Campaign.select().where(Campaign.delete_after >= today)
+def live_campaigns(now: float) -> Any:
+    """The one place that decides what is expired: from the day after delete_after (in the
+    campaign's zone), nothing. `now` is runtime.instant()."""
+    return Campaign.select().where(Campaign.live_until > now)
 
 
-def live_campaign(campaign_id: str, today: date) -> Campaign:
+def live_campaign(campaign_id: str, now: float) -> Campaign:
     if not is_id(campaign_id):
         raise UnknownCampaign()
-    campaign = live_campaigns(today).where(Campaign.id == campaign_id).first()
+    campaign = live_campaigns(now).where(Campaign.id == campaign_id).first()
     if campaign is None:
         raise UnknownCampaign()
     return campaign
@@ -50,26 +54,29 @@ def public_view(campaign: Campaign) -> dict[str, Any]:
         "descriptor": b64u_encode(bytes(campaign.descriptor)),
         "descriptor_signature": b64u_encode(bytes(campaign.descriptor_signature)),
         "encryption_key": key_json(current_key(coalition.id)),
+        "tally": latest_tally(campaign.id),
     }
 
 
-def create_campaign(coalition: Coalition, descriptor: bytes, signature: bytes, today: date,
+def create_campaign(coalition: Coalition, descriptor: bytes, signature: bytes, now: float,
                     max_retention_days: int) -> Campaign:
     """Store a signed descriptor as it came; refuse one this coalition's key did not sign."""
     try:
         verify_statement(bytes(coalition.signing_key), campaign_message(descriptor), signature)
     except BadSignature:
         raise BadRequest("The descriptor is not signed by this coalition's signing key.") from None
-    d = check_descriptor(descriptor, coalition.id, today, max_retention_days)
+    d = check_descriptor(descriptor, coalition.id, now, max_retention_days)
     if Campaign.get_or_none(Campaign.id == d["campaign_id"]) is not None:
         raise Conflict("A campaign with this id already exists.")
+    zone = d.get("time_zone", UTC_ZONE)
+    closes, delete = date.fromisoformat(d["closes_at"]), date.fromisoformat(d["delete_after"])
     return Campaign.create(
         id=d["campaign_id"], coalition=coalition, descriptor=descriptor,
-        descriptor_signature=signature, closes_at=date.fromisoformat(d["closes_at"]),
-        delete_after=date.fromisoformat(d["delete_after"]))
+        descriptor_signature=signature, closes_at=closes, delete_after=delete, time_zone=zone,
+        open_until=end_of_day(closes, zone), live_until=end_of_day(delete, zone))
 
 
-def coalition_campaigns(coalition_id: str, today: date) -> list[dict[str, Any]]:
+def coalition_campaigns(coalition_id: str, now: float) -> list[dict[str, Any]]:
     counts = (Pledge.select(Pledge.campaign, fn.COUNT(Pledge.id).alias("n"))
               .group_by(Pledge.campaign))
     by_campaign = {row.campaign_id: row.n for row in counts}
@@ -78,13 +85,13 @@ def coalition_campaigns(coalition_id: str, today: date) -> list[dict[str, Any]]:
          "descriptor_signature": b64u_encode(bytes(c.descriptor_signature)),
          "closes_at": c.closes_at.isoformat(), "delete_after": c.delete_after.isoformat(),
          "pledge_count": by_campaign.get(c.id, 0)}
-        for c in live_campaigns(today).where(Campaign.coalition == coalition_id).order_by(Campaign.id)
+        for c in live_campaigns(now).where(Campaign.coalition == coalition_id).order_by(Campaign.id)
     ]
 
 
-def coalition_campaign(coalition_id: str, campaign_id: str, today: date) -> Campaign:
+def coalition_campaign(coalition_id: str, campaign_id: str, now: float) -> Campaign:
     """A live campaign of this coalition; another coalition's is answered as unknown."""
-    campaign = live_campaign(campaign_id, today)
+    campaign = live_campaign(campaign_id, now)
     if campaign.coalition_id != coalition_id:
         raise UnknownCampaign()
     return campaign
@@ -95,4 +102,5 @@ def wipe_campaign(campaign: Campaign) -> None:
     with database.atomic():
         Pledge.delete().where(Pledge.campaign == campaign.id).execute()
         Announcement.delete().where(Announcement.campaign == campaign.id).execute()
+        Tally.delete().where(Tally.campaign == campaign.id).execute()
         Campaign.delete().where(Campaign.id == campaign.id).execute()

@@ -32,12 +32,12 @@ def _conditional_insert_sql() -> str:
     q = database.param  # table names come from our models; every value is a bound parameter
     return (f"INSERT INTO {p} (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "  # noqa: S608
             f"received_day) SELECT {q}, c.id, {q}, {q}, {q}, {q} FROM {c} c "
-            f"WHERE c.id = {q} AND c.delete_after >= {q} AND c.closes_at >= {q} "
+            f"WHERE c.id = {q} AND c.live_until > {q} AND c.open_until > {q} "
             f"AND {q} = (SELECT max(k.version) FROM {k} k WHERE k.coalition_id = c.coalition_id)")
 
 
 def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
-                  withdraw_token_hash: bytes, today: date) -> str:
+                  withdraw_token_hash: bytes, today: date, now: float) -> str:
     """Store one sealed pledge and return its id once committed (synchronous=FULL on SQLite).
 
     The intake's hot path is one statement in one transaction instead of three queries built
@@ -45,7 +45,8 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     query building was most of the gap to a bare insert. Nothing is cached, so closing,
     expiry, wiping and key rotation take effect at once; the checks also become atomic with
     the write (a rotation between check and insert can no longer slip a stale pledge in).
-    Only when nothing was stored do we look again, to say why.
+    Only when nothing was stored do we look again, to say why. `today` is the UTC day stored
+    with the pledge; `now` (runtime.instant) is compared with the campaign's zone days.
     """
     if not ciphertext_length_ok(len(ciphertext)):
         raise BadCiphertextLength()
@@ -57,24 +58,24 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     with database.atomic():
         cursor = database.execute_sql(_conditional_insert_sql(), (
             pledge_id, key_version, ciphertext, withdraw_token_hash, day,
-            campaign_id, day, day, key_version))
+            campaign_id, now, now, key_version))
     if cursor.rowcount == 1:
         return pledge_id
-    _refuse(campaign_id, key_version, today)
+    _refuse(campaign_id, key_version, now)
     raise Unavailable()  # the refusal's cause vanished in between (a race): the client retries
 
 
-def _refuse(campaign_id: str, key_version: int, today: date) -> None:
+def _refuse(campaign_id: str, key_version: int, now: float) -> None:
     """Raise the protocol error that explains why the conditional insert stored nothing."""
-    campaign = live_campaign(campaign_id, today)
-    if today > campaign.closes_at:
+    campaign = live_campaign(campaign_id, now)
+    if now >= campaign.open_until:
         raise CampaignClosed()
     key = current_key(campaign.coalition_id)
     if key_version != key.version:
         raise StaleKey(encryption_key=key_json(key))
 
 
-def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
+def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
     """Delete for good. Unknown pledge and wrong token take the same path and give the same error.
 
     An expired campaign's pledge counts as unknown (it is never served, nor acted on, again).
@@ -86,7 +87,7 @@ def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
     row = None
     if is_id(pledge_id):
         row = (Pledge.select(Pledge.id, Pledge.withdraw_token_hash)
-               .join(Campaign).where(Pledge.id == pledge_id, Campaign.delete_after >= today)
+               .join(Campaign).where(Pledge.id == pledge_id, Campaign.live_until > now)
                .first())
     stored = bytes(row.withdraw_token_hash) if row is not None else _DUMMY_HASH
     if not primitives.equal(presented, stored) or row is None:
@@ -100,7 +101,7 @@ def withdraw_pledge(pledge_id: str, token: bytes, today: date) -> None:
         raise UnknownPledge()
 
 
-def pledge_rows(campaign_id: str, after: str, limit: int, today: date
+def pledge_rows(campaign_id: str, after: str, limit: int, now: float
                 ) -> tuple[list[tuple[str, str, int, bytes]], str | None]:
     """One page of a campaign's pledges in id order (random, so it reveals no arrival order),
     as (pledge_id, received_day, key_version, ciphertext) rows and the id to ask for next.
@@ -109,7 +110,7 @@ def pledge_rows(campaign_id: str, after: str, limit: int, today: date
     half of the server's CPU for a roster (bench/bench_roster.py), and a page has up to
     PAGE_MAX rows. The campaign is checked live first, as every read does.
     """
-    live_campaign(campaign_id, today)
+    live_campaign(campaign_id, now)
     q = database.param  # the table name comes from our model; every value is a bound parameter
     rows = database.execute_sql(
         f"SELECT id, received_day, key_version, ciphertext FROM {Pledge._meta.table_name} "  # noqa: S608
@@ -121,18 +122,18 @@ def pledge_rows(campaign_id: str, after: str, limit: int, today: date
             rows[-1][0] if more else None)
 
 
-def pledge_page(campaign_id: str, after: str, limit: int, today: date) -> dict[str, Any]:
+def pledge_page(campaign_id: str, after: str, limit: int, now: float) -> dict[str, Any]:
     """The page as protocol JSON, ciphertexts in base64url."""
-    rows, next_id = pledge_rows(campaign_id, after, limit, today)
+    rows, next_id = pledge_rows(campaign_id, after, limit, now)
     return {"pledges": [{"pledge_id": pid, "received_day": day, "key_version": version,
                          "ciphertext": b64u_encode(ciphertext)}
                         for pid, day, version, ciphertext in rows],
             "next": next_id}
 
 
-def pledge_page_binary(campaign_id: str, after: str, limit: int, today: date) -> bytes:
+def pledge_page_binary(campaign_id: str, after: str, limit: int, now: float) -> bytes:
     """The same page in the binary form of crypto/pledge_page.py, ciphertexts as they are."""
-    return encode_page(*pledge_rows(campaign_id, after, limit, today))
+    return encode_page(*pledge_rows(campaign_id, after, limit, now))
 
 
 def _day(value: date | str) -> str:

@@ -6,7 +6,6 @@ row is replaced only if it still has the key version the tool opened (pledge_id,
 a batch re-sent after a crash, or racing a withdrawal, changes nothing it should not.
 """
 
-from datetime import date
 from typing import Any
 
 from crypto.encoding import b64u_encode
@@ -52,15 +51,15 @@ def publish_key(coalition: Coalition, key: SignedKey, wrapped: list[tuple[str | 
     return key.version
 
 
-def _live_campaign_ids(coalition_id: str, today: date) -> Any:
+def _live_campaign_ids(coalition_id: str, now: float) -> Any:
     return Campaign.select(Campaign.id).where(Campaign.coalition == coalition_id,
-                                              Campaign.delete_after >= today)
+                                              Campaign.live_until > now)
 
 
-def stale_pledges(coalition_id: str, campaign_id: str, after: str, limit: int, today: date
+def stale_pledges(coalition_id: str, campaign_id: str, after: str, limit: int, now: float
                   ) -> dict[str, Any]:
     """One page of a campaign's pledges still sealed to an older key, in id order."""
-    coalition_campaign(coalition_id, campaign_id, today)
+    coalition_campaign(coalition_id, campaign_id, now)
     version = current_key(coalition_id).version
     query = (Pledge.select(Pledge.id, Pledge.key_version, Pledge.ciphertext)
              .where(Pledge.campaign == campaign_id, Pledge.key_version < version, Pledge.id > after)
@@ -86,7 +85,7 @@ def _check_batch(items: list[Resealed], to_version: int, what: str) -> None:
             raise BadCiphertextLength()
 
 
-def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], today: date) -> int:
+def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], now: float) -> int:
     """One UPDATE … FROM (VALUES …) statement for the whole batch (SQLite >= 3.33, PostgreSQL).
 
     Written out rather than built with peewee's query objects, which cost more per row than the
@@ -100,23 +99,23 @@ def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], t
            "WHERE pledge.id = v.column1 AND pledge.key_version = v.column2 "
            "AND length(pledge.ciphertext) = length(v.column3) "
            f"AND pledge.campaign_id IN (SELECT id FROM campaign WHERE coalition_id = {mark} "
-           f"AND delete_after >= {mark})")
+           f"AND live_until > {mark})")
     params: list[Any] = [to_version]
     for item in pledges:
         params.extend(item)
-    params += [coalition_id, today.isoformat()]
+    params += [coalition_id, now]
     return int(database.execute_sql(sql, params).rowcount)
 
 
 def reencrypt(coalition_id: str, to_version: int, pledges: list[Resealed], cards: list[Resealed],
-              today: date) -> dict[str, int]:
+              now: float) -> dict[str, int]:
     """Swap in re-sealed ciphertexts where (id, old version) still match; report how many did."""
     key = current_key(coalition_id)
     if to_version != key.version:
         raise StaleKey(encryption_key=key_json(key))
     _check_batch(pledges, to_version, "pledge")
     _check_batch(cards, to_version, "directory card")
-    updated = _swap_pledges(coalition_id, to_version, pledges, today) if pledges else 0
+    updated = _swap_pledges(coalition_id, to_version, pledges, now) if pledges else 0
     by_fingerprint = {o.fingerprint: o.id for o in Organizer.select(Organizer.id, Organizer.fingerprint)
                       .where(Organizer.coalition == coalition_id, Organizer.status == "active")}
     for fp, version, ciphertext in cards:
@@ -127,20 +126,20 @@ def reencrypt(coalition_id: str, to_version: int, pledges: list[Resealed], cards
     return {"updated": updated, "skipped": len(pledges) + len(cards) - updated}
 
 
-def versions_in_use(coalition_id: str, today: date) -> set[int]:
+def versions_in_use(coalition_id: str, now: float) -> set[int]:
     """The current version and every version a live pledge or a directory card is sealed to."""
     used = {current_key(coalition_id).version}
     used |= {v for (v,) in Pledge.select(Pledge.key_version).distinct()
-             .where(Pledge.campaign.in_(_live_campaign_ids(coalition_id, today))).tuples()}
+             .where(Pledge.campaign.in_(_live_campaign_ids(coalition_id, now))).tuples()}
     used |= {v for (v,) in DirectoryEntry.select(DirectoryEntry.key_version).distinct()
              .join(Organizer).where(Organizer.coalition == coalition_id).tuples()}
     return used
 
 
-def prune(coalition_id: str, today: date) -> dict[str, Any]:
+def prune(coalition_id: str, now: float) -> dict[str, Any]:
     """Delete every organizer's wrapped copy of encryption keys nothing live is sealed to."""
     lock_coalition(coalition_id)
-    used = versions_in_use(coalition_id, today)
+    used = versions_in_use(coalition_id, now)
     members = Organizer.select(Organizer.id).where(Organizer.coalition == coalition_id)
     stale = WrappedSecret.select(WrappedSecret.version).distinct().where(
         WrappedSecret.organizer.in_(members), WrappedSecret.kind == "encryption",

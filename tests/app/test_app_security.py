@@ -205,3 +205,10 @@ def test_lock_button_drops_the_keys(browser_in, made_keystore, running):
     assert browser_in.post("/lock").status == 303
     assert running.state.session is None
     assert browser_in.get("/").location.startswith("/unlock")
+
+
+def test_every_form_of_a_page_carries_the_csrf_token(browser_in):
+    text = browser_in.get("/welcome").text
+    forms = text.count("<form")
+    assert forms >= 2
+    assert text.count(f'name="csrf_token" value="{browser_in.csrf}"') == forms

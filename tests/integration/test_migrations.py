@@ -110,6 +110,37 @@ def test_upgrade_is_idempotent_and_downgrade_removes_everything(db_url: str) -> 
 
 
 @BACKENDS
+def test_upgrading_to_1_1_keeps_version_1_campaigns_live_to_the_end_of_their_utc_day(
+        db_url: str) -> None:
+    """A database with v1 data, upgraded: its campaigns read in UTC as before, nothing lost."""
+    db = bind(db_url)
+    q = db.param
+    try:
+        with db.connection_context():
+            assert migrations.upgrade(db, until="0001_initial") == ["0001_initial"]
+            db.execute_sql(f"INSERT INTO coalition VALUES ({q}, 'C', {q}, '2027-01-01')",
+                           ("co", bytes(32)))
+            db.execute_sql(f"INSERT INTO campaign VALUES ({q}, {q}, {q}, {q}, '2027-02-26', "
+                           "'2027-03-13')", ("cmp", "co", b"{}", bytes(64)))
+            db.execute_sql(f"INSERT INTO pledge VALUES ({q}, {q}, 1, {q}, {q}, '2027-02-01')",
+                           ("pl", "cmp", b"sealed", bytes(32)))
+            db.execute_sql(f"INSERT INTO announcement VALUES ({q}, {q}, {q}, {q})",
+                           ("an", "cmp", b"{}", bytes(64)))
+            assert migrations.upgrade(db, until="0002_protocol_1_1") == ["0002_protocol_1_1"]
+            row = db.execute_sql("SELECT time_zone, open_until, live_until FROM campaign").fetchone()
+            assert tuple(row) == ("UTC", 1803686400, 1804982400)  # 2027-02-27 and 03-14, 00:00 UTC
+            assert db.execute_sql("SELECT gone_at FROM announcement").fetchone()[0] is None
+            assert db.execute_sql("SELECT count(*) FROM pledge").fetchone()[0] == 1
+            assert db.execute_sql("SELECT count(*) FROM tally").fetchone()[0] == 0
+            indexes = {tuple(i.columns) for i in db.get_indexes("campaign")}
+            assert ("live_until",) in indexes
+            assert migrations.downgrade_last(db) == "0002_protocol_1_1"
+            assert db.execute_sql("SELECT count(*) FROM pledge").fetchone()[0] == 1
+    finally:
+        db.close()
+
+
+@BACKENDS
 def test_no_table_has_an_autoincrement_or_sequential_key(db_url: str) -> None:
     db = bind(db_url)
     try:

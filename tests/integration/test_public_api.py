@@ -44,7 +44,7 @@ from tests.support.minutes import room_in_this_minute
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CAMPAIGN_KEYS = {"campaign_id", "coalition_id", "coalition_name", "signing_key", "descriptor",
-                 "descriptor_signature", "encryption_key"}
+                 "descriptor_signature", "encryption_key", "tally"}
 KEY_KEYS = {"version", "not_after", "public_key", "signature"}
 
 

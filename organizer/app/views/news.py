@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from organizer import announce, campaigns, coalition
+from organizer import announce, campaigns
 from organizer.app.helpers import current_session, fail, notify
 from organizer.errors import UserError
 
@@ -26,9 +26,8 @@ def post(campaign_id: str) -> Response:
     session = current_session()
     spanish = request.form.get("message_es", "").strip() or None
     try:
-        campaigns.find(session, campaign_id)
-        body = announce.build_announcement(campaign_id, request.form.get("message_en", ""),
-                                           spanish, coalition.utc_today())
+        body = announce.for_campaign(session, campaign_id, request.form.get("message_en", ""),
+                                     spanish)  # dated in the campaign's zone, until delete_after
         announce.post(session, campaign_id, body)
     except (UserError, CryptoError) as exc:
         return fail(exc, "news.index", campaign_id=campaign_id)

@@ -71,7 +71,7 @@ def check(draft_id: str) -> str:
     session = current_session()
     styled = preview.server_stylesheet(session.data["server"]) is not None
     return render_template("campaigns/check.html", draft_id=draft_id, d=draft.fields,
-                           styled=styled, languages=SUPPORTED)
+                           styled=styled, languages=SUPPORTED, long_date=preview.long_date)
 
 
 @bp.get("/drafts/<draft_id>/phone")
