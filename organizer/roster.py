@@ -55,8 +55,10 @@ def report_left_out(tally: Tally, stream: TextIO = sys.stderr) -> None:
         print(f"warning: {tally.missing_key} pledges use a key version you do not hold and were "
               "left out", file=stream)
     if tally.duplicates:
-        print(f"warning: {tally.duplicates} pledges repeat an earlier pledge (the same nonce: "
-              "the server stored one pledge more than once) and were left out", file=stream)
+        one = tally.duplicates == 1
+        print(f"warning: {tally.duplicates} {'pledge repeats' if one else 'pledges repeat'} an "
+              "earlier pledge (the same nonce: the server stored one pledge more than once) and "
+              f"{'was' if one else 'were'} left out", file=stream)
 
 
 class Progress:

@@ -271,8 +271,10 @@ def report(tally: Resealed, stream: Any = sys.stderr) -> None:
               f"{'stays' if failed == 1 else 'stay'} on an old key; old keys are kept until "
               "nothing needs them", file=stream)
     if tally.duplicates:
-        print(f"warning: {_items(tally.duplicates)} repeat an earlier pledge (the same nonce: the "
-              "server stored one pledge more than once) and were left out, on their old key",
+        one = tally.duplicates == 1
+        print(f"warning: {tally.duplicates} {'pledge repeats' if one else 'pledges repeat'} an "
+              "earlier pledge (the same nonce: the server stored one pledge more than once) and "
+              f"{'was' if one else 'were'} left out, on {'its' if one else 'their'} old key",
               file=stream)
     if tally.pruned:
         versions = ", ".join(str(v) for v in tally.pruned)

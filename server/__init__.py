@@ -3,7 +3,7 @@
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import db, errors, headers, health, limits, openapi, pages, retention
+from server import assets, db, errors, headers, health, limits, openapi, pages, retention
 from server.api import announcements, keys, members, organizers, public, tallies
 from server.clock import Clock
 from server.config import Config, load_config
@@ -14,7 +14,7 @@ BODY_LIMIT = 8 * 1024 * 1024
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or load_config()
-    app = Flask(__name__, instance_path=str(config.instance_path.resolve()))
+    app = Flask(__name__, instance_path=str(config.instance_path.resolve()), static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = BODY_LIMIT
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["pledgebox"] = Runtime(config, Clock(config.clock_offset_file))
@@ -27,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     limits.init_app(app, config)
+    assets.init_app(app)
     pages.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(organizers.bp)

@@ -20,9 +20,9 @@ SUPPORTED = ("en", "es")
 NAMES = {"en": "English", "es": "Español"}
 
 # The pledge page's own sentences, translated here and handed to pledge-page.js in a data
-# attribute (the CSP forbids inline scripts). `{name}` marks a value the script fills in.
+# attribute (one script for every page, whatever its language). `{name}` marks a value the script fills in.
 JS_MESSAGES: dict[str, Any] = {
-    "verified": lazy_gettext("This link was verified: the form below comes from the organizers."),
+    "verified": lazy_gettext("Checked: the key in your link signed this form."),
     "read_warning": lazy_gettext("Read the warning below before you continue."),
     "refused.key_expired": lazy_gettext(
         "This link could not be verified because the organizers’ encryption key has expired "
@@ -36,8 +36,28 @@ JS_MESSAGES: dict[str, Any] = {
     "refused.other": lazy_gettext(
         "This link could not be verified, so this page will not send anything. Ask the "
         "organizers for the link again."),
-    "fact.action": lazy_gettext("Action date: {date}"),
     "fact.closes": lazy_gettext("Pledges can be sent until {date} (UTC)."),
+    "fact.closes_zone": lazy_gettext("Pledges can be sent until the end of {date}."),
+    "before.named": lazy_gettext(
+        "encrypted on this phone, readable only by {coalition}, deleted on {date}."),
+    "before.unnamed": lazy_gettext(
+        "encrypted on this phone, readable only by the organizers, deleted on {date}."),
+    "in_app": lazy_gettext("You opened this inside {app}"),
+    "link_copied": lazy_gettext(
+        "Link copied. Now open Chrome or Safari and paste it into the address bar."),
+    "link_copy_failed": lazy_gettext(
+        "Copying did not work here: use the app’s ⋯ menu to open or copy the link."),
+    "share_text": lazy_gettext("Join us: {title}. Pledge here, it’s private:"),
+    "share_copied": lazy_gettext(
+        "Link and message copied: paste them in a chat with friends you trust."),
+    "tally.total": lazy_gettext("{n} people have pledged"),
+    "tally.total_one": lazy_gettext("1 person has pledged"),
+    "tally.goal": lazy_gettext("It’s on where {n} or more pledge."),
+    "tally.progress": lazy_gettext("{n} of {goal}: {more} more to go"),
+    "tally.few": lazy_gettext("A few so far (1 to 4) of {goal}"),
+    "tally.on": lazy_gettext("It’s on! {n} pledged (goal: {goal})"),
+    "tally.day": lazy_gettext("Counted on {date}, signed by the organizers."),
+    "tally.day_named": lazy_gettext("Counted on {date}, signed by {coalition}."),
     "fact.deleted": lazy_gettext("Your pledge is deleted on {date}, or sooner if you withdraw it."),
     "closed": lazy_gettext(
         "This campaign stopped taking pledges after {date}, so this page will not send anything."),
@@ -71,6 +91,7 @@ JS_MESSAGES: dict[str, Any] = {
     "not_receipt": lazy_gettext("This does not look like a Pledgebox receipt. Paste the whole receipt."),
     "deleting": lazy_gettext("Deleting…"),
     "deleted": lazy_gettext("Your pledge has been deleted for good."),
+    "kept": lazy_gettext("Nothing was deleted: your pledge is still there."),
     "no_match": lazy_gettext("No pledge matches this receipt (it may already be deleted)."),
     "withdraw_unreachable": lazy_gettext(
         "The server could not be reached. Nothing was deleted; please try again."),

@@ -1,37 +1,61 @@
 """Server-rendered pages: the pledge page, the withdraw page and a short index, in two languages."""
 
-import base64
-import hashlib
 import json
-from functools import cache
-from pathlib import Path
+from datetime import date
+from typing import Any
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, Response, render_template, url_for
+from flask_babel import format_date, gettext
 
-from server import i18n
+from server import cards, i18n
 from server.limits import limiter, pledge_limits
 from server.runtime import instant
 from server.store.campaigns import live_campaign, public_view
 
 bp = Blueprint("pages", __name__)
-
-STATIC = Path(__file__).parent / "static"
-
-
-@cache
-def sri(filename: str) -> str:
-    """Subresource Integrity of a static file as served (computed from its bytes at first use)."""
-    data = (STATIC / filename).read_bytes()
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+DESCRIPTION_CHARS = 200
 
 
-def _descriptor_languages(descriptor: bytes) -> list[object]:
-    """Only to choose the page's language: the browser checks the signed descriptor itself."""
+def _descriptor(raw: bytes) -> dict[str, Any]:
+    """Only for the page's language and link previews: the browser checks the signed descriptor."""
     try:
-        languages = json.loads(descriptor).get("languages")
-    except (ValueError, AttributeError):
-        return []
-    return languages if isinstance(languages, list) else []
+        d = json.loads(raw)
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _words(d: dict[str, Any], lang: str, key: str) -> str:
+    """A descriptor's text in `lang` (protocol 1.1 i18n), else its first language's, as the page."""
+    own = d.get("i18n", {}).get(lang) if isinstance(d.get("i18n"), dict) else None
+    languages = d.get("languages")
+    first = languages[0] if isinstance(languages, list) and languages else "en"
+    if lang != first and isinstance(own, dict) and isinstance(own.get(key), str) and own[key]:
+        return str(own[key])
+    value = d.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _action_line(d: dict[str, Any]) -> str:
+    try:
+        day = date.fromisoformat(str(d.get("action_date")))
+    except ValueError:
+        return ""
+    return gettext("Action day: %(date)s", date=format_date(day, format="long"))
+
+
+def _preview(campaign_id: str, d: dict[str, Any]) -> dict[str, Any]:
+    """og: tags for link previews in group chats: public words of the descriptor, nothing else."""
+    lang = i18n.current_language()
+    title = _words(d, lang, "title")
+    text = " ".join(_words(d, lang, "description").split())
+    if len(text) > DESCRIPTION_CHARS:
+        text = text[: DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    lead = " · ".join(part for part in (_words(d, lang, "coalition_name"), _action_line(d)) if part)
+    description = f"{lead}. {text}" if lead and text else lead or text
+    return {"title": title, "description": description,
+            "image": url_for("pages.card", campaign_id=campaign_id, lang=lang, _external=True),
+            "width": cards.WIDTH, "height": cards.HEIGHT}
 
 
 @bp.get("/")
@@ -43,11 +67,26 @@ def index() -> str:
 @limiter.limit(pledge_limits.reads)
 def pledge_page(campaign_id: str) -> str:
     campaign = live_campaign(campaign_id, instant())
-    i18n.offer_languages(_descriptor_languages(bytes(campaign.descriptor)))
+    d = _descriptor(bytes(campaign.descriptor))
+    languages = d.get("languages")
+    i18n.offer_languages(languages if isinstance(languages, list) else [])
     # The campaign answer rides along in the page: one round trip fewer on a slow phone. The
     # page verifies it exactly as it would verify GET /api/v1/campaigns/{id}.
     return render_template("pledge.html", campaign_id=campaign_id, campaign=public_view(campaign),
-                           js_messages=i18n.js_messages())
+                           js_messages=i18n.js_messages(), preview=_preview(campaign_id, d))
+
+
+@bp.get("/p/<campaign_id>/card.png")
+@limiter.limit(pledge_limits.reads)
+def card(campaign_id: str) -> Response:
+    campaign = live_campaign(campaign_id, instant())
+    d = _descriptor(bytes(campaign.descriptor))
+    languages = d.get("languages")
+    i18n.offer_languages(languages if isinstance(languages, list) else [])
+    lang = i18n.current_language()
+    png = cards.render(_words(d, lang, "title"), _words(d, lang, "coalition_name"), _action_line(d),
+                       gettext("Pledge privately with Pledgebox"))
+    return Response(png, mimetype="image/png")
 
 
 @bp.get("/withdraw")
@@ -56,5 +95,4 @@ def withdraw_page() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["sri"] = sri
     i18n.init_app(app)

@@ -1,5 +1,7 @@
-// Builds server/static/vendor/pledgebox-crypto-lib.js (one minified IIFE exposing
-// globalThis.PledgeboxLib = {nacl, blake2b}) and records its sha384 in vendor-integrity.json.
+// Builds server/static/js/pledgebox.js: one minified IIFE holding the audited crypto libraries
+// (globalThis.PledgeboxLib = {nacl, blake2b}), our recipes (src/envelope.js, globalThis.
+// PledgeboxEnvelope) and the student pages' code (src/pledge-page.js), and records its sha384 in
+// vendor-integrity.json.
 //
 //   node build.mjs                 write the committed bundle and vendor-integrity.json
 //   node build.mjs --out-dir DIR   write the bundle to DIR only (used to check reproducibility)
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BUNDLE = 'server/static/vendor/pledgebox-crypto-lib.js';
+const BUNDLE = 'server/static/js/pledgebox.js';
 
 function versionOf(pkg) {
   return JSON.parse(readFileSync(join(here, 'node_modules', pkg, 'package.json'), 'utf8')).version;
@@ -20,11 +22,11 @@ const args = process.argv.slice(2);
 const outDirIndex = args.indexOf('--out-dir');
 const outFile =
   outDirIndex >= 0
-    ? resolve(args[outDirIndex + 1], 'pledgebox-crypto-lib.js')
+    ? resolve(args[outDirIndex + 1], 'pledgebox.js')
     : join(here, '..', BUNDLE);
 
 const result = await build({
-  entryPoints: [join(here, 'src', 'crypto-lib-entry.js')],
+  entryPoints: [join(here, 'src', 'pledgebox-entry.js')],
   bundle: true,
   minify: true,
   format: 'iife',
@@ -35,10 +37,10 @@ const result = await build({
   write: false,
   banner: {
     js:
-      `/*! Pledgebox crypto bundle: tweetnacl ${versionOf('tweetnacl')} (public domain), ` +
+      `/*! Pledgebox student pages. Contains tweetnacl ${versionOf('tweetnacl')} (public domain), ` +
       `@noble/hashes ${versionOf('@noble/hashes')} (MIT License, Copyright (c) 2022 Paul Miller, ` +
-      `https://paulmillr.com). Built by web/build.mjs ` +
-      `with esbuild ${versionOf('esbuild')}; see web/README.md. */`,
+      `https://paulmillr.com) and Pledgebox's own web/src (AGPL-3.0-or-later). Built by ` +
+      `web/build.mjs with esbuild ${versionOf('esbuild')}; see web/README.md. */`,
   },
   logLevel: 'warning',
 });

@@ -1,5 +1,6 @@
-// Loads the served browser scripts into this Node process exactly as a page would (classic
-// scripts sharing one global), so tests and vector generators run the bytes students get.
+// Loads the served browser script into this Node process exactly as a page would (a classic
+// script on one global), so tests and vector generators run the bytes students get. Its page
+// code starts only where there is a document, so in Node it sets the globals and stops.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,6 @@ export function runScript(relativePath) {
 }
 
 export function loadPledgebox() {
-  if (!globalThis.PledgeboxLib) runScript('vendor/pledgebox-crypto-lib.js');
-  if (!globalThis.PledgeboxEnvelope) runScript('js/envelope.js');
+  if (!globalThis.PledgeboxEnvelope) runScript('js/pledgebox.js');
   return { lib: globalThis.PledgeboxLib, env: globalThis.PledgeboxEnvelope };
 }

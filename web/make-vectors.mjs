@@ -1,4 +1,4 @@
-// Writes tests/testdata/js_sealed_vectors.json from the served envelope.js and crypto bundle, so
+// Writes tests/testdata/js_sealed_vectors.json from the served script (server/static/js/pledgebox.js), so
 // tests/unit/test_js_interop.py can check with PyNaCl that what browsers send opens in libsodium.
 //   cd web && npm run vectors
 // Every run draws fresh keys and ephemeral keys, so the file changes each time it is made.
@@ -11,8 +11,10 @@ const recipient = lib.nacl.box.keyPair();
 const campaignId = 'cmp_JS-vector_0001';
 const utf8 = new TextEncoder();
 
+const NONCE = env.b64uEncode(new Uint8Array(16).fill(9)); // protocol 1.1: a nonce in every pledge
+
 function answersOfLength(size) {
-  const base = env.pledgePlaintext({ note: '' }, campaignId).length;
+  const base = env.pledgePlaintext({ note: '' }, campaignId, NONCE).length;
   return { note: 'y'.repeat(size - base) };
 }
 
@@ -25,12 +27,13 @@ const cases = [
 ];
 
 const sealed = cases.map(([name, answers]) => {
-  const plaintext = env.pledgePlaintext(answers, campaignId);
-  const ciphertext = env.sealPledge(answers, campaignId, recipient.publicKey);
+  const plaintext = env.pledgePlaintext(answers, campaignId, NONCE);
+  const ciphertext = env.sealPledge(answers, campaignId, recipient.publicKey, NONCE);
   return {
     name,
     campaign_id: campaignId,
     answers,
+    nonce: NONCE,
     plaintext_b64u: env.b64uEncode(plaintext),
     ciphertext: env.b64uEncode(ciphertext),
   };
@@ -57,7 +60,7 @@ const campaignStatement = {
 };
 
 const out = {
-  source: 'web/make-vectors.mjs running server/static/js/envelope.js and the vendored bundle in Node',
+  source: 'web/make-vectors.mjs running server/static/js/pledgebox.js (built from web/src) in Node',
   recipient_public_key: env.b64uEncode(recipient.publicKey),
   recipient_secret_key: env.b64uEncode(recipient.secretKey),
   sealed,

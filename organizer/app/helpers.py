@@ -1,8 +1,10 @@
 """What views share: the unlocked Session, one-line notices, errors shown as pages, CSRF in forms."""
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -76,7 +78,17 @@ def _template_globals() -> dict[str, Any]:
             "is_admin": bool(session and session.signing_key() is not None)}
 
 
+def day(value: str | date) -> str:
+    """A day as people read it in the page's language ("Feb 27, 2027", "27 feb 2027")."""
+    try:
+        return str(format_date(date.fromisoformat(value) if isinstance(value, str) else value,
+                               "medium"))
+    except ValueError:
+        return str(value)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(day)
     app.register_error_handler(Locked, _locked)
     app.register_error_handler(UserError, _user_error)
     app.register_error_handler(CryptoError, _user_error)

@@ -32,6 +32,8 @@ CORE_MESSAGES = [
                  "re-share the keys."),
     lazy_gettext("Could not reach the Pledgebox server; check the address and your connection, "
                  "then try again."),
+    lazy_gettext("This organizer was removed from the coalition."),
+    lazy_gettext("A keystore is already here; nothing was replaced."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
 ]

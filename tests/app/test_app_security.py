@@ -205,3 +205,30 @@ def test_lock_button_drops_the_keys(browser_in, made_keystore, running):
     assert browser_in.post("/lock").status == 303
     assert running.state.session is None
     assert browser_in.get("/").location.startswith("/unlock")
+
+
+def test_every_form_of_a_page_carries_the_csrf_token(browser_in):
+    text = browser_in.get("/welcome").text
+    forms = text.count("<form")
+    assert forms >= 2
+    assert text.count(f'name="csrf_token" value="{browser_in.csrf}"') == forms
+
+
+def test_a_backup_is_restored_only_with_its_passphrase(tmp_path):
+    from crypto import WrongPassphrase
+    from organizer.errors import BadInput
+    from organizer.session import Session, restore_backup
+
+    original = tmp_path / "old" / "keystore.json"
+    Session.create(original, PASSPHRASE)
+    target = tmp_path / "new" / "keystore.json"
+    backup = original.read_bytes()
+    with pytest.raises(WrongPassphrase):
+        restore_backup(target, backup, "not the right passphrase")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []  # no temporary copy left behind
+    restored = restore_backup(target, backup, PASSPHRASE)
+    assert target.read_bytes() == backup
+    assert restored.identity.fingerprint == Session.open(original, PASSPHRASE).identity.fingerprint
+    with pytest.raises(BadInput):
+        restore_backup(target, backup, PASSPHRASE)  # never over an existing keystore

@@ -80,8 +80,8 @@ def test_spanish_browser_gets_spanish_page_and_the_switch_keeps_the_key(browser,
     wait_verified(page)
     assert page.locator("html").get_attribute("lang") == "es"
     expect(page.locator("#status")).to_have_text(
-        "Este enlace fue verificado: el formulario de abajo viene de los organizadores.")
-    expect(page.get_by_role("heading", name="Antes de enviar")).to_be_visible()
+        "Verificado: la clave de tu enlace firmó este formulario.")
+    expect(page.locator("#before-sending summary")).to_contain_text("Antes de enviar:")
     expect(page.get_by_role("group", name="Tu escuela (obligatorio)")).to_be_visible()
     expect(page.get_by_label("¿Algo que añadir? (opcional)")).to_be_visible()
     expect(page.get_by_role("button", name="Cifrar y enviar mi compromiso")).to_be_visible()
@@ -94,7 +94,7 @@ def test_spanish_browser_gets_spanish_page_and_the_switch_keeps_the_key(browser,
     assert "#k=" in page.url  # still checked against the link, not "could not be checked"
     assert page.locator("html").get_attribute("lang") == "en"
     expect(page.locator("#status")).to_have_text(
-        "This link was verified: the form below comes from the organizers.")
+        "Checked: the key in your link signed this form.")
     expect(page.get_by_role("group", name="Your school (required)")).to_be_visible()
     expect(page.locator("#unverified-warning")).to_be_hidden()
     page.get_by_role("link", name="Español").click()
@@ -161,6 +161,8 @@ def test_keyboard_only_pledge_in_spanish_leaves_nothing_in_the_browser(browser, 
     page.keyboard.press("Tab")
     expect(page.get_by_label("Quiero ayudar")).to_be_focused()
     page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # "Antes de enviar": the disclosure, one key away
+    expect(page.locator("#before-sending summary")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Cifrar y enviar mi compromiso")).to_be_focused()
     page.keyboard.press("Enter")
@@ -183,7 +185,8 @@ def test_keyboard_only_pledge_in_spanish_leaves_nothing_in_the_browser(browser, 
     page.locator("#receipt-link").click()
     assert "/withdraw?lang=es#r=" in page.url
     expect(page.locator("#receipt-input")).to_have_value(receipt)
-    page.get_by_role("button", name="Borrar mi compromiso para siempre").click()
+    page.get_by_role("button", name="Borrar mi compromiso").click()
+    page.get_by_role("button", name="Sí, borrarlo para siempre").click()
     expect(page.locator("#status")).to_have_text("Tu compromiso se borró para siempre.")
     assert "#r=" not in page.url
     storage_is_empty(context, page)

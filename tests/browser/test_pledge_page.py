@@ -100,7 +100,7 @@ def test_sentinel_never_leaves_the_phone_in_clear_and_the_organizer_reads_it(tab
     page, traffic = tab.page, tab.traffic
     page.goto(site.share_link)
     wait_ready(page)
-    expect(page.locator("#status")).to_contain_text("verified")
+    expect(page.locator("#status")).to_have_text("Checked: the key in your link signed this form.")
     fill(page, secret)
     page.click("#send-button")
     receipt_box = page.locator("#receipt-text")
@@ -135,6 +135,9 @@ def test_sentinel_never_leaves_the_phone_in_clear_and_the_organizer_reads_it(tab
     expect(page).to_have_url(re.compile(r"/withdraw(\?[^#]*)?#r="))
     expect(page.locator("#receipt-input")).to_have_value(receipt)
     page.click("#withdraw-button")
+    expect(page.locator("#withdraw-confirm")).to_be_visible()
+    assert traffic.statuses("/withdraw") == []  # nothing sent before the second step
+    page.click("#confirm-delete")
     expect(page.locator("#status")).to_contain_text("deleted")
     assert traffic.statuses("/withdraw") == [204]
     assert stored_pledges() == []

@@ -5,7 +5,8 @@ cannot tell): random bytes as in a real sealed box, so PostgreSQL does not compr
 recorded, so any 32-byte slice of one found on disk is a leak. Withdraw-token hashes are known too. Each
 route deletes some of them on a real gunicorn server: expiry purged by the server's own timer,
 `pledgebox-server purge`, withdrawal through the public API, and `pledgebox campaign wipe`.
-Then no ciphertext slice, hash, pledge id, campaign id or campaign title may remain in any file: on SQLite
+Then no ciphertext slice, hash, pledge id, campaign id, campaign title or published tally (its
+signature) may remain in any file: on SQLite
 anywhere under the instance folder (database, WAL, -shm, logs); on PostgreSQL in this database's
 files in the cluster's data directory. Pledges that were not deleted must still be found by the
 same scan, so a scan that looks in the wrong place fails instead of passing.
@@ -30,7 +31,8 @@ from peewee import PostgresqlDatabase
 from playhouse.db_url import connect
 
 import migrations
-from crypto.encoding import b64u_encode
+from crypto.encoding import b64u_decode, b64u_encode
+from organizer import tally
 from server.db import bind, database
 from tests.conftest import move_clock, server_env
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
@@ -65,14 +67,19 @@ class SentinelPledge:
         return self.token_hash in data and sum(w in data for w in windows) * 4 >= len(windows) * 3
 
 
+NO_TALLY = b"\x00no tally\x00"
+
+
 @dataclass
 class Campaign:
     campaign_id: str
     title: bytes
     pledges: list[SentinelPledge] = field(default_factory=list)
+    tally_signature: bytes = NO_TALLY
 
     def needles(self) -> list[bytes]:
-        return [self.campaign_id.encode(), self.title] + [n for p in self.pledges for n in p.needles()]
+        return [self.campaign_id.encode(), self.title, self.tally_signature] + [
+            n for p in self.pledges for n in p.needles()]
 
 
 @dataclass
@@ -112,6 +119,11 @@ def sentinel_campaign(dep: Deployment, n: int = 12, **kwargs: int) -> Campaign:
         assert reply.status == 201, reply.body
         campaign.pledges.append(
             SentinelPledge(reply.json()["pledge_id"], ciphertext, token, token_hash))
+    # A published tally (protocol 1.1) goes with its campaign too; its signature is the needle.
+    tally.publish(dep.admin.session, campaign.campaign_id,
+                  tally.compute(dep.admin.session, campaign.campaign_id))
+    served = call(dep.server.base_url, "GET", f"/api/v1/campaigns/{campaign.campaign_id}").json()
+    campaign.tally_signature = b64u_decode(served["tally"]["signature"])
     return campaign
 
 
@@ -178,6 +190,8 @@ def assert_gone(dep: Deployment, deleted: list[Campaign], kept: list[Campaign]) 
     for campaign in kept:  # the scan sees live data, so it looks in the right place
         for p in campaign.pledges:
             assert p.found_in(data), "the scan did not find a live pledge"
+        if campaign.tally_signature != NO_TALLY:
+            assert campaign.tally_signature in data, "the scan did not find a live tally"
     left = [n for c in deleted for n in c.needles() if n in data]
     assert left == [], f"{len(left)} deleted values still on disk, e.g. {left[:3]}"
 

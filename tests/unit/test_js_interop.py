@@ -50,6 +50,7 @@ def test_pynacl_opens_what_the_browser_sealed(vector: dict) -> None:
         "v": 1,
         "campaign_id": vector["campaign_id"],
         "answers": vector["answers"],
+        "nonce": vector["nonce"],
     }
 
 

@@ -1,4 +1,5 @@
-"""The files students download stay what we reviewed: hashed, rebuildable, small, CSP-safe."""
+"""The files students download stay what we reviewed: hashed, rebuildable, small, CSP-safe, and
+served at addresses that name their content."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 STATIC = ROOT / "server" / "static"
 TEMPLATES = ROOT / "server" / "templates"
-BUNDLE = "server/static/vendor/pledgebox-crypto-lib.js"
-OUR_SCRIPTS = ["js/envelope.js", "js/pledge-page.js"]
+BUNDLE = "server/static/js/pledgebox.js"
+OUR_SOURCES = [WEB / "src" / "envelope.js", WEB / "src" / "pledge-page.js"]
 
 
 def sri_sha384(data: bytes) -> str:
@@ -43,7 +45,7 @@ def test_vendored_bundle_is_reproduced_by_a_fresh_build(tmp_path: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    rebuilt = (tmp_path / "pledgebox-crypto-lib.js").read_bytes()
+    rebuilt = (tmp_path / "pledgebox.js").read_bytes()
     assert rebuilt == (ROOT / BUNDLE).read_bytes(), "rebuild differs: run `npm run build` in web/"
 
 
@@ -63,13 +65,15 @@ def test_bundle_exposes_only_the_audited_libraries() -> None:
     assert "globalThis.PledgeboxLib=Object.freeze({nacl:" in text
     assert "tweetnacl 1.0.3" in text.splitlines()[0]
     assert "@noble/hashes" in text.splitlines()[0]
+    assert not (STATIC / "vendor").exists(), "one script only: the libraries are in pledgebox.js"
 
 
-def test_first_visit_stays_under_100_kb_compressed() -> None:
+def test_the_pledge_pages_script_and_style_stay_small_compressed() -> None:
+    """Issue 12's budget is 30 KB on the wire for the whole first visit (bench/bench_page.py
+    measures that); what the page carries inline must leave room for the HTML and headers."""
     files = [BUNDLE, "server/static/css/pledgebox.css"]
-    files += [f"server/static/{name}" for name in OUR_SCRIPTS]
-    total = sum(len(gzip.compress((ROOT / f).read_bytes(), compresslevel=9)) for f in files)
-    assert total <= 100 * 1024, f"{total} bytes gzipped"
+    total = sum(len(gzip.compress((ROOT / f).read_bytes(), compresslevel=6)) for f in files)
+    assert total <= 26 * 1000, f"{total} bytes gzipped"
 
 
 def test_our_scripts_avoid_what_the_csp_forbids_and_what_could_track() -> None:
@@ -88,17 +92,23 @@ def test_our_scripts_avoid_what_the_csp_forbids_and_what_could_track() -> None:
         r"indexedDB",
         r"https?://",
     ]
-    for name in OUR_SCRIPTS:
-        source = (STATIC / name).read_text(encoding="utf-8")
+    for path in OUR_SOURCES:
+        source = path.read_text(encoding="utf-8")
         for pattern in forbidden:
-            assert not re.search(pattern, source), f"{name} matches {pattern}"
+            assert not re.search(pattern, source), f"{path.name} matches {pattern}"
 
 
-def test_templates_have_no_inline_script_style_or_foreign_origin() -> None:
+INLINE_SCRIPT = "<script>{{ inline('js/pledgebox.js') }}</script>"
+INLINE_STYLE = "<style>{{ inline('css/pledgebox.css') }}</style>"
+
+
+def test_templates_inline_only_our_hashed_files_and_load_nothing_foreign() -> None:
+    """Inline script and style only as the built files, whose hashes the CSP lists."""
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
-        assert not re.search(r"<script(?![^>]*\bsrc=)", text), f"inline script in {template.name}"
-        assert "<style" not in text, template.name
+        rest = text.replace(INLINE_SCRIPT, "").replace(INLINE_STYLE, "")
+        assert not re.search(r"<script(?![^>]*\bsrc=)", rest), f"inline script in {template.name}"
+        assert "<style" not in rest, template.name
         assert not re.search(r"\sstyle=", text), template.name
         assert not re.search(r"\son[a-z]+=", text), f"inline handler in {template.name}"
         foreign = re.search(r"(src|href)=\"(https?:)?//", text)
@@ -108,12 +118,12 @@ def test_templates_have_no_inline_script_style_or_foreign_origin() -> None:
 def test_every_script_and_stylesheet_carries_integrity() -> None:
     tags = []
     for template in TEMPLATES.glob("*.html"):
-        text = template.read_text(encoding="utf-8")
+        text = template.read_text(encoding="utf-8").replace(INLINE_SCRIPT, "")
         tags += re.findall(r"<script[^>]*>|<link[^>]*rel=\"stylesheet\"[^>]*>", text)
     assert tags
     for tag in tags:
-        m = re.search(r"filename='([^']+)'\).*integrity=\"\{\{ sri\('([^']+)'\) \}\}\"", tag)
-        assert m, f"no url_for/sri pair in {tag}"
+        m = re.search(r"asset_url\('([^']+)'\).*integrity=\"\{\{ sri\('([^']+)'\) \}\}\"", tag)
+        assert m, f"no asset_url/sri pair in {tag}"
         assert m.group(1) == m.group(2), tag
         assert (STATIC / m.group(1)).is_file(), tag
 
@@ -123,3 +133,53 @@ def test_css_uses_no_external_resources() -> None:
     assert "@import" not in css
     assert "url(" not in css
     assert "@font-face" not in css
+
+
+def test_inline_files_are_allowed_by_their_hash_and_nothing_else() -> None:
+    from server import assets, headers
+
+    for name in (assets.INLINE_SCRIPT, assets.INLINE_STYLE):
+        data = (STATIC / name).read_bytes()
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        assert f"'sha256-{digest}'" in headers.CSP, name
+        assert b"</" not in data, f"{name} would close its own tag"
+    assert "unsafe-inline" not in headers.CSP
+
+
+@pytest.fixture
+def static_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from server import assets
+
+    copy = tmp_path / "static"
+    shutil.copytree(STATIC, copy)  # the real files (error pages use them) plus the test's own
+    monkeypatch.setattr(assets, "STATIC", copy)
+    assets.assets.cache_clear()
+    yield copy
+    assets.assets.cache_clear()
+
+
+def test_an_address_names_its_content_and_an_old_one_is_never_served_new_bytes(
+        static_dir: Path, client) -> None:  # type: ignore[no-untyped-def]
+    from server import assets
+
+    (static_dir / "css" / "site.css").write_bytes(b"body { color: red; }")
+    with client.application.test_request_context():
+        old = assets.asset_url("css/site.css")
+    first = client.get(old)
+    assert first.status_code == 200
+    assert first.data == b"body { color: red; }"
+    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+    # An upgrade changes the file; a restarted server reads it again.
+    (static_dir / "css" / "site.css").write_bytes(b"body { color: blue; }")
+    assets.assets.cache_clear()
+    with client.application.test_request_context():
+        new = assets.asset_url("css/site.css")
+    assert new != old
+    assert client.get(new).data == b"body { color: blue; }"
+    stale = client.get(old)
+    assert stale.status_code == 404
+    assert b"blue" not in stale.data
+    assert "immutable" not in stale.headers["Cache-Control"]
+    # Nor at the unversioned address, which once was cached for an hour.
+    assert client.get("/static/css/site.css").status_code == 404

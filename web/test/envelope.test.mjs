@@ -64,7 +64,13 @@ test('sealPledge gives 1024*k + 48 bytes holding the protocol plaintext', () => 
   const ct = env.sealPledge({ walk: 'yes', ok: true }, 'cmp_1', kp.publicKey);
   assert.equal(ct.length, 1024 + 48);
   const plain = new TextDecoder().decode(env.unpad(env.sealOpen(kp.publicKey, kp.secretKey, ct)));
-  assert.deepEqual(JSON.parse(plain), { v: 1, campaign_id: 'cmp_1', answers: { walk: 'yes', ok: true } });
+  const parsed = JSON.parse(plain);
+  assert.match(parsed.nonce, /^[A-Za-z0-9_-]{22}$/); // protocol 1.1: 16 random bytes, b64u
+  assert.equal(env.b64uDecode(parsed.nonce).length, 16);
+  assert.deepEqual(parsed, { v: 1, campaign_id: 'cmp_1', answers: { walk: 'yes', ok: true }, nonce: parsed.nonce });
+  const again = JSON.parse(new TextDecoder().decode(env.unpad(env.sealOpen(kp.publicKey, kp.secretKey,
+    env.sealPledge({ walk: 'yes', ok: true }, 'cmp_1', kp.publicKey)))));
+  assert.notEqual(again.nonce, parsed.nonce);
 });
 
 test('statements refuse malformed parts instead of signing over them', () => {

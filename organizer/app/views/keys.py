@@ -14,7 +14,8 @@ bp = Blueprint("keys", __name__)
 
 def reencrypt_summary(tally: rotation.Resealed) -> str:
     parts = [ngettext("%(num)d item was re-encrypted to the new key.",
-                      "%(num)d items were re-encrypted to the new key.", tally.resealed)]
+                      "%(num)d items were re-encrypted to the new key.", tally.resealed)
+             if tally.resealed else _("Nothing stored needed re-encrypting.")]
     failed = tally.unopened + tally.missing_key
     if failed:
         parts.append(ngettext(

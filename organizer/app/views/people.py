@@ -31,7 +31,7 @@ def invite() -> Response:
     role, days = request.form.get("role", "member"), request.form.get("days", "7")
     try:
         if role not in members.ROLES or not days.isdigit() or not 1 <= int(days) <= 30:
-            raise BadInput("Choose a role and between 1 and 30 days.")
+            raise BadInput(_("Choose a role and between 1 and 30 days."))
         made, expires_at = members.create_invite(current_session(), role, int(days))
     except (UserError, CryptoError) as exc:
         return fail(exc, "people.organizers")
@@ -45,7 +45,7 @@ def approve() -> Response:
     fingerprint = request.form.get("fingerprint", "")
     try:
         if request.form.get("compared") != "yes":
-            raise BadInput("First compare the safety words aloud, then tick the box.")
+            raise BadInput(_("First compare the safety words aloud, then tick the box."))
         approved = members.approve(current_session(), fingerprint)
     except (UserError, CryptoError) as exc:
         return fail(exc, "people.organizers")

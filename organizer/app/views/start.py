@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
 from crypto import CryptoError
@@ -36,7 +37,7 @@ def create() -> WResponse:
     chosen, again = request.form.get("passphrase", ""), request.form.get("passphrase_again", "")
     try:
         if chosen != again:
-            raise BadInput("The two passphrases differ; type the same one twice.")
+            raise BadInput(_("The two passphrases differ; type the same one twice."))
         session = Session.create(state().keystore_path, chosen)
     except (UserError, CryptoError) as exc:
         return fail(exc, "start.welcome")
@@ -54,12 +55,12 @@ def restore() -> WResponse:
     upload = request.files.get("backup")
     try:
         if upload is None or not upload.filename:
-            raise BadInput("Choose your backup file first.")
+            raise BadInput(_("Choose your backup file first."))
         session = restore_backup(state().keystore_path, upload.read(), request.form.get("passphrase", ""))
     except (UserError, CryptoError) as exc:
         return fail(exc, "start.welcome")
     state().unlock(session)
-    notify("Your keystore is back. Welcome back!")
+    notify(_("Your keystore is back. Welcome back!"))
     return redirect(url_for("home.index"), code=303)
 
 
@@ -91,7 +92,7 @@ def unlock() -> str | WResponse:
 @bp.post("/lock")
 def lock() -> WResponse:
     state().lock_now()
-    notify("Locked. Your keys are out of this app's memory until you type the passphrase again.")
+    notify(_("Locked. Your keys are out of this app's memory until you type the passphrase again."))
     return redirect(url_for("start.unlock"), code=303)
 
 

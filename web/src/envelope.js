@@ -1,6 +1,6 @@
-/* Pledgebox envelope: the pure crypto recipes of protocol v1 (docs/protocol.md) for the pledge
- * page. Plain script for browsers and Node; sets globalThis.PledgeboxEnvelope and uses
- * globalThis.PledgeboxLib = {nacl, blake2b} (server/static/vendor/pledgebox-crypto-lib.js). */
+/* Pledgebox envelope: the pure crypto recipes of protocols 1 and 1.1 (docs/protocol.md) for the
+ * pledge page. Sets globalThis.PledgeboxEnvelope and uses globalThis.PledgeboxLib = {nacl, blake2b}
+ * (src/crypto-lib-entry.js); web/build.mjs bundles all three into server/static/js/pledgebox.js. */
 (function (root) {
   'use strict';
 
@@ -104,6 +104,10 @@
     return concat(utf8.encode('pledgebox/v1/announcement\0'), bodyBytes);
   }
 
+  function tallyMessage(bodyBytes) {
+    return concat(utf8.encode('pledgebox/v1/tally\0'), bodyBytes);
+  }
+
   function dayNumber(date) {
     if (typeof date !== 'string' || !DATE_RE.test(date)) return NaN;
     var t = Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
@@ -203,16 +207,65 @@
     return { ok: true, announcement: a };
   }
 
+  function isCount(n) { return Number.isSafeInteger(n) && n >= 0; }
+  function isIdList(list) {
+    return Array.isArray(list) && list.every(function (x) { return typeof x === 'string'; });
+  }
+
+  // The "tally" of GET /api/v1/campaigns/{id} (protocol 1.1): shown only if the key the link named
+  // signed it and it names this campaign and coalition. Returns {ok, reason?, tally?}.
+  function verifyTally(item, signingKey, campaignId, coalitionId) {
+    var t;
+    try {
+      var body = b64uDecode(item.body);
+      if (!verifySig(tallyMessage(body), item.signature, signingKey)) return { ok: false, reason: 'bad_signature' };
+      t = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    } catch (e) {
+      return { ok: false, reason: 'malformed' };
+    }
+    if (!t || typeof t !== 'object' || t.campaign_id !== campaignId || t.coalition_id !== coalitionId) {
+      return { ok: false, reason: 'campaign_mismatch' };
+    }
+    var counts = t.counts;
+    if (isNaN(dayNumber(t.day)) || !isCount(t.total) || !counts || typeof counts !== 'object' ||
+        Array.isArray(counts) || !Object.keys(counts).every(function (k) { return isCount(counts[k]); }) ||
+        !isIdList(t.few) || !isIdList(t.reached)) {
+      return { ok: false, reason: 'malformed' };
+    }
+    return { ok: true, tally: t };
+  }
+
+  // The descriptor's words in the page's language (protocol 1.1 "i18n"), else its first language.
+  // coalitionName comes only from the signed descriptor, never from the server's unsigned answer.
+  // Each is {text, lang} or null.
+  function descriptorText(d, lang) {
+    var first = Array.isArray(d.languages) && typeof d.languages[0] === 'string' ? d.languages[0] : 'en';
+    var own = d.i18n && typeof d.i18n === 'object' && d.i18n[lang] && typeof d.i18n[lang] === 'object'
+      ? d.i18n[lang] : {};
+    function pick(key) {
+      if (lang !== first && typeof own[key] === 'string' && own[key]) return { text: own[key], lang: lang };
+      return typeof d[key] === 'string' && d[key] ? { text: d[key], lang: first } : null;
+    }
+    return { title: pick('title'), description: pick('description'), coalitionName: pick('coalition_name') };
+  }
+
   function withdrawTokenHash(token) {
     return lib().blake2b(token, { dkLen: 32 });
   }
 
-  function pledgePlaintext(answers, campaignId) {
-    return utf8.encode(JSON.stringify({ v: 1, campaign_id: campaignId, answers: answers }));
+  // nonce (protocol 1.1): 16 random bytes, so organizers' tools see a ciphertext stored twice.
+  function pledgePlaintext(answers, campaignId, nonce) {
+    var p = { v: 1, campaign_id: campaignId, answers: answers };
+    if (nonce !== undefined) p.nonce = nonce;
+    return utf8.encode(JSON.stringify(p));
   }
 
-  function sealPledge(answers, campaignId, publicKey) {
-    return sealTo(publicKey, pad(pledgePlaintext(answers, campaignId)));
+  function newNonce() {
+    return b64uEncode(lib().nacl.randomBytes(16));
+  }
+
+  function sealPledge(answers, campaignId, publicKey, nonce) {
+    return sealTo(publicKey, pad(pledgePlaintext(answers, campaignId, nonce === undefined ? newNonce() : nonce)));
   }
 
   root.PledgeboxEnvelope = Object.freeze({
@@ -222,5 +275,6 @@
     verifyEncryptionKey: verifyEncryptionKey, verifyCampaignResponse: verifyCampaignResponse,
     announcementMessage: announcementMessage, verifyAnnouncement: verifyAnnouncement,
     withdrawTokenHash: withdrawTokenHash, pledgePlaintext: pledgePlaintext, sealPledge: sealPledge,
+    tallyMessage: tallyMessage, verifyTally: verifyTally, descriptorText: descriptorText,
   });
 })(globalThis);

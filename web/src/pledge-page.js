@@ -2,9 +2,11 @@
  * Nothing is stored in the browser (no cookies, no web storage); the only requests go to this
  * origin; no pledge leaves the page unless the campaign and its key verified (envelope.js).
  * Every sentence comes translated from the server in the root's data-messages attribute, and
- * field labels are taken in the page's language from the signed descriptor. */
+ * the campaign's words are taken in the page's language from the signed descriptor. The user
+ * agent is read here only, to spot in-app browsers; it is never sent anywhere. */
 (function () {
   'use strict';
+  if (typeof document === 'undefined') return; // loaded in Node by the tests: globals only
 
   var ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
   var NETWORK_FAILED = new Error('network');
@@ -13,6 +15,19 @@
 
   function $(id) { return document.getElementById(id); }
   function todayUTC() { return new Date().toISOString().slice(0, 10); }
+  // Today's date where the campaign is (protocol 1.1 time_zone); UTC without one, as in v1.
+  function todayIn(zone) {
+    if (!zone) return todayUTC();
+    try {
+      var p = {};
+      new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
+        .formatToParts(new Date()).forEach(function (x) { p[x.type] = x.value; });
+      return p.year + '-' + p.month + '-' + p.day;
+    } catch (e) {
+      return todayUTC();
+    }
+  }
+  function show(id, on) { $(id).hidden = !on; }
   function hashParam(name) { return new URLSearchParams(location.hash.slice(1)).get(name); }
 
   // t('err.too_long', {n: 200}): the translated sentence with its {placeholders} filled in.
@@ -32,11 +47,12 @@
 
   function say(text) { $('status').textContent = text; }
 
-  // "2027-02-27" as the page's language writes a date; the ISO form if Intl is missing.
-  function longDate(iso) {
+  // "2027-02-27" as the page's language writes a date (a calendar day: no zone is shown or
+  // applied); the ISO form if Intl is missing.
+  function longDate(iso, style) {
     var parts = String(iso).split('-');
     try {
-      return new Intl.DateTimeFormat(LANG, { dateStyle: 'long', timeZone: 'UTC' })
+      return new Intl.DateTimeFormat(LANG, { dateStyle: style || 'long', timeZone: 'UTC' })
         .format(new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2])));
     } catch (e) {
       return String(iso);
@@ -110,36 +126,116 @@
 
   function refuse(reason) {
     pledge.refused = true;
-    ['campaign', 'unverified-warning', 'pledge-form', 'before-sending', 'announcements'].forEach(function (id) {
+    ['campaign', 'unverified-warning', 'pledge-form', 'announcements', 'tally', 'tally-unavailable'].forEach(function (id) {
       if ($(id)) $(id).hidden = true;
     });
     var box = $('verify-failed');
     var known = ['key_expired', 'unknown_campaign', 'unreachable'];
     box.textContent = t(known.indexOf(reason) >= 0 ? 'refused.' + reason : 'refused.other');
     box.hidden = false;
+    document.title = 'Pledgebox'; // not the server's unchecked title
     say('');
   }
 
-  function renderCampaign(d) {
-    document.title = d.title + ' \u2013 Pledgebox';
-    $('campaign-title').textContent = d.title;
+  // Text in its own language: marked with lang= when it falls back to another one.
+  function setText(node, words) {
+    node.textContent = words ? words.text : '';
+    if (words && words.lang !== LANG) node.setAttribute('lang', words.lang);
+  }
+
+  // The sentence in this language, with the date as a <time> element where {date} stands.
+  function withDate(tag, key, iso, values) {
+    var v = Object.assign({}, values, { date: '\u0000' });
+    var parts = t(key, v).split('\u0000');
+    var node = el(tag, {}, parts[0]);
+    node.appendChild(el('time', { class: 'date', datetime: String(iso) }, longDate(iso)));
+    node.appendChild(document.createTextNode(parts.slice(1).join('')));
+    return node;
+  }
+
+  function renderCampaign(state) {
+    var d = state.descriptor;
+    var words = state.text;
+    document.title = (words.title ? words.title.text : '') + ' \u2013 Pledgebox';
+    setText($('campaign-title'), words.title);
+    if (words.coalitionName) {
+      setText($('coalition-name'), words.coalitionName);
+      show('coalition-name', true);
+      Array.prototype.forEach.call(document.querySelectorAll('.coalition-ref'), function (n) {
+        setText(n, words.coalitionName);
+      });
+    }
+    if (d.action_date) {
+      var day = $('action-date');
+      day.setAttribute('datetime', String(d.action_date));
+      day.textContent = longDate(d.action_date, 'full');
+      show('action-day', true);
+    }
     var desc = $('campaign-description');
-    String(d.description || '').split(/\n\s*\n/).forEach(function (para) {
+    var text = words.description;
+    if (text && text.lang !== LANG) desc.setAttribute('lang', text.lang);
+    String(text ? text.text : '').split(/\n\s*\n/).forEach(function (para) {
       if (para.trim()) desc.appendChild(el('p', {}, para.trim()));
     });
     var facts = $('campaign-facts');
-    // The sentence in this language, with the date as a <time> element where {date} stands.
-    function fact(key, iso) {
-      var parts = t(key, { date: '\u0000' }).split('\u0000');
-      var li = el('li', {}, parts[0]);
-      li.appendChild(el('time', { class: 'date', datetime: String(iso) }, longDate(iso)));
-      li.appendChild(document.createTextNode(parts.slice(1).join('')));
-      facts.appendChild(li);
+    facts.appendChild(withDate('li', d.time_zone ? 'fact.closes_zone' : 'fact.closes', d.closes_at));
+    facts.appendChild(withDate('li', 'fact.deleted', d.delete_after));
+    var summary = $('before-summary');
+    summary.textContent = '';
+    summary.appendChild(withDate('span', words.coalitionName ? 'before.named' : 'before.unnamed',
+      d.delete_after, { coalition: words.coalitionName ? words.coalitionName.text : '' }));
+    show('campaign', true);
+  }
+
+  /* ---------- counts the organizers signed (protocol 1.1 tallies) ---------- */
+
+  function tallyRow(state, option, t1) {
+    var th = state.descriptor.threshold;
+    var goal = (th.per_option && th.per_option[option.id]) || th.count;
+    var li = el('li', { class: 'tally-row' });
+    var name = labelled('span', { class: 'tally-name' }, option.label);
+    li.appendChild(name);
+    var reached = t1.reached.indexOf(option.id) >= 0;
+    var few = t1.few.indexOf(option.id) >= 0;
+    var n = few ? 0 : (t1.counts[option.id] || 0);
+    var line = reached ? t('tally.on', { n: n, goal: goal })
+      : few ? t('tally.few', { goal: goal })
+      : t('tally.progress', { n: n, goal: goal, more: Math.max(goal - n, 0) });
+    li.appendChild(el('span', { class: reached ? 'tally-on' : 'tally-count' }, line));
+    var bar = el('progress', { max: String(goal), value: String(reached ? goal : Math.min(n, goal)) });
+    bar.setAttribute('aria-label', (name.textContent || '') + ': ' + line);
+    li.appendChild(bar);
+    return li;
+  }
+
+  function renderTally(state, t1) {
+    var total = t1.total === 1 ? t('tally.total_one') : t('tally.total', { n: t1.total });
+    $('tally-total').textContent = total;
+    var named = state.text.coalitionName;
+    var day = $('tally-day');
+    day.textContent = '';
+    day.appendChild(withDate('span', named ? 'tally.day_named' : 'tally.day', t1.day,
+      { coalition: named ? named.text : '' }));
+    var list = $('tally-list');
+    var th = state.descriptor.threshold;
+    var field = th && state.descriptor.fields.filter(function (f) { return f.id === th.field; })[0];
+    if (field && field.options) {
+      $('tally-goal').textContent = t('tally.goal', { n: th.count });
+      show('tally-goal', true);
+      field.options.forEach(function (o) { list.appendChild(tallyRow(state, o, t1)); });
     }
-    if (d.action_date) fact('fact.action', d.action_date);
-    fact('fact.closes', d.closes_at);
-    fact('fact.deleted', d.delete_after);
-    $('campaign').hidden = false;
+    show('tally', true);
+  }
+
+  // A count is shown only when it verified under the link's key; otherwise the page says so.
+  function showTally(state, answer) {
+    var item = answer && answer.tally;
+    if (!item) return;
+    var v = state.keyCheckedAgainstLink
+      ? window.PledgeboxEnvelope.verifyTally(item, state.signingKey, state.campaignId, state.coalitionId)
+      : { ok: false };
+    if (v.ok) renderTally(state, v.tally);
+    else show('tally-unavailable', true);
   }
 
   function markOf(field) {
@@ -218,35 +314,91 @@
     return firstBad ? null : answers;
   }
 
-  function showReceipt(pledgeId, token) {
+  function showReceipt(state, pledgeId, token) {
     var env = window.PledgeboxEnvelope;
     var receipt = pledgeId + '.' + env.b64uEncode(token);
     token.fill(0);
     $('pledge-form').reset();
-    $('pledge-form').hidden = true;
-    $('before-sending').hidden = true;
+    show('pledge-form', false);
     $('receipt-text').value = receipt;
     var link = $('receipt-link');
-    var path = '/withdraw?lang=' + encodeURIComponent(LANG) + '#r=' + receipt;
+    // The campaign and its key ride in the fragment too, so the withdraw page can lead back.
+    var back = new URLSearchParams({ r: receipt, c: state.campaignId });
+    var k = hashParam('k');
+    if (k) back.set('k', k);
+    var path = '/withdraw?lang=' + encodeURIComponent(LANG) + '#' + back.toString();
     link.href = path;
     link.textContent = location.origin + path;
-    $('receipt').hidden = false;
+    show('receipt', true);
     say(t('sent'));
     $('receipt-heading').focus();
   }
 
-  function copyReceipt() {
-    var text = $('receipt-text');
-    var done = function (msg) { $('copy-status').textContent = msg; };
-    var fallback = function () {
-      text.focus();
-      text.select();
-      done(t('copy_fallback'));
-    };
+  // Copies text; says `ok` in the status element, or runs `fallback` where the clipboard refuses.
+  function copyText(text, statusId, ok, fallback) {
+    var done = function () { $(statusId).textContent = ok; };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text.value).then(function () { done(t('copied')); }, fallback);
+      navigator.clipboard.writeText(text).then(done, fallback);
     } else {
       fallback();
+    }
+  }
+
+  function copyReceipt() {
+    var box = $('receipt-text');
+    copyText(box.value, 'copy-status', t('copied'), function () {
+      box.focus();
+      box.select();
+      $('copy-status').textContent = t('copy_fallback');
+    });
+  }
+
+  // The link to pass on: this page with its #k= key, without a ?lang= (friends get their own).
+  function campaignLink() {
+    return location.origin + location.pathname + location.hash;
+  }
+
+  /* ---------- in-app browsers: the app that opened the link can read the page ---------- */
+
+  var IN_APP = [['Instagram', /Instagram/], ['TikTok', /musical_ly|TikTok|BytedanceWebview/],
+    ['Snapchat', /Snapchat/], ['Facebook', /FBAN|FBAV|FB_IAB|FBIOS|FB4A/]];
+
+  function inAppBrowser(ua) {
+    for (var i = 0; i < IN_APP.length; i++) if (IN_APP[i][1].test(ua)) return IN_APP[i][0];
+    return null;
+  }
+
+  function warnInApp() {
+    var app = inAppBrowser(String(navigator.userAgent || ''));
+    if (!app) return;
+    $('in-app-heading').textContent = t('in_app', { app: app });
+    $('copy-link').addEventListener('click', function () {
+      copyText(campaignLink(), 'copy-link-status', t('link_copied'), function () {
+        $('copy-link-status').textContent = t('link_copy_failed');
+      });
+    });
+    show('in-app', true);
+  }
+
+  /* ---------- sharing after a pledge ---------- */
+
+  function shareCampaign(state) {
+    var d = state.text;
+    var message = t('share_text', { title: d.title ? d.title.text : '',
+      date: state.descriptor.action_date ? longDate(state.descriptor.action_date) : '' });
+    var link = campaignLink();
+    var copied = function () {
+      copyText(message + ' ' + link, 'share-status', t('share_copied'), function () {
+        $('share-status').textContent = t('link_copy_failed');
+      });
+    };
+    if (navigator.share) {
+      navigator.share({ title: d.title ? d.title.text : document.title, text: message, url: link })
+        .then(function () { $('share-status').textContent = ''; }, function (e) {
+          if (!e || e.name !== 'AbortError') copied();
+        });
+    } else {
+      copied();
     }
   }
 
@@ -269,7 +421,7 @@
     }).then(function (res) {
       if (res.refusal) return refuse(res.refusal);
       if (res.status === 201 && res.json && ID_RE.test(res.json.pledge_id)) {
-        return showReceipt(res.json.pledge_id, token);
+        return showReceipt(state, res.json.pledge_id, token);
       }
       say(res.status === 201 ? t('unreadable_receipt') : errorOf(res).message);
     });
@@ -311,20 +463,23 @@
       item.appendChild(body);
       box.appendChild(item);
     });
-    $('announcements').hidden = list.length === 0;
+    show('announcements', list.length > 0);
   }
 
-  // Only announcements signed by the key the link named are shown; the rest are dropped quietly.
+  // Only announcements signed by the key the link named are shown, and none after its `until`
+  // day (protocol 1.1) where the campaign is; the rest are dropped quietly.
   function loadAnnouncements(state) {
     if (!state.keyCheckedAgainstLink) return Promise.resolve();
     var env = window.PledgeboxEnvelope;
+    var today = env.dayNumber(todayIn(state.descriptor.time_zone));
     var path = '/api/v1/campaigns/' + encodeURIComponent(state.campaignId) + '/announcements';
     return callApi('GET', path).then(function (res) {
       if (res.status !== 200 || !res.json || !Array.isArray(res.json.announcements)) return;
       var good = [];
       res.json.announcements.forEach(function (item) {
         var v = env.verifyAnnouncement(item, state.signingKey, state.campaignId);
-        if (v.ok) good.push(v.announcement);
+        var until = v.ok && v.announcement.until;
+        if (v.ok && !(typeof until === 'string' && env.dayNumber(until) < today)) good.push(v.announcement);
       });
       if (!pledge.refused) renderAnnouncements(good);
     }).catch(function () { /* news is optional: the pledge form works without it */ });
@@ -344,6 +499,7 @@
   function startPledgePage(root) {
     var campaignId = root.getAttribute('data-campaign-id') || '';
     var env = window.PledgeboxEnvelope;
+    warnInApp();
     if (!env || !window.PledgeboxLib || !ID_RE.test(campaignId)) return refuse('library');
     var fragmentKey = hashParam('k');
     return campaignAnswer(root, campaignId).then(function (res) {
@@ -353,70 +509,111 @@
       var v = env.verifyCampaignResponse(res.json, fragmentKey, campaignId, todayUTC());
       if (!v.ok) return refuse(v.reason);
       var state = { campaignId: campaignId, descriptor: v.descriptor, signingKey: v.signingKey,
-        coalitionId: v.coalitionId, key: v.encryptionKey, keyCheckedAgainstLink: v.keyCheckedAgainstLink };
-      renderCampaign(v.descriptor);
+        coalitionId: v.coalitionId, key: v.encryptionKey, keyCheckedAgainstLink: v.keyCheckedAgainstLink,
+        text: env.descriptorText(v.descriptor, LANG) };
+      renderCampaign(state);
+      showTally(state, res.json);
       loadAnnouncements(state);
       var fields = $('pledge-fields');
       v.descriptor.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
-      if (env.dayNumber(todayUTC()) > env.dayNumber(v.descriptor.closes_at)) {
+      $('share-button').addEventListener('click', function () { shareCampaign(state); });
+      var today = todayIn(v.descriptor.time_zone);
+      if (env.dayNumber(today) > env.dayNumber(v.descriptor.closes_at)) {
         $('closed').textContent = t('closed', { date: longDate(v.descriptor.closes_at) });
-        $('closed').hidden = false;
+        show('closed', true);
         say('');
         return;
       }
       var gate = $('pledge-controls');
       if (!v.keyCheckedAgainstLink) {
-        $('unverified-warning').hidden = false;
+        show('unverified-warning', true);
         gate.disabled = true;
         $('continue-anyway').addEventListener('change', function () { gate.disabled = !this.checked; });
       }
       $('pledge-form').addEventListener('submit', function (e) { onSubmit(state, e); });
       $('copy-receipt').addEventListener('click', copyReceipt);
-      $('before-sending').hidden = false;
-      $('pledge-form').hidden = false;
+      show('pledge-form', true);
       say(v.keyCheckedAgainstLink ? t('verified') : t('read_warning'));
     }).catch(function () { refuse('error'); });
   }
 
   /* ---------- withdraw page ---------- */
 
+  // A receipt, or a withdraw link (#r=…&c=…&k=…), or the part after its '#'.
   function parseReceipt(text) {
     var receipt = text.trim();
-    if (receipt.indexOf('#r=') >= 0) receipt = receipt.slice(receipt.indexOf('#r=') + 3);
+    var c = null;
+    var k = null;
+    if (receipt.indexOf('#') >= 0) receipt = receipt.slice(receipt.indexOf('#') + 1);
+    if (receipt.indexOf('r=') === 0) {
+      var q = new URLSearchParams(receipt);
+      receipt = q.get('r') || '';
+      c = q.get('c');
+      k = q.get('k');
+    }
     var parts = receipt.split('.');
     if (parts.length !== 2 || !ID_RE.test(parts[0])) return null;
     try {
       var token = window.PledgeboxEnvelope.b64uDecode(parts[1]);
-      return token.length === 32 ? { pledgeId: parts[0], token: parts[1] } : null;
+      if (token.length !== 32) return null;
     } catch (e) {
       return null;
     }
+    return { pledgeId: parts[0], token: parts[1],
+      campaignId: c && ID_RE.test(c) ? c : null, key: k && /^[A-Za-z0-9_-]{43}$/.test(k) ? k : null };
   }
 
+  function withdrawn(r) {
+    $('receipt-input').value = '';
+    history.replaceState(null, '', location.pathname + location.search);
+    show('withdraw-confirm', false);
+    show('withdraw-done', true);
+    if (r.campaignId) {
+      var back = $('back-to-campaign');
+      back.href = '/p/' + encodeURIComponent(r.campaignId) + '?lang=' + encodeURIComponent(LANG) +
+        (r.key ? '#k=' + r.key : '');
+      show('back-to-campaign', true);
+    }
+    say(t('deleted'));
+    $('done-heading').focus();
+  }
+
+  function confirmWithdraw(r) {
+    var button = $('confirm-delete');
+    button.disabled = true;
+    say(t('deleting'));
+    var path = '/api/v1/pledges/' + encodeURIComponent(r.pledgeId) + '/withdraw';
+    callApi('POST', path, { withdraw_token: r.token }).then(function (res) {
+      if (res.status === 204) return withdrawn(r);
+      say(res.status === 404 ? t('no_match') : errorOf(res, 'withdraw_error').message);
+    }, function () {
+      say(t('withdraw_unreachable'));
+    }).then(function () { button.disabled = false; });
+  }
+
+  // Two steps: the receipt, then "delete it for good?"; nothing is sent before the second.
   function startWithdrawPage() {
     var input = $('receipt-input');
-    var button = $('withdraw-button');
+    var pending = null;
+    // Opened from the receipt's link: the receipt is filled in, the campaign kept for the way back.
+    var opened = location.hash.length > 1 ? location.hash : '';
     if (hashParam('r')) input.value = hashParam('r');
     $('withdraw-form').addEventListener('submit', function (event) {
       event.preventDefault();
-      var r = window.PledgeboxEnvelope && parseReceipt(input.value);
-      if (!r) { say(t('not_receipt')); return; }
-      button.disabled = true;
-      say(t('deleting'));
-      var path = '/api/v1/pledges/' + encodeURIComponent(r.pledgeId) + '/withdraw';
-      callApi('POST', path, { withdraw_token: r.token }).then(function (res) {
-        if (res.status === 204) {
-          input.value = '';
-          history.replaceState(null, '', location.pathname + location.search);
-          say(t('deleted'));
-        } else if (res.status === 404) {
-          say(t('no_match'));
-        } else {
-          say(errorOf(res, 'withdraw_error').message);
-        }
-      }, function () {
-        say(t('withdraw_unreachable'));
-      }).then(function () { button.disabled = false; });
+      var fromLink = opened && input.value.trim() === hashParam('r');
+      pending = window.PledgeboxEnvelope && parseReceipt(fromLink ? opened : input.value);
+      if (!pending) { say(t('not_receipt')); return; }
+      say('');
+      show('withdraw-form', false);
+      show('withdraw-confirm', true);
+      $('confirm-heading').focus();
+    });
+    $('confirm-delete').addEventListener('click', function () { if (pending) confirmWithdraw(pending); });
+    $('cancel-delete').addEventListener('click', function () {
+      show('withdraw-confirm', false);
+      show('withdraw-form', true);
+      say(t('kept'));
+      input.focus();
     });
   }
 
