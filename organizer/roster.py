@@ -19,7 +19,7 @@ from crypto.envelope import open_pledge
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
 from organizer.errors import DamagedPage, NoSecretForVersion, PagesOutOfOrder
-from organizer.printable import printable  # student text reaches terminals only through it
+from organizer.printable import json_safe, printable  # students' text reaches terminals only so
 from organizer.session import Session
 
 PAGE = 1000
@@ -207,7 +207,7 @@ _JSONL = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build o
 
 def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
     for row in rows:
-        out.write(_JSONL(row) + "\n")
+        out.write(json_safe(_JSONL(row)) + "\n")  # students' text: no raw control characters
 
 
 def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]],
