@@ -73,7 +73,7 @@ def pledge_page(campaign_id: str) -> str:
     # The campaign answer rides along in the page: one round trip fewer on a slow phone. The
     # page verifies it exactly as it would verify GET /api/v1/campaigns/{id}.
     return render_template("pledge.html", campaign_id=campaign_id, campaign=public_view(campaign),
-                           js_messages=i18n.js_messages(), preview=_preview(campaign_id, d))
+                           js_messages=i18n.js_messages("pledge"), preview=_preview(campaign_id, d))
 
 
 @bp.get("/p/<campaign_id>/card.png")
@@ -91,7 +91,7 @@ def card(campaign_id: str) -> Response:
 
 @bp.get("/withdraw")
 def withdraw_page() -> str:
-    return render_template("withdraw.html", js_messages=i18n.js_messages())
+    return render_template("withdraw.html", js_messages=i18n.js_messages("withdraw"))
 
 
 def init_app(app: Flask) -> None:

@@ -49,11 +49,13 @@
 
   // "2027-02-27" as the page's language writes a date (a calendar day: no zone is shown or
   // applied); the ISO form if Intl is missing.
+  var FORMATS = {}; // one Intl formatter per style: making one costs more than using it
   function longDate(iso, style) {
     var parts = String(iso).split('-');
+    var key = style || 'long';
     try {
-      return new Intl.DateTimeFormat(LANG, { dateStyle: style || 'long', timeZone: 'UTC' })
-        .format(new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2])));
+      FORMATS[key] = FORMATS[key] || new Intl.DateTimeFormat(LANG, { dateStyle: key, timeZone: 'UTC' });
+      return FORMATS[key].format(new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2])));
     } catch (e) {
       return String(iso);
     }
