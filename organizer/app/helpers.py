@@ -74,7 +74,8 @@ def _template_globals() -> dict[str, Any]:
     session = app_state.session
     return {"csrf_token": browser.csrf if browser else "", "csrf_field": CSRF_FIELD,
             "messages": messages, "unlocked": session is not None,
-            "in_coalition": bool(session and session.data.get("coalition")),
+            "in_coalition": bool(session and session.data.get("coalition")
+                                 and session.data["coalition"].get("status") != "pending"),
             "is_admin": bool(session and session.signing_key() is not None)}
 
 

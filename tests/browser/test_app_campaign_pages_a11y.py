@@ -2,6 +2,7 @@
 poster, roster, list, show, wipe), in English and in Spanish, at phone and laptop widths."""
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,18 @@ def test_axe_finds_nothing_on_the_campaign_pages(browser: Browser, app_with_camp
             assert "label" in {v["id"] for v in axe_violations(page)}
         context.close()
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("paper", ["Letter", "A4"])
+def test_the_poster_prints_on_one_sheet_without_the_apps_menus(browser: Browser, app_with_campaign: Any,
+                                                                paper: str) -> None:
+    running, cid = app_with_campaign
+    page = browser.new_context().new_page()
+    page.goto(running.state.first_url())
+    page.goto(f"{running.origin}/campaigns/{cid}/poster")
+    page.emulate_media(media="print")
+    expect(page.locator(".tabs")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    expect(page.locator(".poster-qr")).to_be_visible()
+    pdf = page.pdf(format=paper, print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
