@@ -232,3 +232,18 @@ def test_a_backup_is_restored_only_with_its_passphrase(tmp_path):
     assert restored.identity.fingerprint == Session.open(original, PASSPHRASE).identity.fingerprint
     with pytest.raises(BadInput):
         restore_backup(target, backup, PASSPHRASE)  # never over an existing keystore
+
+
+def test_locking_also_drops_what_was_opened_with_the_keys(browser_in, made_keystore, running):
+    opened = running.server.app.extensions["pledgebox_rosters"]
+    unlocked(browser_in, made_keystore)
+    opened._session = running.state.session  # as after the roster page opened a campaign
+    called = []
+    running.state.on_lock.append(lambda: called.append(True))
+    running.clock.advance(15 * 60)
+    browser_in.get("/")
+    assert called == [True]
+    assert opened._session is None
+    unlocked(browser_in, made_keystore)
+    browser_in.post("/lock")
+    assert called == [True, True]
