@@ -7,13 +7,13 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
 from crypto.identity import safety_words
 from organizer import campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
-from organizer.printable import printable
+from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -184,7 +184,8 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
     elif args.format == "csv":
         if args.bom:
             out.write("\ufeff")  # so Excel reads the file as UTF-8 (accents, ñ, emoji)
-        roster.write_csv(rows, out, fields, ids=args.ids)
+        screen = cast(TextIO, TerminalSafe(out)) if out.isatty() else out  # files keep the data
+        roster.write_csv(rows, screen, fields, ids=args.ids)
     else:
         roster.write_table(rows, out, fields)
 

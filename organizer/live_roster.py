@@ -19,7 +19,7 @@ from organizer.errors import UserError
 from organizer.session import Session
 
 PER_PAGE = 50
-MAX_HELPERS = 500  # the "I want to help" list shows at most this many rows
+MAX_HELPERS = 100  # the "I want to help" list on screen; the exports hold every one
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,8 @@ def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any
     Approval takes the full fingerprint, not a prefix: typing it (or reading its safety words)
     is the out-of-band check that these are the keys the newcomer really holds. `role` is required
     when this keystore did not make their invite, and must then match what the server lists.
-    Returns the approved entry; its "role" is the role signed.
+    Returns the newcomer's entry as checked here, with "role" the role signed (not the server's
+    echo), for a face to show next to the safety words.
     """
     pending = preview_approval(session, fp)
     target, checked = pending.target, role_to_sign(pending, role)
@@ -198,14 +199,14 @@ def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any
     sign_public = b64u_decode(target["sign_public"], length=32)
     box_public = b64u_decode(target["box_public"], length=32)
     keys = {v: session.encryption_key(v) for v in session.encryption_versions()}
-    approved: dict[str, Any] = session.client().post(
+    session.client().post(
         f"/api/v1/org/organizers/{target['fingerprint']}/approve", {
             "approval_signature": approval(session.coalition_id, signing, checked, sign_public,
                                            box_public),
             "wrapped": wrap_all(session.coalition_id, box_public, checked, signing, keys)})
     invite_records.forget(session, target)
     session.save()
-    return approved
+    return {**target, "role": checked, "status": "active"}
 
 
 def role_to_sign(pending: PendingApproval, role: str | None) -> str:

@@ -18,8 +18,9 @@ from crypto import BadEnvelope
 from crypto.envelope import open_pledge
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
-from organizer.errors import DamagedPage, NoSecretForVersion, PagesOutOfOrder
-from organizer.printable import printable  # student text reaches terminals only through it
+from organizer import paging
+from organizer.errors import DamagedPage, NoSecretForVersion
+from organizer.printable import json_safe, printable  # students' text reaches terminals only so
 from organizer.session import Session
 
 PAGE = 1000
@@ -153,20 +154,8 @@ def _pages(session: Session, campaign_id: str) -> Iterator[list[PledgeRow]]:
 
 
 def check_order(page: PledgePage, after: str) -> str:
-    """Refuse a page that does not move forward; return the cursor for the next one.
-
-    Ids must strictly increase in byte order (the order the server pages in, on SQLite and, by
-    migration 0004, PostgreSQL) from the `after` asked for, and `next` must not fall before the
-    page's last id. So a server cannot make the tool loop for ever, or print one pledge twice
-    under the same id; every page moves the cursor forward or is the last.
-    """
-    for row in page.rows:
-        if row.pledge_id <= after:
-            raise PagesOutOfOrder()
-        after = row.pledge_id
-    if page.next is not None and (not page.rows or page.next < after):
-        raise PagesOutOfOrder()
-    return page.next or after
+    """Refuse a page that does not move forward (organizer/paging.py); return the next cursor."""
+    return paging.advance((row.pledge_id for row in page.rows), page.next, after)
 
 
 def _key_pair(session: Session, version: int) -> tuple[bytes, bytes] | None:
@@ -207,7 +196,7 @@ _JSONL = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build o
 
 def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
     for row in rows:
-        out.write(_JSONL(row) + "\n")
+        out.write(json_safe(_JSONL(row)) + "\n")  # students' text: no raw control characters
 
 
 def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]],

@@ -20,7 +20,7 @@ from crypto.errors import BadEncoding
 from crypto.resealing import reseal_with_nonce
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
-from organizer import campaigns, coalition, members
+from organizer import campaigns, coalition, members, paging
 from organizer.client import Client
 from organizer.errors import NeedsAdmin, NoSecretForVersion
 from organizer.session import Session
@@ -191,11 +191,11 @@ def _stale_pages(client: Client, campaign_id: str, size: int) -> Iterator[list[d
     while True:
         page = client.get(f"/api/v1/org/campaigns/{campaign_id}/stale-pledges",
                           query=f"after={after}&limit={size}")
+        after = paging.advance((str(p["pledge_id"]) for p in page["pledges"]), page["next"], after)
         if page["pledges"]:
             yield page["pledges"]
         if not page["next"]:
             return
-        after = page["next"]
 
 
 def _prefetched(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:

@@ -149,8 +149,18 @@ def translate_message(message: str) -> str:
     return str(gettext(message))
 
 
-def js_messages() -> dict[str, str]:
-    return {key: str(text) for key, text in JS_MESSAGES.items()}
+# Sentences only the withdraw page says; the pledge page leaves them out (bytes on slow phones).
+WITHDRAW_ONLY = {"not_receipt", "deleting", "deleted", "no_match", "withdraw_unreachable",
+                 "withdraw_error", "kept"}
+
+
+def js_messages(page: str) -> dict[str, str]:
+    """The sentences the script needs on `page` ("pledge" or "withdraw"), in this language."""
+    if page == "withdraw":
+        keys = WITHDRAW_ONLY | {"http_error", "rate_limited"}
+    else:
+        keys = set(JS_MESSAGES) - WITHDRAW_ONLY
+    return {key: str(text) for key, text in JS_MESSAGES.items() if key in keys}
 
 
 def _template_globals() -> dict[str, Any]:

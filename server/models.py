@@ -140,10 +140,16 @@ class Invite(BaseModel):
 
 
 class RequestNonce(BaseModel):
-    """Seen (keyid, nonce) pairs of organizers' requests, kept only for the replay window."""
+    """Seen (keyid, nonce) pairs of organizers' requests, kept only for the replay window.
+
+    No rowid (it would count requests in arrival order) and an expiry rounded up to NONCE_BUCKET
+    seconds (server/api/auth.py), so the rows tell when organizers were active only roughly."""
 
     nonce_hash = BlobField(primary_key=True)
     expires_at = IntegerField(index=True)
+
+    class Meta:
+        without_rowid = True  # SQLite (migration 0005); PostgreSQL tables have no rowid
 
 
 class ServerState(BaseModel):

@@ -58,6 +58,7 @@ _LEASE_HORIZON = 2 * 600 + LEASE_SECONDS
 _LOCK_TIMEOUT = "3s"  # a queued VACUUM FULL would block the intake: give up, retry next purge
 
 _LEASE, _LATEST_DAY, _SCRUB_DUE = "purge-lease", "latest-day", "scrub-due"
+_SCRUBBED_AT = "pledges-at-scrub"  # the pledge count the last scrub laid out in id order
 # PostgreSQL tables whose deleted rows held student data or coalition secrets.
 _SCRUBBED = ("pledge", "announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
              "encryption_key", "organizer", "invite", "setup_code", "request_nonce")
@@ -301,11 +302,28 @@ def _purge(clock: Clock, lease: _Lease) -> PurgeResult:
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
-    if not (pledges or campaigns or gone) and not _get_state(_SCRUB_DUE):
+    arrived = _pledges_since_scrub()
+    if not (pledges or campaigns or gone or arrived) and not _get_state(_SCRUB_DUE):
         compacted = _flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake the lock
     else:
         compacted = compact()
+        if compacted and arrived:
+            _set_state(_SCRUBBED_AT, arrived)
     return PurgeResult(campaigns, pledges, compacted)
+
+
+def _pledges_since_scrub() -> str:
+    """On SQLite, the pledge count if it changed since the last scrub, else ''.
+
+    A pledge's ciphertext (over 1 KB) spills onto overflow pages that SQLite allocates as it
+    arrives, so the page numbers in the file give the order in which pledges came (issue 13);
+    VACUUM lays them out again in id order, which is random. So a run after new pledges scrubs
+    (about a second per 100,000 live pledges, bench/README.md). PostgreSQL: docs/deletion.md.
+    """
+    if not is_sqlite():
+        return ""
+    count = str(Pledge.select().count())
+    return "" if count == _get_state(_SCRUBBED_AT) else count
 
 
 @contextmanager
@@ -337,6 +355,18 @@ def _logged_run() -> Iterator[None]:
         log.info("purge run finished in %.2f s", time.monotonic() - started)
 
 
+def _end_run(lease: _Lease, until: int) -> None:
+    """Release the lease, then empty SQLite's WAL once more: frames are appended in commit order,
+    so a log that still held the run's writes (or, before the run, pledges' pages) would tell in
+    which order things happened. What the log gathers until the next run is in docs/deletion.md."""
+    lease.release(until)
+    try:
+        if not _flush_wal(patience_ms=2000):
+            log.warning("the write-ahead log is held by a reader; the next purge empties it")
+    except DatabaseError:
+        log.warning("the write-ahead log is held by a reader; the next purge empties it")
+
+
 def purge_if_due(clock: Clock, interval: int) -> PurgeResult | None:
     """Purge unless another process purges or purged less than `interval` seconds ago."""
     lease = _Lease(clock)
@@ -348,7 +378,7 @@ def purge_if_due(clock: Clock, interval: int) -> PurgeResult | None:
             with _logged_run():
                 return _purge(clock, lease)
         finally:
-            lease.release(started + interval)
+            _end_run(lease, started + interval)
 
 
 def purge_expired(clock: Clock, wait_seconds: float = 2 * LEASE_SECONDS) -> PurgeResult:
@@ -364,7 +394,7 @@ def purge_expired(clock: Clock, wait_seconds: float = 2 * LEASE_SECONDS) -> Purg
             with _logged_run():
                 return _purge(clock, lease)
         finally:
-            lease.release(int(clock.now()))
+            _end_run(lease, int(clock.now()))
 
 
 def start_background_purge(app: Flask) -> threading.Thread:

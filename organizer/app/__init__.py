@@ -12,6 +12,7 @@ from flask import Flask
 
 from organizer.app import guard, helpers, i18n
 from organizer.app.jobs import Jobs
+from organizer.app.rosters import Rosters
 from organizer.app.state import AppState
 from organizer.app.views import BLUEPRINTS
 
@@ -25,6 +26,8 @@ def create_app(state: AppState, **config: Any) -> Flask:
                       TEMPLATES_AUTO_RELOAD=False, **config)
     app.extensions["pledgebox_app"] = state
     app.extensions["pledgebox_jobs"] = Jobs()
+    app.extensions["pledgebox_rosters"] = opened = Rosters()
+    state.on_lock.append(opened.locked)  # answers opened with the keys leave with them
     guard.init_app(app)
     i18n.init_app(app)
     helpers.init_app(app)

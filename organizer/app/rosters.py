@@ -71,6 +71,12 @@ class Rosters:
             if run is not None:
                 run.drop()
 
+    def locked(self) -> None:
+        """The app locked: drop every opened roster and the keys they were opened with."""
+        with self._lock:
+            self.drop_all()
+            self._session = None
+
     def drop_all(self) -> None:
         for campaign_id in list(self._entries):
             entry = self._entries.pop(campaign_id)

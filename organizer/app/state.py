@@ -55,6 +55,8 @@ class AppState:
     last_active: float = 0.0
     busy: int = 0  # long jobs running: the app does not lock under them
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Called when the keys are dropped, so whatever was opened with them (rosters, counts) goes too.
+    on_lock: list[Callable[[], None]] = field(default_factory=list)
 
     def first_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/?token={self.token}"
@@ -87,14 +89,19 @@ class AppState:
         self.last_active = self.clock()
 
     def lock_now(self) -> None:
-        """Drop the unlocked keys: the keystore's payload is no longer referenced from here."""
+        """Drop the unlocked keys: the keystore's payload is no longer referenced from here,
+        nor (through the on_lock listeners) from anything that holds what they opened."""
         with self.lock:
-            self.session = None
+            was_open, self.session = self.session is not None, None
+        if was_open:
+            for listener in self.on_lock:
+                listener()
 
     def lock_if_idle(self) -> bool:
         """Lock after `idle_seconds` without a request; True if it is locked now."""
         with self.lock:
-            if self.session is not None and not self.busy and \
-                    self.clock() - self.last_active >= self.idle_seconds:
-                self.session = None
-            return self.session is None
+            idle = self.session is not None and not self.busy and \
+                self.clock() - self.last_active >= self.idle_seconds
+        if idle:
+            self.lock_now()
+        return self.session is None

@@ -175,6 +175,7 @@ def test_wiping_needs_the_title_typed(browser: Browser, org) -> None:
     right = browser.post(f"/campaigns/{campaign_id}/wipe", {"confirm": " walkout  FRIDAY "})
     assert right.status == 303
     assert campaign_id not in {i["campaign_id"] for i in campaigns.list_campaigns(org.session)}
+    assert "Walkout Friday" not in browser.get("/").text
     listed = browser.get("/campaigns/")
     assert listed.status == 200
     assert "Walkout Friday" not in listed.text

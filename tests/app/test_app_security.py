@@ -212,3 +212,38 @@ def test_every_form_of_a_page_carries_the_csrf_token(browser_in):
     forms = text.count("<form")
     assert forms >= 2
     assert text.count(f'name="csrf_token" value="{browser_in.csrf}"') == forms
+
+
+def test_a_backup_is_restored_only_with_its_passphrase(tmp_path):
+    from crypto import WrongPassphrase
+    from organizer.errors import BadInput
+    from organizer.session import Session, restore_backup
+
+    original = tmp_path / "old" / "keystore.json"
+    Session.create(original, PASSPHRASE)
+    target = tmp_path / "new" / "keystore.json"
+    backup = original.read_bytes()
+    with pytest.raises(WrongPassphrase):
+        restore_backup(target, backup, "not the right passphrase")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []  # no temporary copy left behind
+    restored = restore_backup(target, backup, PASSPHRASE)
+    assert target.read_bytes() == backup
+    assert restored.identity.fingerprint == Session.open(original, PASSPHRASE).identity.fingerprint
+    with pytest.raises(BadInput):
+        restore_backup(target, backup, PASSPHRASE)  # never over an existing keystore
+
+
+def test_locking_also_drops_what_was_opened_with_the_keys(browser_in, made_keystore, running):
+    opened = running.server.app.extensions["pledgebox_rosters"]
+    unlocked(browser_in, made_keystore)
+    opened._session = running.state.session  # as after the roster page opened a campaign
+    called = []
+    running.state.on_lock.append(lambda: called.append(True))
+    running.clock.advance(15 * 60)
+    browser_in.get("/")
+    assert called == [True]
+    assert opened._session is None
+    unlocked(browser_in, made_keystore)
+    browser_in.post("/lock")
+    assert called == [True, True]

@@ -324,3 +324,31 @@ def test_the_language_switch_is_remembered_for_the_session(browser, tmp_path, ap
     expect(page.locator("html")).to_have_attribute("lang", "es")
     page.get_by_role("link", name="English").click()
     expect(page.locator("h1")).to_have_text("Unlock your keystore")
+
+
+def test_restore_a_backup_then_change_the_server_address(browser, live_server, tmp_path, apps):
+    admin = make_coalition(tmp_path, live_server.base_url)
+    backup = tmp_path / "pledgebox-keystore-backup.json"
+    backup.write_bytes(admin.keystore.read_bytes())
+    app, page = open_app(browser, apps, tmp_path / "new-laptop" / "keystore.json")
+    page.locator("summary").click()
+    page.set_input_files("#backup", str(backup))
+    page.fill("#restore-passphrase", "wrong passphrase for this")
+    page.get_by_role("button", name="Restore").click()
+    expect(page.locator(".notice.error")).to_contain_text("does not unlock this keystore")
+    assert not (tmp_path / "new-laptop" / "keystore.json").exists()
+    page.locator("summary").click()
+    page.set_input_files("#backup", str(backup))
+    page.fill("#restore-passphrase", PASSPHRASE)
+    page.get_by_role("button", name="Restore").click()
+    expect(page.locator(".notice")).to_contain_text("Welcome back")
+    expect(page.locator("h1")).to_have_text("Campaigns")
+
+    page.get_by_role("link", name="Settings").click()
+    page.fill("#server", "http://127.0.0.1:9")
+    page.get_by_role("button", name="Save the address").click()
+    expect(page.locator(".notice.error")).to_contain_text("at http://127.0.0.1:9")
+    expect(page.locator("#server")).to_have_value(live_server.base_url)  # unchanged
+    page.fill("#server", live_server.base_url + "/")
+    page.get_by_role("button", name="Save the address").click()
+    expect(page.locator(".notice")).to_contain_text(f"This app now talks to {live_server.base_url}.")

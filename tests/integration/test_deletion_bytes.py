@@ -364,3 +364,74 @@ def test_every_connection_has_secure_delete(tmp_path: Path) -> None:
         t.join()
     probe()
     assert seen == [1, True] * 3
+
+
+# --- SQLite's WAL between purge runs: no arrival order left behind ---------------------------
+
+def _wal_frames(wal: bytes) -> int:
+    return max(0, len(wal) - 32) // (24 + 4096)  # 32-byte header, then (24-byte header + page) each
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("deployment", ["0"], indirect=True)  # no timer: only the command purges
+def test_a_purge_run_leaves_the_wal_empty(deployment: Deployment) -> None:
+    """WAL frames are appended in commit order, so while pledges' pages sit in the log it tells
+    in which order they arrived (issue 13, finding 8: four pledges' order was read back from it).
+    A purge run ends with a TRUNCATE checkpoint after its own last write: the log is empty."""
+    dep = deployment
+    campaign = sentinel_campaign(dep, n=4)
+    path = Path(dep.db_url.removeprefix("sqlite:///") + "-wal")
+    before = _read_all([path])
+    assert _wal_frames(before) > 4
+    assert all(p.pledge_id.encode() in before for p in campaign.pledges)  # the order is there now
+    done = subprocess.run([sys.executable, "-m", "server.cli", "purge"], env={**os.environ, **dep.env},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert path.stat().st_size == 0
+    assert _wal_frames(_read_all([path])) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("deployment", ["0"], indirect=True)
+def test_nonce_rows_keep_no_order_and_no_second(deployment: Deployment) -> None:
+    """Organizers' request nonces: no rowid counting requests, expiry rounded to 10 minutes."""
+    dep = deployment
+    make_campaign(dep.admin)
+    db = sqlite3.connect(dep.db_url.removeprefix("sqlite:///"))
+    try:
+        rows = db.execute("SELECT expires_at FROM request_nonce").fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="rowid"):
+            db.execute("SELECT rowid FROM request_nonce")
+    finally:
+        db.close()
+    assert len(rows) >= 2
+    assert all(expires % 600 == 0 for (expires,) in rows)
+    assert all(0 <= expires - dep.started < 300 + 600 + 60 for (expires,) in rows)
+
+
+def _pages_in_file(dep: Deployment, pledges: list[SentinelPledge]) -> list[int]:
+    """The page of the database file holding each pledge's last ciphertext bytes."""
+    data = _read_all([Path(dep.db_url.removeprefix("sqlite:///"))])
+    page_size = int.from_bytes(data[16:18], "big")
+    pages = [data.find(p.ciphertext[-32:]) // page_size for p in pledges]
+    assert all(page > 0 for page in pages)
+    return pages
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("deployment", ["0"], indirect=True)
+def test_a_purge_run_lays_new_pledges_out_in_id_order(deployment: Deployment) -> None:
+    """The next place to look after the WAL: a ciphertext too long for its leaf (2 KiB and up,
+    with 8 KiB pages) spills onto overflow pages allocated as it arrives, so the file's page
+    numbers gave the arrival order. A purge run after new pledges rewrites the file in id order
+    (random)."""
+    dep = deployment
+    campaign = sentinel_campaign(dep, n=12)
+    spilled = [p for p in campaign.pledges if len(p.ciphertext) > 2048]
+    by_id = sorted(spilled, key=lambda p: p.pledge_id)
+    assert spilled != by_id
+    purge = [sys.executable, "-m", "server.cli", "purge"]
+    env = {**os.environ, **dep.env}
+    subprocess.run(purge, env=env, capture_output=True, timeout=300, check=True)
+    assert _pages_in_file(dep, by_id) == sorted(_pages_in_file(dep, by_id))
+    assert _pages_in_file(dep, spilled) != sorted(_pages_in_file(dep, spilled))

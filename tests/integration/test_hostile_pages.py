@@ -1,6 +1,7 @@
 """A server that pages the roster dishonestly: a real HTTP server on loopback, serving what an
 attacker holding the box would, and the real organizer tool reading from it (issue 13, finding 4)."""
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crypto.pledge_page import encode_page
-from organizer import roster
+from organizer import roster, rotation
 from organizer.errors import PagesOutOfOrder
 from organizer.session import Session
 from tests.support.factories import PASSPHRASE
@@ -124,3 +125,35 @@ def test_an_honest_server_s_pages_are_read_to_the_end(session: Session) -> None:
         assert tally.unopened == len(IDS)  # zero bytes open nothing, and are counted, once each
     finally:
         fake.close()
+
+
+def test_re_encryption_pages_are_held_to_the_same_rule(session: Session) -> None:
+    """The next list an attacker would loop: stale pledges during `key reencrypt`."""
+    requests = 0
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            nonlocal requests
+            requests += 1
+            pledges = [{"pledge_id": i, "key_version": 1, "ciphertext": ""} for i in IDS[:2]]
+            body = json.dumps({"pledges": pledges, "next": IDS[1] if requests < MAX_REQUESTS else None})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        session.data["server"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+        pages = rotation._stale_pages(session.client(), CAMPAIGN, 2)
+        assert next(pages)
+        with pytest.raises(PagesOutOfOrder):
+            next(pages)
+        assert requests == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -176,6 +176,9 @@ def test_student_tables_are_without_rowid_on_sqlite(tmp_path: Path) -> None:
             assert sql.rstrip().upper().endswith("WITHOUT ROWID"), sql
             with pytest.raises(peewee.OperationalError, match="rowid"):
                 db.execute_sql(f"SELECT rowid FROM {table}")
+        # nor does the nonce table count organizers' requests in arrival order (issue 13)
+        sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'request_nonce'").fetchone()[0]
+        assert sql.rstrip().upper().endswith("WITHOUT ROWID"), sql
         # campaigns hold no per-student data, but their ids are random all the same
         assert db.get_primary_keys("campaign") == ["id"]
     db.close()

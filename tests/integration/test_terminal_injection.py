@@ -1,8 +1,11 @@
 """Text from the server or another organizer never reaches a terminal with its control characters
 (issue 13, finding 6): the real `pledgebox` command, its stderr and stdout read as bytes."""
 
+import contextlib
 import json
 import os
+import pty
+import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,11 +17,18 @@ from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_bytes
 from crypto.statements import campaign_message, sign_statement
 from organizer import coalition, contacts, members
-from organizer.printable import printable
+from organizer.printable import is_safe, json_safe, printable
 from organizer.session import Session
 from server.db import database
 from server.models import Campaign
-from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition, new_organizer
+from tests.support.factories import (
+    PASSPHRASE,
+    OrganizerHandle,
+    make_campaign,
+    make_coalition,
+    new_organizer,
+    pledge,
+)
 from tests.support.live import LiveServer
 from tests.support.scripts import console_script
 
@@ -140,3 +150,51 @@ def test_a_campaign_title_from_another_admin_is_filtered(live_server: LiveServer
         assert run.returncode == 0, run.stderr
         assert b"Walkout" in run.stdout
         assert_terminal_safe(run.stdout + run.stderr)
+
+
+def test_json_safe_keeps_the_value_and_drops_the_controls() -> None:
+    for text in ["Escuela Año 👩‍🎓", "x\x9b2J\u202ey\x1b[0m\U000e0001", "\x85\x00"]:
+        encoded = json_safe(json.dumps({"m": text}, ensure_ascii=False))
+        assert json.loads(encoded) == {"m": text}
+        assert encoded.isprintable() or all(is_safe(ch) for ch in encoded)
+
+
+def test_a_student_s_answer_reaches_the_terminal_without_its_controls(live_server: LiveServer,
+                                                                     tmp_path: Path) -> None:
+    """Students are strangers too: their free text goes through the same filter in every format."""
+    admin = make_coalition(tmp_path, live_server.base_url)
+    campaign_id = make_campaign(admin)
+    nasty = "hi\x9b2J\x1b]0;owned\x07\u202eexe"
+    pledge(live_server.base_url, campaign_id, {"school": "covina-high", "message": nasty})
+    for fmt in ("table", "csv", "jsonl"):
+        run = pledgebox(admin.keystore, "roster", campaign_id, "--format", fmt)
+        assert run.returncode == 0, run.stderr
+        assert b"hi" in run.stdout
+        if fmt != "csv":  # stdout is a pipe here, so CSV keeps the data (TerminalSafe is for ttys)
+            assert_terminal_safe(run.stdout.replace(b"\r\n", b"\n"))
+    rows = pledgebox(admin.keystore, "roster", campaign_id, "--format", "jsonl").stdout.splitlines()
+    assert json.loads(rows[0])["answers"]["message"] == nasty  # the data itself is unchanged
+    # CSV on a real terminal (a pseudo-terminal here) is filtered; a file keeps it exact.
+    assert_terminal_safe(on_a_terminal(admin.keystore, "roster", campaign_id, "--format", "csv"))
+    saved = tmp_path / "roster.csv"
+    assert pledgebox(admin.keystore, "roster", campaign_id, "--format", "csv", "-o", str(saved)
+                     ).returncode == 0
+    assert nasty in saved.read_text(encoding="utf-8")
+
+
+def on_a_terminal(keystore: Path, *args: str) -> bytes:
+    main, secondary = pty.openpty()
+    try:
+        proc = subprocess.run([console_script("pledgebox"), "--keystore", str(keystore), *args],
+                              stdout=secondary, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE}, timeout=120,
+                              check=False)
+        assert proc.returncode == 0
+        os.close(secondary)
+        out = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal has nothing more
+            while chunk := os.read(main, 65536):
+                out += chunk
+        return re.sub(rb"\r+\n", b"\n", out)  # the terminal's own line ends (onlcr, CSV's CRLF)
+    finally:
+        os.close(main)

@@ -187,3 +187,45 @@ test('without the crypto library, envelope.js throws instead of sending anything
     globalThis.PledgeboxLib = saved;
   }
 });
+
+// Protocol 1.1 tallies: shown only when the link's key signed them, for this campaign.
+function signedTally(signing, t) {
+  const body = new TextEncoder().encode(JSON.stringify(t));
+  const signature = nacl.sign.detached(env.tallyMessage(body), signing.secretKey);
+  return { body: env.b64uEncode(body), signature: env.b64uEncode(signature) };
+}
+
+test('verifyTally accepts a signed tally for this campaign and refuses everything else', () => {
+  const signing = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(3));
+  const t = { campaign_id: 'cmp_A', coalition_id: 'coa_B', day: '2030-04-01', total: 12,
+    counts: { north: 12, south: 0 }, few: ['east'], reached: ['north'] };
+  const good = signedTally(signing, t);
+  const ok = env.verifyTally(good, signing.publicKey, 'cmp_A', 'coa_B');
+  assert.equal(ok.ok, true);
+  assert.deepEqual(ok.tally, t);
+  // body changed, signature kept
+  const forged = { ...good, body: env.b64uEncode(new TextEncoder().encode(JSON.stringify({ ...t, total: 99 }))) };
+  assert.equal(env.verifyTally(forged, signing.publicKey, 'cmp_A', 'coa_B').reason, 'bad_signature');
+  const other = nacl.sign.keyPair();
+  assert.equal(env.verifyTally(good, other.publicKey, 'cmp_A', 'coa_B').reason, 'bad_signature');
+  assert.equal(env.verifyTally(good, signing.publicKey, 'cmp_X', 'coa_B').reason, 'campaign_mismatch');
+  assert.equal(env.verifyTally(good, signing.publicKey, 'cmp_A', 'coa_X').reason, 'campaign_mismatch');
+  // the announcement prefix does not make a tally
+  const wrongPurpose = { ...good, signature: env.b64uEncode(nacl.sign.detached(
+    env.announcementMessage(env.b64uDecode(good.body)), signing.secretKey)) };
+  assert.equal(env.verifyTally(wrongPurpose, signing.publicKey, 'cmp_A', 'coa_B').reason, 'bad_signature');
+  const badShape = signedTally(signing, { ...t, total: -1 });
+  assert.equal(env.verifyTally(badShape, signing.publicKey, 'cmp_A', 'coa_B').reason, 'malformed');
+  assert.equal(env.verifyTally(null, signing.publicKey, 'cmp_A', 'coa_B').reason, 'malformed');
+});
+
+test("descriptorText: the student's language where given, the signed name only", () => {
+  const d = { title: 'Walkout', description: 'Go', coalition_name: 'Covina', languages: ['en', 'es'],
+    i18n: { es: { title: 'Salida' } } };
+  const es = env.descriptorText(d, 'es');
+  assert.deepEqual(es.title, { text: 'Salida', lang: 'es' });
+  assert.deepEqual(es.description, { text: 'Go', lang: 'en' });
+  assert.deepEqual(es.coalitionName, { text: 'Covina', lang: 'en' });
+  assert.deepEqual(env.descriptorText(d, 'en').title, { text: 'Walkout', lang: 'en' });
+  assert.equal(env.descriptorText({ title: 'v1', fields: [] }, 'en').coalitionName, null);
+});

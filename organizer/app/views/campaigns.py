@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from organizer import campaigns
 from organizer.app.helpers import current_session, fail, notify
+from organizer.app.rosters import rosters
 from organizer.errors import UserError
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -47,7 +48,8 @@ def wipe(campaign_id: str) -> WResponse:
     except UserError as exc:
         return fail(exc, "campaigns.show", campaign_id=campaign_id)
     notify(gettext("The campaign and all its pledges are deleted for good."))
-    return redirect(url_for("campaigns.index"), code=303)
+    rosters().forget(campaign_id)  # the opened answers of a wiped campaign leave memory too
+    return redirect(url_for("home.index"), code=303)
 
 
 # The wizard, sharing and roster pages add their routes to this Blueprint (one name, "campaigns").

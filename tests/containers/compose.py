@@ -1,0 +1,95 @@
+"""deploy/compose.yaml started with podman-compose, as an operator starts it, under a test's own name.
+
+The settings an operator puts in deploy/.env come from the process environment instead (compose
+reads both), so the test leaves no file in the repository.
+"""
+
+import json
+import secrets
+import ssl
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.containers.images import DEPLOY, podman_env, run
+from tests.support.live import free_port
+
+
+def compose_command(project: str) -> list[str]:
+    # The podman-compose of this environment (a test dependency), whatever PATH says.
+    return [sys.executable, "-m", "podman_compose", "--project-name", project,
+            "--file", str(DEPLOY / "compose.yaml")]
+
+
+@dataclass
+class Deployment:
+    settings: dict[str, str]
+    project: str = field(default_factory=lambda: "pbtest" + secrets.token_hex(4))
+    https_port: int = field(default_factory=free_port)
+
+    @property
+    def base_url(self) -> str:
+        # `localhost` gets a certificate from Caddy's own CA: `tls internal`, with no CA to reach.
+        return f"https://localhost:{self.https_port}"
+
+    def env(self) -> dict[str, str]:
+        return {**podman_env(), "PLEDGEBOX_DOMAIN": "localhost",
+                "PLEDGEBOX_HTTPS_BIND": f"127.0.0.1:{self.https_port}",
+                "PLEDGEBOX_HTTP_BIND": f"127.0.0.1:{free_port()}", **self.settings}
+
+    def compose(self, *args: str, timeout: float = 300) -> str:
+        return run([*compose_command(self.project), *args], env=self.env(), timeout=timeout).stdout
+
+    def up(self, ca_file: Path) -> "Deployment":
+        self.compose("up", "-d", "--no-build")
+        self.wait_ready(ca_file)
+        return self
+
+    def down(self) -> None:
+        run([*compose_command(self.project), "down", "--volumes", "--timeout", "5"],
+            env=self.env(), check=False)
+
+    def container(self, service: str) -> str:
+        listing = run(["podman", "ps", "-a", "--format", "json",
+                       "--filter", f"label=io.podman.compose.project={self.project}",
+                       "--filter", f"label=com.docker.compose.service={service}"]).stdout
+        names = [c["Names"][0] for c in json.loads(listing or "[]")]
+        assert len(names) == 1, f"{service}: {names}"
+        return names[0]
+
+    def services(self) -> set[str]:
+        listing = run(["podman", "ps", "--format", "json",
+                       "--filter", f"label=io.podman.compose.project={self.project}"]).stdout
+        return {c["Labels"]["com.docker.compose.service"] for c in json.loads(listing or "[]")}
+
+    def podman(self, *args: str, timeout: float = 120) -> str:
+        return run(["podman", *args], timeout=timeout).stdout
+
+    def logs(self, service: str) -> str:
+        done = run(["podman", "logs", self.container(service)])
+        return done.stdout + done.stderr
+
+    def caddy_root(self, target: Path) -> Path:
+        """Caddy's own root certificate, the one a browser would be told to trust for `localhost`."""
+        self.podman("cp", f"{self.container('caddy')}:/data/caddy/pki/authorities/local/root.crt",
+                    str(target))
+        return target
+
+    def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90) -> None:
+        deadline = time.monotonic() + deadline_s
+        last: object = None
+        while time.monotonic() < deadline:
+            try:
+                if not ca_file.exists():
+                    self.caddy_root(ca_file)
+                context = ssl.create_default_context(cafile=str(ca_file))
+                with urllib.request.urlopen(self.base_url + path, timeout=3, context=context) as r:
+                    if r.status == 200:
+                        return
+            except (OSError, RuntimeError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.project} not ready through Caddy: {last}\n"
+                           + "\n".join(f"--- {s}\n{self.logs(s)[-3000:]}" for s in sorted(self.services())))

@@ -1,0 +1,164 @@
+"""deploy/compose.yaml's default set-up (Caddy + one app on SQLite), built and run with podman.
+
+Through Caddy over HTTPS: a pledge is accepted and opened by `pledgebox roster`; the app's
+security headers arrive intact; no log anywhere holds a request. Then the app container is
+killed (SIGKILL) in the middle of a stream of pledges: every acknowledged pledge is there after
+the restart, because the data volume is real.
+"""
+
+import gzip
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+
+import pytest
+
+from tests.containers.compose import Deployment
+from tests.containers.images import APP_TAG, run
+from tests.containers.organizers import Campaign, open_campaign
+from tests.support.factories import PledgeReceipt, pledge
+from tests.support.hardening import assert_hardened
+from tests.support.http import call
+
+SENTINEL = "pbsentinel" + secrets.token_hex(6)
+
+
+@pytest.fixture(scope="module")
+def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
+    running = Deployment({})
+    try:
+        yield running.up(trust)
+    finally:
+        running.down()
+
+
+@pytest.fixture(scope="module")
+def campaign(deployment: Deployment, module_tmp: Path) -> Campaign:
+    return open_campaign(deployment, module_tmp)
+
+
+def test_a_pledge_through_caddy_over_https_is_opened_by_the_roster(deployment: Deployment,
+                                                                    campaign: Campaign) -> None:
+    sent = pledge(deployment.base_url, campaign.campaign_id,
+                  {"school": "covina-high", "message": f"walking out {SENTINEL}"})
+    rows = campaign.roster()
+    assert [r["pledge_id"] for r in rows] == [sent.pledge_id]
+    assert rows[0]["answers"]["message"] == f"walking out {SENTINEL}"
+
+
+def test_the_apps_security_headers_pass_through_caddy(deployment: Deployment, campaign: Campaign) -> None:
+    for path in ("/", "/healthz", f"/p/{campaign.campaign_id}", f"/api/v1/campaigns/{campaign.campaign_id}",
+                 "/nothing-here"):
+        reply = call(deployment.base_url, "GET", path)
+        # HSTS too: Caddy says the request came over TLS and the app trusts exactly that one hop.
+        assert_hardened(reply, f"GET {path} through Caddy", tls=True)
+    page = call(deployment.base_url, "GET", f"/p/{campaign.campaign_id}", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"
+    assert b"<html" in gzip.decompress(page.body)
+
+
+def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campaign) -> None:
+    agent = {"User-Agent": f"Mozilla/5.0 {SENTINEL}-agent", "Referer": f"https://{SENTINEL}.example/",
+             "X-Forwarded-For": "198.51.100.77"}
+    for path in (f"/p/{campaign.campaign_id}?{SENTINEL}=q", f"/{SENTINEL}-missing", "/healthz"):
+        call(deployment.base_url, "GET", path, headers=agent)
+    call(deployment.base_url, "POST", f"/api/v1/campaigns/{campaign.campaign_id}/pledges",
+         raw=b"{not json", headers={**agent, "Content-Type": "application/json"})
+    pledge(deployment.base_url, campaign.campaign_id)
+    # What the containers see as the visitor's address: the podman network's gateway.
+    network = deployment.podman("network", "inspect", f"{deployment.project}_default",
+                                "--format", "{{range .Subnets}}{{.Gateway}} {{end}}").split()
+    forbidden = [SENTINEL, campaign.campaign_id, "198.51.100.77", "Mozilla", "/api/v1", "/p/", "HTTP/1.1",
+                 "HTTP/2", *network]
+    for service in ("app", "caddy"):
+        text = deployment.logs(service)
+        assert text.strip(), f"{service} logged nothing at all: is this the right container?"
+        found = [word for word in forbidden if word in text]
+        assert not found, f"{service}'s log holds {found}:\n{text[-2000:]}"
+    # No log file written anywhere: not in the containers' own layers, not in their volumes.
+    for service in ("app", "caddy"):
+        changed = deployment.podman("diff", deployment.container(service))
+        assert not [line for line in changed.splitlines() if "log" in line.rsplit("/", 1)[-1]], changed
+    data = deployment.podman("exec", deployment.container("app"), "ls", "-A", "/data").split()
+    assert set(data) <= {"pledgebox.sqlite3", "pledgebox.sqlite3-wal", "pledgebox.sqlite3-shm"}, data
+    caddy_files = deployment.podman("exec", deployment.container("caddy"),
+                                    "find", "/data", "/config", "-type", "f")
+    assert "log" not in caddy_files.replace("catalog", ""), caddy_files
+
+
+class PledgeStream:
+    """Pledges one after another in a thread; keeps the receipts of those the server acknowledged."""
+
+    def __init__(self, base_url: str, campaign_id: str) -> None:
+        self.base_url, self.campaign_id = base_url, campaign_id
+        self.acked: list[PledgeReceipt] = []
+        self.failures = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.acked.append(pledge(self.base_url, self.campaign_id))
+            except (AssertionError, OSError, ValueError, KeyError):
+                self.failures += 1  # refused or cut off: never acknowledged, so never promised
+                time.sleep(0.05)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=60)
+
+
+def test_killing_the_app_mid_stream_loses_no_acknowledged_pledge(deployment: Deployment,
+                                                                 campaign: Campaign, trust: Path) -> None:
+    before = {r["pledge_id"] for r in campaign.roster()}
+    app = deployment.container("app")
+    volume = deployment.podman("volume", "inspect", f"{deployment.project}_data", "--format",
+                               "{{.Mountpoint}}").strip()
+    started = _started(deployment, app)
+    with PledgeStream(deployment.base_url, campaign.campaign_id) as stream:
+        while len(stream.acked) < 15:
+            time.sleep(0.05)
+        deployment.podman("kill", "--signal", "KILL", app)  # no shutdown, no flush, no goodbye
+        acked_at_kill = len(stream.acked)
+        time.sleep(1.0)  # the stream goes on against a dead app (Caddy retries for 5 s)
+        if deployment.podman("inspect", app, "--format", "{{.State.Running}}").strip() != "true":
+            deployment.podman("start", app)  # what restart: unless-stopped does, where it can
+        deployment.wait_ready(trust)
+        time.sleep(1.0)  # and after the restart
+    assert _started(deployment, app) != started, "the app was not killed and started again"
+    assert len(stream.acked) > acked_at_kill + 1, "no pledge was acknowledged after the restart"
+    assert Path(volume, "pledgebox.sqlite3").is_file()  # a real volume on the host
+    stored = {r["pledge_id"] for r in campaign.roster()}
+    lost = {r.pledge_id for r in stream.acked} - stored
+    assert not lost, f"{len(lost)} acknowledged pledges lost"
+    assert before <= stored
+
+
+
+def _started(deployment: Deployment, container: str) -> str:
+    return deployment.podman("inspect", container, "--format", "{{.State.StartedAt}}").strip()
+
+
+def test_caddys_onion_listener_serves_the_app_inside_its_own_network_namespace_only(
+        deployment: Deployment) -> None:
+    """Where the onion profile's Tor (network_mode service:caddy) hands its visitors."""
+    fetch = ("import urllib.request as u; r = u.urlopen('http://{host}:8081/healthz', timeout=5); "
+             "print(r.status, r.read().decode(), 'hsts' if r.headers['Strict-Transport-Security'] else '')")
+    caddy = deployment.container("caddy")
+    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()  # podman-compose's
+    inside = run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
+                  "--network", f"container:{caddy}", APP_TAG,
+                  "python3", "-c", fetch.format(host="127.0.0.1")])
+    assert inside.stdout.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
+    outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
+                   fetch.format(host="caddy")], check=False)
+    assert outside.returncode != 0
+    assert "Connection refused" in outside.stderr
