@@ -24,5 +24,6 @@ def test_schools_with_spanish_names_from_the_command_line(live_server: LiveServe
     school = d["fields"][0]
     assert [o["label"] for o in school["options"]] == [
         {"en": "Covina High", "es": "Preparatoria Covina"}, {"en": "Northview High"}]
-    assert school["required"] is True and d["threshold"] == {"field": "school", "count": 10}
+    assert school["required"] is True
+    assert d["threshold"] == {"field": "school", "count": 10}
     assert [f["id"] for f in d["fields"]] == ["school", "help"]
