@@ -139,8 +139,13 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
     d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
+    threshold = item["descriptor"].get("threshold")
     print(f"{d['title']}\naction date: {d['action_date']}\ncloses: {d['closes_at']}\n"
-          f"deleted after: {d['delete_after']}\npledges: {printable(str(item['pledge_count']))}\n"
+          f"deleted after: {d['delete_after']}\n"
+          f"time zone: {d.get('time_zone', 'UTC')} (the dates end at midnight there)\n"
+          + (f"threshold: {printable(str(threshold['count']))} pledges per "
+             f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
+          + f"pledges: {printable(str(item['pledge_count']))}\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
