@@ -5,23 +5,29 @@ in a fresh profile (empty cache) under DevTools' "Slow 4G" network preset (562.5
 1.44 Mbit/s down, 675 kbit/s up) and 4x CPU throttling, through the Chrome DevTools Protocol.
 Bytes are summed from Network.loadingFinished (encodedDataLength: what crossed the wire,
 headers included); the time is from navigation start to the moment the form is shown with its
-send button enabled (a MutationObserver records performance.now()). Goals: <= 100 KB, <= 2 s.
+send button enabled (a MutationObserver records performance.now()). Goals (issue 12, behind gzip):
+<= 30 KB, <= 1.3 s.
 
 Each visit is made twice: straight from gunicorn (which sends bodies uncompressed) and through a
-small gzip reverse proxy started here, standing in for nginx's `gzip on` in docs/deploy.md.
+small gzip reverse proxy started here, standing in for nginx's `gzip on` in docs/deploy.md. With
+--baseline REVISION, that git revision's page is served too (its tree extracted with `git
+archive`, same interpreter) and visited in turn, so the ratios hold on a loaded machine.
 
-    python3 bench/bench_page.py [--visits 3]
+    python3 bench/bench_page.py [--visits 3] [--baseline 43f4968]
 """
 
 import argparse
 import gzip
 import http.client
+import io
 import json
 import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_intake import Server  # noqa: E402
+from bench.bench_intake import Server, wait_ready  # noqa: E402
 
 # Chrome DevTools' "Slow 4G" preset (front_end/core/sdk/NetworkManager.ts).
 SLOW_4G = {"offline": False, "latency": 150 * 3.75,
@@ -42,6 +48,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml")
 GZIP_LEVEL = 6  # what docs/deploy.md configures (nginx's default is 1)
+GOAL_KB, GOAL_S = 30, 1.3  # issue 12, through the gzip proxy (as deployed)
 
 READY_PROBE = """
 (() => {
@@ -157,9 +164,85 @@ def line(label: str, value: str) -> None:
     print(f"{label:<48} {value}", flush=True)
 
 
+class TreeServer(Server):
+    """A demo server run from another source tree (the --baseline revision), same interpreter."""
+
+    def __init__(self, tree: Path, *args: Any) -> None:
+        super().__init__(*args)
+        self.tree = tree
+
+    def start(self) -> "TreeServer":
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, env=self.env, cwd=self.tree, stdout=log, stderr=log,
+                                         start_new_session=True)
+        wait_ready(self.base + self.probe, self.proc, self.log)
+        return self
+
+
+def demo(name: str, folder: Path, env: dict[str, str], tree: Path = ROOT) -> TreeServer:
+    demo_dir = folder / name
+    demo_dir.mkdir()
+    return TreeServer(tree, name, [sys.executable, "-m", "server.cli", "run", "--demo",
+                                   str(demo_dir), "--host", "127.0.0.1", "--port", "{port}",
+                                   "--workers", "2"], env, demo_dir, "/")
+
+
+def checkout(revision: str, folder: Path) -> Path:
+    """The source tree of a git revision, extracted (not checked out) into folder/baseline-src."""
+    tree = folder / "baseline-src"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True,
+                             capture_output=True, timeout=120).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+def report(results: dict[str, list[dict[str, Any]]]) -> bool:
+    ok = True
+    for mode, runs in results.items():
+        kb = statistics.median(r["bytes"] for r in runs) / 1000
+        visits = [r["ready_ms"] for r in runs]
+        ready = statistics.median(visits) / 1000
+        line(f"{mode}: transferred, first visit (goal <= {GOAL_KB} KB)",
+             f"{kb:.1f} KB {'ok' if kb <= GOAL_KB else 'MISSED'}")
+        line(f"{mode}: navigation to form ready (goal <= {GOAL_S} s)",
+             f"{ready:.2f} s {'ok' if ready <= GOAL_S else 'MISSED'}  "
+             f"(visits: {', '.join(f'{r_ms / 1000:.2f}' for r_ms in visits)})")
+        if mode == "gzip proxy":
+            ok &= kb <= GOAL_KB and ready <= GOAL_S
+    if "baseline, gzip proxy" in results:
+        now, then = results["gzip proxy"], results["baseline, gzip proxy"]
+        for what, key in (("bytes", "bytes"), ("time to form ready", "ready_ms")):
+            ratio = statistics.median(r[key] for r in now) / statistics.median(r[key] for r in then)
+            line(f"ratio to the baseline, {what}", f"{ratio:.2f}x")
+    return ok
+
+
+def details(results: dict[str, list[dict[str, Any]]], base: str) -> None:
+    per_url = results["gunicorn"][0]["per_url"]
+    zipped = results["gzip proxy"][0]["per_url"]
+    bodies = body_sizes(base, [p for p in per_url if not p.startswith("/api/")])
+    print("# per resource: transferred from gunicorn / through the gzip proxy (body raw / gzip -6)")
+    for path, size in sorted(per_url.items(), key=lambda kv: -kv[1]):
+        raw, gz = bodies.get(path, (0, 0))
+        short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
+        line(f"  {short}", f"{size / 1000:.1f} / {zipped.get(path, 0) / 1000:.1f} KB"
+             + (f"  ({raw / 1000:.1f} / {gz / 1000:.1f} KB)" if raw else ""))
+    print("# waterfall of the last visit through the gzip proxy, ms from navigation start: "
+          "request sent / first byte / last byte")
+    for path, start, first, end in results["gzip proxy"][-1]["waterfall"]:
+        short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
+        line(f"  {short}", f"{start:6.0f} / {first:6.0f} / {end:6.0f}")
+    line("  form ready", f"{results['gzip proxy'][-1]['ready_ms']:6.0f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--visits", type=int, default=3)
+    ap.add_argument("--baseline", metavar="REVISION",
+                    help="also serve this git revision's page, visited in turn with this one")
     args = ap.parse_args()
     chromium = shutil.which("chromium")
     if not chromium:
@@ -168,59 +251,40 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-page-"))
     print(f"# pledge page: load {os.getloadavg()[0]:.1f}, {platform.node()} {os.cpu_count()} cpus, "
-          f"Slow 4G + {CPU_SLOWDOWN}x CPU, {args.visits} cold visits each", flush=True)
+          f"Slow 4G + {CPU_SLOWDOWN}x CPU, {args.visits} cold visits each"
+          + (f", baseline {args.baseline}" if args.baseline else ""), flush=True)
     env = {**os.environ, "PLEDGEBOX_RATELIMITS": "0"}
     for name in ("PLEDGEBOX_DATABASE_URL", "PLEDGEBOX_INSTANCE_PATH", "PLEDGEBOX_CLOCK_OFFSET_FILE"):
         env.pop(name, None)
-    demo_dir = folder / "demo"
-    demo_dir.mkdir()
-    server = Server("pledgebox", [sys.executable, "-m", "server.cli", "run", "--demo", str(demo_dir),
-                                  "--host", "127.0.0.1", "--port", "{port}", "--workers", "2"],
-                    env, demo_dir, "/")
-    ok = True
-    proxy = None
+    servers = [demo("pledgebox", folder, env)]
+    if args.baseline:
+        servers.append(demo("baseline", folder, env, checkout(args.baseline, folder)))
+    proxies: list[ThreadingHTTPServer] = []
     try:
-        server.start()
-        link = json.loads((demo_dir / "demo.json").read_text())["share_link"]
-        proxy = gzip_proxy(server.port)
-        proxied = link.replace(server.base, f"http://127.0.0.1:{proxy.server_address[1]}")
+        links = {}
+        for server in servers:
+            server.start()
+            link = json.loads((server.folder / "demo.json").read_text())["share_link"]
+            proxies.append(gzip_proxy(server.port))
+            proxied = link.replace(server.base, f"http://127.0.0.1:{proxies[-1].server_address[1]}")
+            if server.name == "baseline":
+                links["baseline, gzip proxy"] = proxied
+            else:
+                links.update({"gunicorn": link, "gzip proxy": proxied})
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            results: dict[str, list[dict[str, Any]]] = {"gunicorn": [], "gzip proxy": []}
-            for _ in range(args.visits):
-                results["gunicorn"].append(visit(browser, link))
-                results["gzip proxy"].append(visit(browser, proxied))
+            results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in links}
+            for _ in range(args.visits):  # in turn, so each mode meets the same machine load
+                for mode, url in links.items():
+                    results[mode].append(visit(browser, url))
             browser.close()
-        for mode, runs in results.items():
-            kb = statistics.median(r["bytes"] for r in runs) / 1000
-            visits = [r["ready_ms"] for r in runs]
-            ready = statistics.median(visits) / 1000
-            line(f"{mode}: transferred, first visit (goal <= 100 KB)",
-                 f"{kb:.1f} KB {'ok' if kb <= 100 else 'MISSED'}")
-            line(f"{mode}: navigation to form ready (goal <= 2 s)",
-                 f"{ready:.2f} s {'ok' if ready <= 2 else 'MISSED'}  "
-                 f"(visits: {', '.join(f'{r_ms / 1000:.2f}' for r_ms in visits)})")
-            if mode == "gzip proxy":
-                ok &= kb <= 100 and ready <= 2
-        per_url = results["gunicorn"][0]["per_url"]
-        zipped = results["gzip proxy"][0]["per_url"]
-        bodies = body_sizes(server.base, [p for p in per_url if not p.startswith("/api/")])
-        print("# per resource: transferred from gunicorn / through the gzip proxy (body raw / gzip -6)")
-        for path, size in sorted(per_url.items(), key=lambda kv: -kv[1]):
-            raw, gz = bodies.get(path, (0, 0))
-            short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
-            line(f"  {short}", f"{size / 1000:.1f} / {zipped.get(path, 0) / 1000:.1f} KB"
-                 + (f"  ({raw / 1000:.1f} / {gz / 1000:.1f} KB)" if raw else ""))
-        print("# waterfall of the last visit through the gzip proxy, ms from navigation start: "
-              "request sent / first byte / last byte")
-        for path, start, first, end in results["gzip proxy"][-1]["waterfall"]:
-            short = path if len(path) < 44 else path[:20] + "…" + path[-22:]
-            line(f"  {short}", f"{start:6.0f} / {first:6.0f} / {end:6.0f}")
-        line("  form ready", f"{results['gzip proxy'][-1]['ready_ms']:6.0f}")
+        ok = report(results)
+        details(results, servers[0].base)
     finally:
-        if proxy is not None:
+        for proxy in proxies:
             proxy.shutdown()
-        server.stop()
+        for server in servers:
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return 0 if ok else 1
 

@@ -10,6 +10,7 @@ from flask_babel import format_date, gettext
 from server import cards, i18n
 from server.limits import limiter, pledge_limits
 from server.runtime import instant
+from server.store.announcements import campaign_announcements
 from server.store.campaigns import live_campaign, public_view
 
 bp = Blueprint("pages", __name__)
@@ -34,6 +35,18 @@ def _words(d: dict[str, Any], lang: str, key: str) -> str:
         return str(own[key])
     value = d.get(key)
     return value if isinstance(value, str) else ""
+
+
+def _embedded(view: dict[str, Any], descriptor: bytes) -> dict[str, Any]:
+    """The campaign answer as the page carries it: the descriptor as its text where it is UTF-8
+    (text compresses, base64 does not: about 0.7 KB less on the wire), which the page turns back
+    into the exact signed bytes; without the unsigned coalition name, which a 1.1 page never shows."""
+    try:
+        text = descriptor.decode("utf-8")
+    except UnicodeDecodeError:
+        return view
+    rest = {k: v for k, v in view.items() if k not in ("descriptor", "coalition_name")}
+    return {**rest, "descriptor_text": text}
 
 
 def _action_line(d: dict[str, Any]) -> str:
@@ -66,13 +79,16 @@ def index() -> str:
 @bp.get("/p/<campaign_id>")
 @limiter.limit(pledge_limits.reads)
 def pledge_page(campaign_id: str) -> str:
-    campaign = live_campaign(campaign_id, instant())
+    now = instant()
+    campaign = live_campaign(campaign_id, now)
     d = _descriptor(bytes(campaign.descriptor))
     languages = d.get("languages")
     i18n.offer_languages(languages if isinstance(languages, list) else [])
-    # The campaign answer rides along in the page: one round trip fewer on a slow phone. The
-    # page verifies it exactly as it would verify GET /api/v1/campaigns/{id}.
-    return render_template("pledge.html", campaign_id=campaign_id, campaign=public_view(campaign),
+    # The campaign answer and its announcements ride along in the page: no round trip after it
+    # on a slow phone. The page verifies them exactly as it would verify the API's answers.
+    view = _embedded(public_view(campaign), bytes(campaign.descriptor))
+    return render_template("pledge.html", campaign_id=campaign_id, campaign=view,
+                           announcements=campaign_announcements(campaign, now),
                            js_messages=i18n.js_messages("pledge"), preview=_preview(campaign_id, d))
 
 

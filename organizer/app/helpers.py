@@ -12,7 +12,7 @@ from crypto import CryptoError
 from organizer.app.guard import CSRF_FIELD, state
 from organizer.app.i18n import user_message
 from organizer.app.jobs import Jobs, Work
-from organizer.errors import UserError
+from organizer.errors import ServerUnreachable, UserError
 from organizer.session import Session
 
 
@@ -56,7 +56,8 @@ def _locked(_: Locked) -> Response:
 
 
 def _user_error(exc: UserError | CryptoError) -> tuple[str, int]:
-    return render_template("error.html", message=user_message(exc)), 400
+    moved = isinstance(exc, ServerUnreachable) and state().session is not None
+    return render_template("error.html", message=user_message(exc), server_moved=moved), 400
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:

@@ -6,6 +6,7 @@ carries the one-time token, and nothing about what the organizer does belongs in
 """
 
 import signal
+import socket
 import sys
 import threading
 import webbrowser
@@ -18,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from organizer.app import create_app
 from organizer.app.state import AppState
 from organizer.app.upkeep import Upkeep
+from organizer.errors import BadInput
 
 HOST = "127.0.0.1"
 
@@ -33,8 +35,17 @@ class QuietHandler(WSGIRequestHandler):
 def build_server(state: AppState, port: int) -> BaseWSGIServer:
     """Bind 127.0.0.1 only (never 0.0.0.0, never ::) and record the port the guard checks."""
     app = create_app(state)
-    server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler)
-    state.port = server.server_port
+    # Bound here, not by werkzeug: a taken port is then one plain sentence, not its exit(1).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        try:
+            listener.bind((HOST, port))
+        except OSError as exc:
+            raise BadInput(f"Port {port} on this laptop is taken: pick another with --port, or "
+                           "leave --port out to get a free one.") from exc
+        listener.listen(64)
+        server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler,
+                             fd=listener.fileno())  # werkzeug serves a duplicate of it
+    state.port = server.socket.getsockname()[1]
     return server
 
 

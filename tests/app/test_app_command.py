@@ -93,3 +93,17 @@ def test_a_chosen_port_is_used(tmp_path):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         return None
+
+
+def test_a_taken_port_is_one_plain_sentence(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = subprocess.run([console_script("pledgebox"), "--keystore", str(tmp_path / "k.json"),
+                              "app", "--no-browser", "--port", str(port)], capture_output=True,
+                             text=True, timeout=60, check=False)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert f"Port {port} on this laptop is taken" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -186,6 +186,14 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
     admin.get_by_role("button", name="Unlock").click()
     expect(admin.locator("h1")).to_have_text("Campaigns")
 
+    # Nothing on disk holds the passphrase, the invite or a safety-word list: not the keystores,
+    # not the server's database or logs (all under tmp_path).
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSPHRASE.encode() not in data, path
+            assert invite.encode() not in data, path
+
 
 # --- every page, in both languages: axe-core and screenshots --------------------------------------
 

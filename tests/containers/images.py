@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def base_image() -> None:
     tarball = CACHE / "debian-bookworm-minbase-python3.tar"
     if not tarball.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        partial = tarball.with_suffix(".partial")
+        partial = tarball.with_suffix(".partial.tar")  # mmdebstrap picks the format by suffix
+        partial.unlink(missing_ok=True)
         with step("mmdebstrap bookworm minbase + python3"):
             run(["mmdebstrap", "--variant=minbase", "--include=python3", "--quiet",
                  "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
@@ -147,7 +149,7 @@ def _clean_copy(folder: Path) -> None:
 
 
 def app_image(compose: Sequence[str]) -> None:
-    wheels()
+    """deploy/Containerfile through `podman-compose build`, from the wheels in deploy/wheels."""
     with step("podman-compose build app (deploy/Containerfile)"):
         run([*compose, "build", "app"], env={**podman_env(), "PLEDGEBOX_DOMAIN": "localhost"})
 
@@ -158,7 +160,9 @@ def tor_image() -> None:
 
 
 def all_images(compose: Sequence[str]) -> None:
-    with step("all images"):
+    with step("all images"), ThreadPoolExecutor(max_workers=1) as pool:
+        built_wheels = pool.submit(wheels)  # on the host, meanwhile
         base_image()
         standin_images()
+        built_wheels.result()
         app_image(compose)

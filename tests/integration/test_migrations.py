@@ -275,3 +275,35 @@ def test_the_database_file_itself_is_in_wal_mode(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_servers_starting_together_on_postgresql_take_turns_at_migrating(db_url: str) -> None:
+    """compose's `scale` starts two app containers at once on one empty database; each upgrades."""
+    holder = open_database(db_url)
+    holder.connect()
+    holder.execute_sql("SELECT pg_advisory_lock(%s)", (migrations._PG_LOCK,))
+    results: list[list[str] | BaseException] = []
+
+    def start_a_server() -> None:
+        db = open_database(db_url)
+        try:
+            with db.connection_context():
+                results.append(migrations.upgrade(db))
+        except BaseException as exc:  # reported below
+            results.append(exc)
+        finally:
+            db.close()
+
+    servers = [threading.Thread(target=start_a_server) for _ in range(3)]
+    for server in servers:
+        server.start()
+    time.sleep(1.0)
+    assert not results, "a server migrated while another held the migration lock"
+    assert holder.get_tables() == []
+    holder.execute_sql("SELECT pg_advisory_unlock(%s)", (migrations._PG_LOCK,))
+    for server in servers:
+        server.join(timeout=60)
+    holder.close()
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sorted(results, key=len) == [[], [], ALL_MIGRATIONS]  # each migration ran once

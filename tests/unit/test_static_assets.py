@@ -20,7 +20,8 @@ WEB = ROOT / "web"
 STATIC = ROOT / "server" / "static"
 TEMPLATES = ROOT / "server" / "templates"
 BUNDLE = "server/static/js/pledgebox.js"
-OUR_SOURCES = [WEB / "src" / "envelope.js", WEB / "src" / "pledge-page.js"]
+BUNDLES = [BUNDLE, "server/static/js/withdraw.js"]
+OUR_SOURCES = sorted((WEB / "src").glob("*.js"))
 
 
 def sri_sha384(data: bytes) -> str:
@@ -29,8 +30,9 @@ def sri_sha384(data: bytes) -> str:
 
 def test_vendored_bundle_matches_its_recorded_integrity() -> None:
     recorded = json.loads((WEB / "vendor-integrity.json").read_text(encoding="utf-8"))
-    assert set(recorded) == {BUNDLE}
-    assert sri_sha384((ROOT / BUNDLE).read_bytes()) == recorded[BUNDLE]
+    assert set(recorded) == set(BUNDLES)
+    for bundle in BUNDLES:
+        assert sri_sha384((ROOT / bundle).read_bytes()) == recorded[bundle]
 
 
 def test_vendored_bundle_is_reproduced_by_a_fresh_build(tmp_path: Path) -> None:
@@ -45,8 +47,9 @@ def test_vendored_bundle_is_reproduced_by_a_fresh_build(tmp_path: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    rebuilt = (tmp_path / "pledgebox.js").read_bytes()
-    assert rebuilt == (ROOT / BUNDLE).read_bytes(), "rebuild differs: run `npm run build` in web/"
+    for bundle in [*BUNDLES, "server/static/css/pledgebox.css"]:
+        rebuilt = (tmp_path / Path(bundle).name).read_bytes()
+        assert rebuilt == (ROOT / bundle).read_bytes(), "rebuild differs: run `npm run build` in web/"
 
 
 def test_package_json_pins_exact_versions() -> None:
@@ -129,7 +132,7 @@ def test_every_script_and_stylesheet_carries_integrity() -> None:
 
 
 def test_css_uses_no_external_resources() -> None:
-    css = (STATIC / "css" / "pledgebox.css").read_text(encoding="utf-8")
+    css = (WEB / "src" / "pledgebox.css").read_text(encoding="utf-8")
     assert "@import" not in css
     assert "url(" not in css
     assert "@font-face" not in css

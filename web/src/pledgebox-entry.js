@@ -1,7 +1,8 @@
-// Entry point of server/static/js/pledgebox.js, the one script of the student pages: the audited
-// crypto libraries, then our crypto recipes, then the pages' DOM code, in that order (each sets a
-// global the next one reads). One file means one round trip on a slow phone, or none when the
-// pledge page carries it inline (server/assets.py).
+// Entry point of server/static/js/pledgebox.js, the pledge page's one script (carried inline in
+// the page, server/assets.py): the audited crypto libraries, then our crypto recipes, then the
+// pledge page's own code, in that order (each sets a global the next one reads).
 import './crypto-lib-entry.js';
 import './envelope.js';
-import './pledge-page.js';
+import { boot, startPledgePage } from './pledge-page.js';
+
+boot('pledge', startPledgePage);
