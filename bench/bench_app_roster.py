@@ -43,22 +43,36 @@ def line(label: str, value: str) -> None:
     print(f"{label:<52} {value}", flush=True)
 
 
-def run_summary(demo: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds and peak resident MB of `pledgebox roster --summary`, and its output."""
+def run_summary(demo: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds and peak resident MB of `pledgebox roster --summary`, and its output."""
     env = {**os.environ, "PLEDGEBOX_PASSPHRASE": demo["passphrase"]}
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "organizer.cli", "--keystore", demo["keystore"],
                              "roster", "--summary", "--", demo["campaign_id"]],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
     peak = 0.0
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         peak = max(peak, vm_mb(proc.pid, "VmRSS"))
         time.sleep(0.02)
     seconds = time.perf_counter() - started
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"roster --summary failed: {err.decode()}")
-    return seconds, peak, out.decode()
+    reader.join()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("roster --summary failed")
+    proc.returncode = 0
+    return seconds, usage.ru_utime + usage.ru_stime, peak, b"".join(chunks).decode()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class AppClient:
@@ -115,6 +129,7 @@ def app_counts(client: AppClient, pid: int, campaign_id: str, expected: int) -> 
             time.sleep(0.02)
 
     threading.Thread(target=sample, daemon=True).start()
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     status, page = client.request("GET", f"/campaigns/{campaign_id}/roster")
     assert status == 200, page[:500]
@@ -130,10 +145,12 @@ def app_counts(client: AppClient, pid: int, campaign_id: str, expected: int) -> 
             break
         time.sleep(POLL)
     done = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu
     stop.set()
     if count != expected:
         raise SystemExit(f"the app showed {count} pledges, expected {expected}")
-    return {"first": first or done, "done": done, "rss": peak[0], "rss_after": vm_mb(pid, "VmRSS")}
+    return {"first": first or done, "done": done, "cpu": cpu, "rss": peak[0],
+            "rss_after": vm_mb(pid, "VmRSS")}
 
 
 def main() -> int:
@@ -156,8 +173,8 @@ def main() -> int:
     try:
         server.start()
         demo = json.loads((demo_dir / "demo.json").read_text())
-        fixed, _, _ = run_summary(demo)
-        line("command's fixed cost (empty roster), wall s", f"{fixed:.2f}")
+        fixed, fixed_cpu, _, _ = run_summary(demo)
+        line("command's fixed cost (empty roster), wall / CPU s", f"{fixed:.2f} / {fixed_cpu:.2f}")
         session = Session.open(Path(demo["keystore"]), demo["passphrase"])
         version = session.encryption_versions()[-1]
         ciphertexts = seal_many(session.encryption_key(version).public, demo["campaign_id"],
@@ -167,10 +184,11 @@ def main() -> int:
         line("seeded pledges", str(args.pledges))
         app, url = start_app(demo)
         client = AppClient(url)
+        ratios: list[float] = []
         for n in range(1, args.rounds + 1):
             unlock(client, demo["passphrase"])  # locking in between drops the opened roster
             line(f"round {n}: app memory once unlocked (RSS), MB", f"{vm_mb(app.pid, 'VmRSS'):.0f}")
-            cli, cli_rss, out = run_summary(demo)
+            cli, cli_cpu, cli_rss, out = run_summary(demo)
             assert out.startswith(f"{args.pledges} pledges"), out[:200]
             shown = app_counts(client, app.pid, demo["campaign_id"], args.pledges)
             line(f"round {n}: roster --summary wall s (peak RSS MB)", f"{cli:.2f} ({cli_rss:.0f})")
@@ -179,9 +197,15 @@ def main() -> int:
             line(f"round {n}: ratio app / command, all in (goal <= 1.5)", f"{shown['done'] / cli:.2f}x")
             line(f"round {n}: ratio app / command without its fixed cost",
                  f"{shown['done'] / max(cli - fixed, 1e-9):.2f}x")
+            line(f"round {n}: CPU s, command / app (app: polls included)",
+                 f"{cli_cpu:.1f} / {shown['cpu']:.1f}")
+            line(f"round {n}: CPU ratio app / command without its fixed cost",
+                 f"{shown['cpu'] / max(cli_cpu - fixed_cpu, 1e-9):.2f}x")
+            ratios.append(shown["done"] / cli)
             line(f"round {n}: app RSS while counting, peak / after MB",
                  f"{shown['rss']:.0f} / {shown['rss_after']:.0f}")
             client.request("POST", "/lock", {})
+        line("median wall ratio app / command, all in", f"{sorted(ratios)[len(ratios) // 2]:.2f}x")
     finally:
         if app is not None:
             app.terminate()

@@ -108,8 +108,11 @@ def _counts(fields: list[dict[str, Any]], tally: Tally) -> str:
         parts.append(f"<p class=\"warning\">{tally.unopened + tally.missing_key} pledges could "
                      "not be opened here and are left out (see the command's messages).</p>\n")
     if tally.duplicates:
-        parts.append(f"<p class=\"warning\">{tally.duplicates} pledges repeat an earlier pledge "
-                     "(the server stored it more than once) and are counted once.</p>\n")
+        one = tally.duplicates == 1
+        parts.append(f"<p class=\"warning\">{tally.duplicates} "
+                     f"{'pledge repeats' if one else 'pledges repeat'} an earlier pledge (the "
+                     "server stored it more than once) and "
+                     f"{'is' if one else 'are'} left out.</p>\n")
     for f in countable(fields):
         counter = tally.counts.get(f["id"])
         if counter:

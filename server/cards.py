@@ -1,13 +1,15 @@
 """The link-preview card of a campaign: a plain PNG drawn here from the descriptor's public words.
 
-Group chats and DMs show a link's `og:image`. We draw it ourselves (Pillow, its bundled font, no
-remote service, nothing about any student): the coalition's name, the title, the action day.
+Group chats and DMs show a link's `og:image`. We draw it ourselves (Pillow and a Latin subset of
+DejaVu Sans shipped in server/fonts, no remote service, nothing about any student): the
+coalition's name, the title, the action day.
 The server never verifies a descriptor (students' pages do), so a card shows only what the page
 shows before it checks; a chat app's preview is the chat app's view, not a verified one.
 """
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from io import BytesIO
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -19,11 +21,15 @@ TEXT = (255, 255, 255)
 MUTED = (200, 210, 230)
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+FONT = Path(__file__).parent / "fonts" / "DejaVuSans-Bold-Latin.ttf"
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT), size)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont,
           width: int, max_lines: int) -> list[str]:
     """Greedy word wrap; the last line ends in an ellipsis when the text does not fit."""
     lines: list[str] = []
@@ -52,16 +58,16 @@ def render(title: str, coalition: str, action_line: str, tagline: str) -> bytes:
     draw.rectangle((0, 0, 18, HEIGHT), fill=ACCENT)
     y = MARGIN
     if coalition:
-        for line in _wrap(draw, coalition.upper(), _font(34), inner, 1):
-            draw.text((MARGIN, y), line, font=_font(34), fill=ACCENT)
+        for line in _wrap(draw, coalition.upper(), _font(30), inner, 1):
+            draw.text((MARGIN, y), line, font=_font(30), fill=ACCENT)
             y += 56
-    size = 76 if len(title) < 60 else 60
+    size = 68 if len(title) < 60 else 54
     for line in _wrap(draw, title, _font(size), inner, 3):
         draw.text((MARGIN, y), line, font=_font(size), fill=TEXT)
         y += int(size * 1.2)
     if action_line:
-        draw.text((MARGIN, max(y + 24, HEIGHT - 200)), action_line, font=_font(44), fill=ACCENT)
-    draw.text((MARGIN, HEIGHT - MARGIN - 36), tagline, font=_font(32), fill=MUTED)
+        draw.text((MARGIN, max(y + 24, HEIGHT - 200)), action_line, font=_font(40), fill=ACCENT)
+    draw.text((MARGIN, HEIGHT - MARGIN - 36), tagline, font=_font(28), fill=MUTED)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

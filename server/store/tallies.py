@@ -106,7 +106,8 @@ def publish_tally(campaign: Campaign, body: bytes, signature: bytes, now: float)
         if held is not None and held.day > day:
             raise Conflict(f"The server holds a tally from {held.day.isoformat()}, later than "
                            "this one's day.")
+        # The condition again in the write: two admins publishing at once never leave the older.
         Tally.insert(campaign=campaign.id, day=day, body=body, signature=signature).on_conflict(
-            conflict_target=[Tally.campaign],
+            conflict_target=[Tally.campaign], where=(Tally.day <= day),
             update={Tally.day: day, Tally.body: body, Tally.signature: signature}).execute()
     return day

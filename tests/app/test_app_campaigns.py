@@ -19,6 +19,7 @@ from tests.support.live import LiveServer
 from tests.support.organizer_app import Browser, RunningApp, start_app
 
 SENTINEL = "zebra-sentinel-4417"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -76,6 +77,9 @@ def test_the_wizard_publishes_exactly_what_the_preview_showed(browser: Browser, 
     assert "Tu escuela" in phone.text
     assert "Antes de enviar" in phone.text
     assert "frame-ancestors 'none'" in browser.get(draft).headers["Content-Security-Policy"]
+    css = browser.get("/campaigns/pledge-page.css")  # the server's own stylesheet, fetched from it
+    assert css.status == 200
+    assert css.body == (ROOT / "server" / "static" / "css" / "pledgebox.css").read_bytes()
 
     published = browser.post(f"{draft}/publish")
     assert published.status == 303

@@ -219,3 +219,42 @@ def test_every_pledge_carries_a_nonce_so_a_replayed_copy_is_counted_once(browser
     rows = list(roster.pledges(site["org"].session, site["cid"], stats))
     assert len(rows) == 1
     assert stats.duplicates == 1
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+        ".violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' '))}))",
+        WCAG_TAGS)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_axe_finds_nothing_with_counts_shown_refused_or_absent(browser, site, lang):
+    publish(site, body_for(site))
+    found = {}
+    for width, viewport in (("360", PHONE), ("1280", {"width": 1280, "height": 800})):
+        for scheme in ("light", "dark"):
+            context = browser.new_context(locale=lang, viewport=viewport, bypass_csp=True,
+                                          color_scheme=scheme)
+            page = context.new_page()
+            for state, url in (("tally", site["link"]),
+                               ("tally-unavailable", f"{site['base']}/p/{site['cid']}")):
+                page.goto(url.replace(f"/p/{site['cid']}", f"/p/{site['cid']}?lang={lang}"))
+                expect(page.locator("#tally" if state == "tally" else "#tally-unavailable")
+                       ).to_be_visible()
+                if scheme == "light":
+                    shoot(page, f"v11-{state}-{width}-{lang}")
+                if violations := axe_violations(page):
+                    found[f"{state} {width} {scheme}"] = violations
+            context.close()
+    assert found == {}, found
+    card = call(site["base"], "GET", f"/p/{site['cid']}/card.png?lang={lang}")
+    assert card.status == 200
+    keep = os.environ.get("PLEDGEBOX_SCREENSHOTS")
+    if keep:
+        Path(keep, f"card-{lang}.png").write_bytes(card.body)

@@ -251,8 +251,12 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_student_page(browser, site, la
         context, page = new_page(browser, locale=lang, bypass_csp=True,
                                  color_scheme=scheme, viewport=PHONE)
         found = {}
+        keep = os.environ.get("PLEDGEBOX_SCREENSHOTS")
         for state in _student_states(page, site, lang):
             assert page.locator("html").get_attribute("lang") == lang, state
+            if keep and scheme == "light":
+                name = re.sub(r"[^a-z]+", "-", state.lower()).strip("-")
+                page.screenshot(path=str(Path(keep) / f"people-{name}-360-{lang}.png"), full_page=True)
             violations = axe_violations(page)
             if violations:
                 found[f"{state} ({scheme})"] = violations

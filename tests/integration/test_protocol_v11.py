@@ -443,3 +443,54 @@ def test_an_announcement_is_not_served_after_its_until_and_is_purged(own: Own) -
     purge_expired(Clock(own.clock_file))
     with database.connection_context():
         assert Announcement.select().count() == 1
+
+
+def _replayed_campaign(w: World) -> tuple[str, list[str]]:
+    """A campaign with one pledge stored twice and two others; the ids in pledge-id order."""
+    cid = w.campaign(threshold=None, per_option=None)
+    info = campaign_info(w.base_url, cid)
+    replayed = seal_v11(info, {"school": "covina-high"}, b64u(secrets.token_bytes(16)))
+    ids = [post_sealed(w.base_url, info, replayed), post_sealed(w.base_url, info, replayed)]
+    for school in ("northview-high", "covina-high"):
+        ids.append(post_sealed(w.base_url, info, seal_v11(info, {"school": school},
+                                                          b64u(secrets.token_bytes(16)))))
+    return cid, sorted(ids)
+
+
+def test_summary_and_report_count_a_replayed_pledge_once_and_say_so(world: World,
+                                                                    tmp_path: Path) -> None:
+    cid, _ = _replayed_campaign(world)
+    env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE}
+    tool = [console_script("pledgebox"), "--keystore", str(world.org.keystore), "roster", cid]
+    summary = subprocess.run([*tool, "--summary"], capture_output=True, text=True, env=env,
+                             timeout=120, check=False)
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.startswith("3 pledges\n")
+    assert "1 pledge repeats an earlier pledge" in summary.stderr
+    report = tmp_path / "report.html"
+    html = subprocess.run([*tool, "--html", str(report)], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert html.returncode == 0, html.stderr
+    page = report.read_text()
+    assert "<p>3 pledges.</p>" in page
+    assert "1 pledge repeats an earlier pledge" in page
+
+
+def test_reencryption_leaves_a_replayed_copy_out_and_says_so(own: Own) -> None:
+    from organizer import rotation
+
+    world = own.world  # a coalition of its own: re-encryption covers all its campaigns
+    cid, ids = _replayed_campaign(world)
+    stats = roster.Tally()
+    first = {r["pledge_id"] for r in roster.pledges(world.org.session, cid, stats)}
+    _, resealed = rotation.rotate_then_reencrypt(world.org.session, also_reencrypt=True)
+    assert resealed is not None
+    assert resealed.duplicates == 1
+    with database.connection_context():
+        versions = {p.id: p.key_version for p in Pledge.select().where(Pledge.campaign == cid)}
+    copy = (set(ids) - first).pop()
+    assert {v for pid, v in versions.items() if pid != copy} == {max(versions.values())}
+    assert versions[copy] < max(versions.values())  # left on its old key, as the report says
+    after = roster.Tally()
+    assert {r["pledge_id"] for r in roster.pledges(world.org.session, cid, after)} == first
+    assert after.duplicates == 1

@@ -82,9 +82,11 @@ def phone(draft_id: str) -> str:
     lang = lang if lang in SUPPORTED else "en"
     g.frame_self = True  # the one page this app lets itself frame (guard.secure_headers)
     with force_locale(lang):
-        return render_template("campaigns/phone.html", d=d, lang=lang, text=preview.in_language(d, lang),
-                               label=preview.label, long_date=preview.long_date,
-                               paragraphs=preview.paragraphs)
+        return render_template(
+            "campaigns/phone.html", d=d, lang=lang, draft_id=draft_id,
+            text=preview.in_language(d, lang), label=preview.label, long_date=preview.long_date,
+            paragraphs=preview.paragraphs, with_coalition=preview.with_coalition,
+            with_date=lambda sentence, iso, **kw: preview.with_date(sentence, iso, lang, **kw))
 
 
 @bp.get("/pledge-page.css")
