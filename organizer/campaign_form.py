@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from crypto.ids import is_id
-from organizer.campaigns import CampaignSpec, _label, _slug
+from organizer.campaigns import DEFAULT_FIELDS, CampaignSpec, _label, _slug, parse_field
 from organizer.errors import BadInput
 
 QUESTION_KINDS = ("text", "choice", "checkbox", "contact")
@@ -180,3 +180,20 @@ def to_spec(form: CampaignForm) -> CampaignSpec:
         fields=fields(form), title_es=form.title_es.strip() or None,
         description_es=form.description_es.strip() or None,
         time_zone=form.time_zone.strip() or None, threshold=threshold, threshold_field="school")
+
+
+def cli_fields(schools: list[str] | None, specs: list[str] | None) -> list[dict[str, Any]]:
+    """The CLI's --school and --field options as fields: with schools, the wizard's own school
+    question and "I want to help" box, then the --field questions; without, --field or the default."""
+    if not schools:
+        return [parse_field(spec) for spec in (specs or DEFAULT_FIELDS)]
+    result = [school_field("\n".join(schools)), help_field()]
+    taken = {f["id"] for f in result}
+    for spec in specs or []:
+        added = parse_field(spec)
+        if added["id"] in taken:
+            raise BadInput(f"--school already asks the question {added['id']!r}: give this --field "
+                           "another id.")
+        taken.add(added["id"])
+        result.append(added)
+    return result

@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
 from crypto.identity import safety_words
-from organizer import campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
+from organizer import campaign_form, campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
@@ -107,7 +107,7 @@ def cmd_coalition_create(args: argparse.Namespace) -> None:
 
 def cmd_campaign_create(args: argparse.Namespace) -> None:
     session = _synced(args)
-    fields = [campaigns.parse_field(spec) for spec in (args.field or campaigns.DEFAULT_FIELDS)]
+    fields = campaign_form.cli_fields(args.school, args.field)
     spec = campaigns.CampaignSpec(
         title=args.title, description=args.description, action_date=args.action_date,
         closes=args.closes, delete_after=args.delete_after, fields=fields,
@@ -139,8 +139,13 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
     d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
+    threshold = item["descriptor"].get("threshold")
     print(f"{d['title']}\naction date: {d['action_date']}\ncloses: {d['closes_at']}\n"
-          f"deleted after: {d['delete_after']}\npledges: {printable(str(item['pledge_count']))}\n"
+          f"deleted after: {d['delete_after']}\n"
+          f"time zone: {d.get('time_zone', 'UTC')} (the dates end at midnight there)\n"
+          + (f"threshold: {printable(str(threshold['count']))} pledges per "
+             f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
+          + f"pledges: {printable(str(item['pledge_count']))}\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
@@ -306,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one question on the form: ID[!]:TYPE:English|Español[:Option 1,Option 2]. "
                    "TYPE is text, choice, checkbox or contact; a ! after the ID makes it "
                    "required. Repeat --field for each question.")
+    p.add_argument("--school", action="append", metavar="NAME",
+                   help='a school students pick from, as "Covina High" or with its Spanish name '
+                   '"Covina High | Preparatoria Covina"; repeat for each school. The form then '
+                   'asks for the school from this list and has the "I want to help organize" box, '
+                   "as the app's wizard does; --field adds more questions.")
     p.add_argument("--title-es", metavar="TEXT", help="the title in Spanish, shown to students "
                    "whose browser is set to Spanish")
     p.add_argument("--description-es", metavar="TEXT", help="the description in Spanish")

@@ -252,6 +252,9 @@ def test_campaign_create_writes_protocol_1_1_from_its_options(campaign: dict[str
     assert d["i18n"] == {"es": {"title": "Salida", "description": "Salimos."}}
     assert d["time_zone"] == "America/Los_Angeles"
     assert d["threshold"] == {"field": "school", "count": 100, "per_option": {"northview-high": 40}}
+    shown = org.ok("campaign", "show", cid).out
+    assert "time zone: America/Los_Angeles" in shown
+    assert "threshold: 100 pledges per school" in shown
     # without --time-zone: this laptop's zone (the test runs the tool with TZ set)
     plain = org("campaign", "create", "--title", "Walkout", *dates, "--field", FIELDS[0],
                 env={"TZ": "America/Chicago"})

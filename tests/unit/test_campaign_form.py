@@ -112,3 +112,14 @@ def test_the_protocol_checks_still_apply_after_the_form(session: Session) -> Non
         campaigns.build_descriptor(session, spec)
     with pytest.raises(BadInput, match="time zone"):
         campaigns.build_descriptor(session, campaign_form.to_spec(filled(time_zone="Mars/Olympus")))
+
+
+def test_the_cli_schools_give_the_wizards_school_question() -> None:
+    fields = campaign_form.cli_fields(["Covina High | Preparatoria Covina", "Northview High"],
+                                      ["grade:choice:Grade|Grado:9th,10th"])
+    wizard = campaign_form.fields(filled(schools="Covina High | Preparatoria Covina\nNorthview High"))
+    assert fields[:2] == wizard  # one definition of the school question for both faces
+    assert fields[2]["id"] == "grade"
+    assert campaign_form.cli_fields(None, None)[0]["type"] == "text"  # the CLI's default form
+    with pytest.raises(BadInput, match="already asks"):
+        campaign_form.cli_fields(["Covina High"], ["help:checkbox:Help"])

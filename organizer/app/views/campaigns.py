@@ -1,15 +1,33 @@
 """The coalition's campaigns: the list, one campaign's page, and wiping one (after a confirmation)."""
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WResponse
 
 from organizer import campaigns
+from organizer.app import preview
 from organizer.app.helpers import current_session, fail, notify
+from organizer.app.i18n import current_language
 from organizer.app.rosters import rosters
 from organizer.errors import UserError
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+
+@bp.app_template_global()
+def campaign_title(d: dict[str, Any]) -> str:
+    """The campaign's title in the page's language when the organizers wrote one."""
+    return str(preview.in_language(d, current_language())["title"])
+
+
+@bp.app_template_global()
+def shown_answer(field: dict[str, Any], text: str) -> str:
+    """An answer as the table shows it, with a checkbox's yes and no in the page's language."""
+    if field.get("type") == "checkbox" and text in ("yes", "no"):
+        return str(gettext("yes") if text == "yes" else gettext("no"))
+    return text
 
 
 @bp.get("/")
