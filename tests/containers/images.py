@@ -152,6 +152,9 @@ def app_image(compose: Sequence[str]) -> None:
     """deploy/Containerfile through `podman-compose build`, from the wheels in deploy/wheels."""
     with step("podman-compose build app (deploy/Containerfile)"):
         run([*compose, "build", "app"], env={**podman_env(), "PLEDGEBOX_DOMAIN": "localhost"})
+    # The images this replaced, so runs on one machine do not pile them up.
+    run(["podman", "image", "prune", "--force", "--filter",
+         "label=org.opencontainers.image.title=pledgebox"], check=False)
 
 
 def tor_image() -> None:

@@ -124,7 +124,9 @@ def test_killing_the_app_mid_stream_loses_no_acknowledged_pledge(deployment: Dep
                                "{{.Mountpoint}}").strip()
     started = _started(deployment, app)
     with PledgeStream(deployment.base_url, campaign.campaign_id) as stream:
+        deadline = time.monotonic() + 60
         while len(stream.acked) < 15:
+            assert time.monotonic() < deadline, "the stream never got going"
             time.sleep(0.05)
         deployment.podman("kill", "--signal", "KILL", app)  # no shutdown, no flush, no goodbye
         acked_at_kill = len(stream.acked)
@@ -155,7 +157,7 @@ def test_caddys_onion_listener_serves_the_app_inside_its_own_network_namespace_o
     caddy = deployment.container("caddy")
     pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()  # podman-compose's
     inside = run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
-                  "--network", f"container:{caddy}", APP_TAG,
+                  "--network", f"container:{caddy}", "--tmpfs", "/data", APP_TAG,
                   "python3", "-c", fetch.format(host="127.0.0.1")])
     assert inside.stdout.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
     outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
