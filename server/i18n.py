@@ -58,6 +58,7 @@ JS_MESSAGES: dict[str, Any] = {
     "tally.progress": lazy_gettext("{n} of {goal}: {more} more to go"),
     "tally.few": lazy_gettext("A few so far (1 to 4) of {goal}"),
     "tally.on": lazy_gettext("It’s on! {n} pledged (goal: {goal})"),
+    "tally.on_at": lazy_gettext("it’s on at {where}"),
     "tally.day": lazy_gettext("Counted on {date}, signed by the organizers."),
     "tally.day_named": lazy_gettext("Counted on {date}, signed by {coalition}."),
     "fact.deleted": lazy_gettext("Your pledge is deleted on {date}, or sooner if you withdraw it."),

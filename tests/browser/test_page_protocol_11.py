@@ -131,6 +131,12 @@ def test_a_signed_count_shows_each_schools_progress_and_stays_on_the_receipt(bro
     expect(rows.nth(2)).to_contain_text("0 of 40: 40 more to go")  # its own number
     expect(page.locator("#tally-day")).to_contain_text(f"signed by {SIGNED_NAME}")
     expect(page.locator("#tally-unavailable")).to_be_hidden()
+    # The banner says it too, and the form still starts on the first screen.
+    expect(page.locator("#hero-count")).to_have_text(
+        "112 people have pledged · it’s on at Covina High")
+    first = page.locator("#pb-field-0-0").bounding_box()
+    assert first is not None
+    assert first["y"] + first["height"] <= PHONE["height"]
     shoot(page, "v11-tally-360-en")
     page.locator("#pb-field-0-1").check()
     page.locator("#send-button").click()
@@ -172,6 +178,7 @@ def test_a_forged_count_is_not_shown_and_the_page_says_counts_are_unavailable(br
     ready(page)
     expect(page.locator("#tally-unavailable")).to_be_visible()
     expect(page.locator("#tally")).to_be_hidden()
+    expect(page.locator("#hero-count")).to_be_hidden()
     expect(page.locator("body")).not_to_contain_text("512")
     expect(page.locator("#send-button")).to_be_enabled()  # otherwise it works as usual
     shoot(page, "v11-tally-refused-360-en")

@@ -214,9 +214,23 @@ function tallyRow(state, option, t1) {
   return li;
 }
 
+// "Covina High, Eastside High" (two at most), else "3 of 5": where the action goes ahead.
+function reachedNames(state, t1) {
+  var th = state.descriptor.threshold;
+  var field = th && state.descriptor.fields.filter(function (f) { return f.id === th.field; })[0];
+  var options = (field && field.options) || [];
+  if (t1.reached.length > 2 || !options.length) return t1.reached.length + ' / ' + (options.length || '?');
+  return options.filter(function (o) { return t1.reached.indexOf(o.id) >= 0; })
+    .map(function (o) { return labelOf(o.label).text; }).join(', ');
+}
+
 function renderTally(state, t1) {
   var total = t1.total === 1 ? t('tally.total_one') : t('tally.total', { n: t1.total });
   $('tally-total').textContent = total;
+  // Safety in numbers, in the banner too: the count, and where it's on, a tap from the details.
+  var on = t1.reached.length ? ' \u00b7 ' + t('tally.on_at', { where: reachedNames(state, t1) }) : '';
+  document.querySelector('#hero-count a').textContent = total + on;
+  show('hero-count', true);
   var named = state.text.coalitionName;
   var day = $('tally-day');
   day.textContent = '';
