@@ -85,3 +85,5 @@ def init_app(app: Flask) -> None:
     """Replaces Flask's own static route (unversioned addresses) with the content-named one."""
     app.add_url_rule("/static/<digest>/<path:filename>", endpoint="static", view_func=serve)
     app.jinja_env.globals.update(asset_url=asset_url, sri=sri, inline=inline)
+    # Templates' own indentation and line breaks around tags cost bytes on every page view.
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True

@@ -42,6 +42,8 @@ JS_MESSAGES: dict[str, Any] = {
         "encrypted on this phone, readable only by {coalition}, deleted on {date}."),
     "before.unnamed": lazy_gettext(
         "encrypted on this phone, readable only by the organizers, deleted on {date}."),
+    "before.unchecked": lazy_gettext(
+        "encrypted on this phone with a key nothing could check, deleted on {date}."),
     "in_app": lazy_gettext("You opened this inside {app}"),
     "link_copied": lazy_gettext(
         "Link copied. Now open Chrome or Safari and paste it into the address bar."),

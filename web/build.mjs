@@ -43,10 +43,9 @@ for (const [bundle, entry] of Object.entries(BUNDLES)) {
     write: false,
     banner: {
       js:
-        `/*! Pledgebox student pages. Contains tweetnacl ${versionOf('tweetnacl')} (public domain), ` +
-        `@noble/hashes ${versionOf('@noble/hashes')} (MIT License, Copyright (c) 2022 Paul Miller, ` +
-        `https://paulmillr.com) and Pledgebox's own web/src (AGPL-3.0-or-later). Built by ` +
-        `web/build.mjs with esbuild ${versionOf('esbuild')}; see web/README.md. */`,
+        `/*! Pledgebox (AGPL-3.0-or-later) with tweetnacl ${versionOf('tweetnacl')} (public ` +
+        `domain) and @noble/hashes ${versionOf('@noble/hashes')} (MIT, (c) 2022 Paul Miller); ` +
+        `built by web/build.mjs, esbuild ${versionOf('esbuild')} */`,
     },
     logLevel: 'warning',
   });

@@ -81,6 +81,10 @@ def test_the_wizard_publishes_exactly_what_the_preview_showed(browser: Browser, 
     assert css.status == 200
     assert css.body == (ROOT / "server" / "static" / "css" / "pledgebox.css").read_bytes()
 
+    again = browser.get(f"/campaigns/new?draft={draft.rsplit('/', 1)[1]}")  # "Change something"
+    assert 'value="Salida por escuelas seguras"' in again.text
+    assert 'name="q0-options"' in again.text
+
     published = browser.post(f"{draft}/publish")
     assert published.status == 303
     campaign_id = published.location.split("/")[-2]

@@ -110,6 +110,24 @@ def test_the_first_field_is_on_the_first_phone_screen(browser, site, lang):
     context.close()
 
 
+def test_without_the_links_key_the_page_claims_nothing_it_could_not_check(browser, site):
+    context, page = open_page(browser)
+    page.goto(f"{site['base']}/p/{site['cid']}")
+    expect(page.locator("#unverified-warning")).to_be_visible()
+    expect(page.locator("#before-summary")).to_contain_text("a key nothing could check")
+    page.locator("#before-sending summary").click()
+    disclosure = page.locator("#before-sending")
+    expect(disclosure).to_contain_text("whoever holds the key this page was given")
+    shown = {"use_inner_text": True}  # what is on screen, not the hidden alternatives
+    expect(disclosure).not_to_contain_text("checked that the link’s key signed", **shown)
+    expect(disclosure).not_to_contain_text("readable only by", **shown)
+    page.locator("#continue-anyway").check()
+    pledge(page)
+    expect(page.locator("#receipt")).to_contain_text("with the key this page was given")
+    expect(page.locator("#receipt")).not_to_contain_text("can open it", **shown)
+    context.close()
+
+
 # --- 2. in-app browsers ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("agent", "app"), [(INSTAGRAM_UA, "Instagram"), (TIKTOK_UA, "TikTok")])

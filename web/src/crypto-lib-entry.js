@@ -1,7 +1,11 @@
-// Entry point of server/static/vendor/pledgebox-crypto-lib.js: the only third-party code the
-// pledge page runs. tweetnacl gives X25519/XSalsa20-Poly1305 (crypto_box) and Ed25519;
+// The crypto libraries of server/static/js/pledgebox.js: the only third-party code the pledge
+// page runs. tweetnacl gives X25519/XSalsa20-Poly1305 (crypto_box) and Ed25519;
 // @noble/hashes gives the BLAKE2b that libsodium's sealed box uses for its nonce.
-import nacl from 'tweetnacl';
+// tweetnacl's compact build (nacl.js) rather than nacl-fast.js: 4 KB less on a slow phone's first
+// visit. Its slowness matters little: the page first has the browser's own Ed25519 (WebCrypto)
+// check the signatures (envelope.js preverifyCampaign), tweetnacl checks only what it could not
+// (older phones), and sealing happens once, on send.
+import nacl from 'tweetnacl/nacl.js';
 import { blake2b } from '@noble/hashes/blake2.js';
 
 // tweetnacl finds the browser's CSPRNG through `self`, which Node lacks; wire it the same

@@ -180,9 +180,15 @@ function renderCampaign(state) {
   var facts = $('campaign-facts');
   facts.appendChild(withDate('li', d.time_zone ? 'fact.closes_zone' : 'fact.closes', d.closes_at));
   facts.appendChild(withDate('li', 'fact.deleted', d.delete_after));
+  // Without the link's key nothing was checked: the page must not claim who can read a pledge.
+  var checked = state.keyCheckedAgainstLink;
+  Array.prototype.forEach.call(document.querySelectorAll('.if-checked, .if-unchecked'), function (n) {
+    n.hidden = n.classList.contains('if-checked') !== checked;
+  });
   var summary = $('before-summary');
   summary.textContent = '';
-  summary.appendChild(withDate('span', words.coalitionName ? 'before.named' : 'before.unnamed',
+  summary.appendChild(withDate('span', !checked ? 'before.unchecked'
+    : words.coalitionName ? 'before.named' : 'before.unnamed',
     d.delete_after, { coalition: words.coalitionName ? words.coalitionName.text : '' }));
   show('campaign', true);
 }
@@ -519,6 +525,9 @@ export function startPledgePage(root) {
     if (!res) return refuse('unreachable');
     if (res.status === 404) return refuse('unknown_campaign');
     if (res.status !== 200) return refuse('http_' + res.status);
+    return env.preverifyCampaign(res.json).then(function () { return res; });
+  }).then(function (res) {
+    if (!res || res.status !== 200) return;
     var v = env.verifyCampaignResponse(res.json, fragmentKey, campaignId, todayUTC());
     if (!v.ok) return refuse(v.reason);
     var state = { campaignId: campaignId, descriptor: v.descriptor, signingKey: v.signingKey,

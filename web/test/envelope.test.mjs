@@ -229,3 +229,15 @@ test("descriptorText: the student's language where given, the signed name only",
   assert.deepEqual(env.descriptorText(d, 'en').title, { text: 'Walkout', lang: 'en' });
   assert.equal(env.descriptorText({ title: 'v1', fields: [] }, 'en').coalitionName, null);
 });
+
+test("the browser's native Ed25519 only speeds up what tweetnacl would accept anyway", async () => {
+  const c = makeCoalition();
+  await env.preverifyCampaign(c.response);
+  assert.equal(env.verifyCampaignResponse(c.response, c.fragment, 'cmp_A', TODAY).ok, true);
+  // A signature natively found valid does not make another message valid.
+  const other = makeCoalition({ campaignId: 'cmp_Z' });
+  const swapped = { ...c.response, descriptor: other.response.descriptor };
+  await env.preverifyCampaign(swapped);
+  assert.equal(env.verifyCampaignResponse(swapped, c.fragment, 'cmp_A', TODAY).reason, 'bad_descriptor_signature');
+  await env.preverifyCampaign(null); // malformed answers resolve, and are refused later as before
+});
