@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crypto import CryptoError
 from organizer import roster
 from organizer.errors import UserError
 from organizer.session import Session
 
 PER_PAGE = 50
+UNEXPECTED = "Something went wrong; nothing more was done. Try again."  # the app translates it
 MAX_HELPERS = 100  # the "I want to help" list on screen; the exports hold every one
 
 
@@ -99,8 +101,10 @@ class RosterRun:
                     if helper and pledge["answers"].get(helper) is True:
                         self.helpers.append(row)
                     self.done += 1
-        except UserError as exc:
+        except (UserError, CryptoError) as exc:
             self.error = str(exc)
+        except Exception:  # no traceback on stderr: it could quote an answer
+            self.error = UNEXPECTED
         finally:
             with self._lock:
                 counts.finish()

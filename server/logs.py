@@ -1,7 +1,8 @@
 """Logging by allow-list: our own messages, a fixed set of gunicorn's, nothing about a request.
 
 Our messages (loggers under `pledgebox`) are written to carry only counts, class names and route
-rules. Everything else is dropped: werkzeug's request log, flask-limiter's breach messages, peewee's
+rules. Everything else is dropped: werkzeug's request log, flask-limiter's breach messages (its two
+about Redis going and coming back are kept), peewee's
 SQL with its parameters, Flask's tracebacks. gunicorn writes through its own handlers, so it gets
 its own logger class (`GunicornLogger`, set in server/gunicorn_conf.py): no access log at all, and
 of its error log only messages whose template is listed here, because some of its messages embed
@@ -32,6 +33,12 @@ GUNICORN_TEMPLATES = frozenset({
     "Reason: %s", "Master has been promoted.", "Quick shutdown requested",
 })
 WITHHELD = "a gunicorn message was withheld by the log allow-list"
+# flask-limiter's messages about its storage, which name no request: an operator must learn that
+# while Redis is away each process counts alone (several servers then let several times through).
+LIMITER_TEMPLATES = frozenset({
+    "Rate limit storage unreachable - falling back to in-memory storage",
+    "Rate limit storage recovered",
+})
 
 
 def _scrub(record: logging.LogRecord) -> None:
@@ -47,6 +54,8 @@ class AllowListFilter(logging.Filter):
         _scrub(record)
         if record.name == OUR_PREFIX or record.name.startswith(OUR_PREFIX + "."):
             return True
+        if record.name == "flask-limiter":
+            return record.msg in LIMITER_TEMPLATES and not record.args
         if record.name == "gunicorn.error":
             if not (isinstance(record.msg, str) and record.msg in GUNICORN_TEMPLATES):
                 record.msg, record.args = WITHHELD, ()
@@ -82,7 +91,7 @@ def configure(level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("werkzeug", "gunicorn.access", "flask-limiter", "peewee"):
+    for name in ("werkzeug", "gunicorn.access", "peewee"):
         logging.getLogger(name).disabled = True
     # Tracebacks of threads (the purge timer) and of the main thread: the class name only.
     sys.excepthook = _log_uncaught

@@ -26,7 +26,7 @@ def create_app(state: AppState, **config: Any) -> Flask:
                       TEMPLATES_AUTO_RELOAD=False, **config)
     app.extensions["pledgebox_app"] = state
     app.extensions["pledgebox_jobs"] = Jobs()
-    app.extensions["pledgebox_rosters"] = opened = Rosters()
+    app.extensions["pledgebox_rosters"] = opened = Rosters(state.clock)
     state.on_lock.append(opened.locked)  # answers opened with the keys leave with them
     guard.init_app(app)
     i18n.init_app(app)

@@ -31,7 +31,8 @@ class Entry:
 
 
 class Rosters:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # the app's (movable in tests)
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         self._session: Session | None = None
@@ -47,7 +48,7 @@ class Rosters:
         """(the pass to show, the pass in progress if any), starting one when due."""
         with self._lock:
             entry = self._entry(session, campaign_id)
-            now = time.monotonic()
+            now = self.clock()
             if entry.running is not None and entry.running.finished:
                 self._promote(entry)
             if entry.running is None and (entry.shown is None or now - entry.checked >= REFRESH_SECONDS):

@@ -17,10 +17,10 @@ from tests.containers.images import DEPLOY, podman_env, run
 from tests.support.live import free_port
 
 
-def compose_command(project: str) -> list[str]:
+def compose_command(project: str, overrides: tuple[Path, ...] = ()) -> list[str]:
     # The podman-compose of this environment (a test dependency), whatever PATH says.
-    return [sys.executable, "-m", "podman_compose", "--project-name", project,
-            "--file", str(DEPLOY / "compose.yaml")]
+    files = [arg for path in (DEPLOY / "compose.yaml", *overrides) for arg in ("--file", str(path))]
+    return [sys.executable, "-m", "podman_compose", "--project-name", project, *files]
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Deployment:
     settings: dict[str, str]
     project: str = field(default_factory=lambda: "pbtest" + secrets.token_hex(4))
     https_port: int = field(default_factory=free_port)
+    overrides: tuple[Path, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -40,7 +41,8 @@ class Deployment:
                 "PLEDGEBOX_HTTP_BIND": f"127.0.0.1:{free_port()}", **self.settings}
 
     def compose(self, *args: str, timeout: float = 300) -> str:
-        return run([*compose_command(self.project), *args], env=self.env(), timeout=timeout).stdout
+        command = compose_command(self.project, self.overrides)
+        return run([*command, *args], env=self.env(), timeout=timeout).stdout
 
     def up(self, ca_file: Path) -> "Deployment":
         self.compose("up", "-d", "--no-build")
@@ -48,7 +50,7 @@ class Deployment:
         return self
 
     def down(self) -> None:
-        run([*compose_command(self.project), "down", "--volumes", "--timeout", "5"],
+        run([*compose_command(self.project, self.overrides), "down", "--volumes", "--timeout", "5"],
             env=self.env(), check=False)
 
     def container(self, service: str) -> str:

@@ -167,5 +167,6 @@ def all_images(compose: Sequence[str]) -> None:
         built_wheels = pool.submit(wheels)  # on the host, meanwhile
         base_image()
         standin_images()
+        tor_image()
         built_wheels.result()
         app_image(compose)

@@ -1,4 +1,4 @@
-"""deploy/compose.yaml's default set-up (Caddy + one app on SQLite), built and run with podman.
+"""deploy/compose.yaml (Caddy + one app on SQLite, and Tor: profile `onion`), run with podman.
 
 Through Caddy over HTTPS: a pledge is accepted and opened by `pledgebox roster`; the app's
 security headers arrive intact; no log anywhere holds a request. Then the app container is
@@ -7,6 +7,7 @@ the restart, because the data volume is real.
 """
 
 import gzip
+import re
 import secrets
 import threading
 import time
@@ -24,11 +25,13 @@ from tests.support.hardening import assert_hardened
 from tests.support.http import call
 
 SENTINEL = "pbsentinel" + secrets.token_hex(6)
+TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
 
 
 @pytest.fixture(scope="module")
 def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    running = Deployment({})
+    # With the onion profile: Tor runs in Caddy's network namespace (kept off the Tor network).
+    running = Deployment({"COMPOSE_PROFILES": "onion"}, overrides=(TOR_OFFLINE,))
     try:
         yield running.up(trust)
     finally:
@@ -73,7 +76,7 @@ def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campa
                                 "--format", "{{range .Subnets}}{{.Gateway}} {{end}}").split()
     forbidden = [SENTINEL, campaign.campaign_id, "198.51.100.77", "Mozilla", "/api/v1", "/p/", "HTTP/1.1",
                  "HTTP/2", *network]
-    for service in ("app", "caddy"):
+    for service in ("app", "caddy", "tor"):
         text = deployment.logs(service)
         assert text.strip(), f"{service} logged nothing at all: is this the right container?"
         found = [word for word in forbidden if word in text]
@@ -164,3 +167,18 @@ def test_caddys_onion_listener_serves_the_app_inside_its_own_network_namespace_o
                    fetch.format(host="caddy")], check=False)
     assert outside.returncode != 0
     assert "Connection refused" in outside.stderr
+
+
+def test_the_onion_profile_makes_an_onion_address_and_keeps_its_keys_in_a_volume(
+        deployment: Deployment) -> None:
+    tor = deployment.container("tor")
+    assert deployment.podman("exec", tor, "id", "-un").strip() == "debian-tor"
+    address = deployment.podman("exec", tor, "cat", "/var/lib/tor/pledgebox/hostname").strip()
+    assert re.fullmatch(r"[a-z2-7]{56}\.onion", address), address
+    volume = deployment.podman("volume", "inspect", f"{deployment.project}_tor-data",
+                               "--format", "{{.Mountpoint}}").strip()
+    assert Path(volume, "pledgebox", "hs_ed25519_secret_key").is_file()
+    # Tor shares Caddy's network namespace: the listener it hands visitors to is its own loopback.
+    caddy_id = deployment.podman("inspect", deployment.container("caddy"), "--format", "{{.Id}}").strip()
+    mode = deployment.podman("inspect", tor, "--format", "{{.HostConfig.NetworkMode}}").strip()
+    assert mode == f"container:{caddy_id}"

@@ -186,3 +186,12 @@ def test_setup_code_says_which_database_it_used(tmp_path: Path) -> None:
 def test_a_database_password_is_never_shown() -> None:
     assert shown_url("postgresql://pb:s3cret@db:5432/pledgebox") == "postgresql://pb:***@db:5432/pledgebox"
     assert shown_url("sqlite:////data/pledgebox.sqlite3") == "sqlite:////data/pledgebox.sqlite3"
+
+
+def test_a_demo_listening_everywhere_links_to_this_machine() -> None:
+    from fullstack.demo import demo_base_url
+
+    assert demo_base_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
+    assert demo_base_url("::", 8080) == "http://127.0.0.1:8080"
+    assert demo_base_url("::1", 9000) == "http://[::1]:9000"
+    assert demo_base_url("192.0.2.5", 80) == "http://192.0.2.5:80"

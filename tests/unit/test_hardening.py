@@ -96,6 +96,11 @@ def test_log_allow_list() -> None:
     assert f.filter(_record("pledgebox.errors", "unexpected error %s", "KeyError"))
     for name in ("werkzeug", "flask-limiter", "peewee", "server", "urllib3"):
         assert not f.filter(_record(name, "GET /p/x from 198.51.100.7"))
+    for kept in ("Rate limit storage unreachable - falling back to in-memory storage",
+                 "Rate limit storage recovered"):
+        assert f.filter(_record("flask-limiter", kept))
+    assert not f.filter(_record("flask-limiter", "ratelimit %s (%s) exceeded at endpoint: %s",
+                                "1/minute", "n0123", "public.post_pledge"))
     listed = _record("gunicorn.error", "Booting worker with pid: %s", 42)
     assert f.filter(listed)
     assert listed.getMessage() == "Booting worker with pid: 42"
