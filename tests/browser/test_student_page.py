@@ -32,6 +32,11 @@ INSTAGRAM_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7 Build/UQ1A.240205.004; 
                 "Google/google; Pixel 7; panther; panther; en_US; 548323749)")
 TIKTOK_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
              "(KHTML, like Gecko) Mobile/15E148 musical_ly_34.1.0 JsSdk/2.0 BytedanceWebview/d8a21c6")
+SNAPCHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+               "(KHTML, like Gecko) Mobile/15E148 Snapchat/13.10.0.40 (like Safari/8618.2.12.10.5, panda)")
+FACEBOOK_UA = ("Mozilla/5.0 (Linux; Android 14; SM-S911B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+               "(KHTML, like Gecko) Version/4.0 Chrome/156.0.0.0 Mobile Safari/537.36 "
+               "[FB_IAB/FB4A;FBAV/470.0.0.45.112;]")
 FIELDS = [
     "school!:choice:Your school|Tu escuela:Covina High,Northview High,Eastside High",
     "message:text:Anything to add?|¿Algo que añadir?",
@@ -130,7 +135,8 @@ def test_without_the_links_key_the_page_claims_nothing_it_could_not_check(browse
 
 # --- 2. in-app browsers ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("agent", "app"), [(INSTAGRAM_UA, "Instagram"), (TIKTOK_UA, "TikTok")])
+@pytest.mark.parametrize(("agent", "app"), [(INSTAGRAM_UA, "Instagram"), (TIKTOK_UA, "TikTok"),
+                                            (SNAPCHAT_UA, "Snapchat"), (FACEBOOK_UA, "Facebook")])
 def test_inside_an_app_the_page_says_so_before_the_form_and_copies_the_link(browser, site, agent, app):
     context, page = open_page(browser, user_agent=agent)
     context.grant_permissions(["clipboard-read", "clipboard-write"])
