@@ -55,6 +55,7 @@ class Snapshot:
     error: str | None
     opened: int
     unopened: int
+    duplicates: int  # pledges repeating an earlier one's nonce (protocol 1.1): left out, and said
     counts: list[tuple[dict[str, Any], list[tuple[str, int]]]]  # (field, [(label, n)] by n)
     per_day: list[tuple[str, int]]
     helpers: int
@@ -121,12 +122,12 @@ class RosterRun:
             per_day = sorted(self.per_day.items())
             return Snapshot(self.done, max(self.expected, self.done), self.finished, self.error,
                             self.tally.opened, self.tally.unopened + self.tally.missing_key,
-                            counts, per_day, len(self.helpers))
+                            self.tally.duplicates, counts, per_day, len(self.helpers))
 
     def seen(self) -> int:
         """Every stored pledge this pass met, opened or not: compared with the server's count."""
         t = self.tally
-        return self.done + t.unopened + t.missing_key + int(getattr(t, "duplicates", 0))
+        return self.done + t.unopened + t.missing_key + t.duplicates
 
     def table(self, query: str = "", page: int = 1, per_page: int = PER_PAGE
               ) -> tuple[list[Row], int]:

@@ -21,7 +21,7 @@ from crypto.statements import organizer_message, verify_statement
 from organizer import invite_records
 from organizer.client import Client
 from organizer.coalition import approval, verify_key, wrap_all
-from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
+from organizer.errors import BadInput, KeyMismatch, NeedsAdmin, UserError
 from organizer.session import Session
 
 INVITE_PREFIX = "pledgebox-invite:"
@@ -38,6 +38,10 @@ class BadInvite(BadInput):
 class RoleNeeded(BadInput):
     """Your keystore did not make the invite this newcomer used, so it cannot check their role: ask
     the admin who invited them, then run approve again with --role member or --role admin."""
+
+
+DAMAGED_ENTRY = ("The server's record of this newcomer is damaged: do not approve, and tell your "
+                 "coalition.")
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,26 @@ def preview_approval(session: Session, fp: str) -> PendingApproval:
         raise BadInput(f"That organizer is {target['status']}, not waiting for approval.")
     role = invite_records.vouched_role(session, target)
     return PendingApproval(target, role, role is not None)
+
+
+def pending_previews(session: Session, listed: list[dict[str, Any]]
+                     ) -> dict[str, PendingApproval | UserError]:
+    """Each pending newcomer's approval preview, or the error saying why it must not be approved.
+
+    For a face that lists every newcomer at once (the app): one listing, no request per newcomer.
+    """
+    found: dict[str, PendingApproval | UserError] = {}
+    for target in listed:
+        if target["status"] != "pending":
+            continue
+        try:
+            role = invite_records.vouched_role(session, target)
+            found[target["fingerprint"]] = PendingApproval(target, role, role is not None)
+        except UserError as exc:
+            found[target["fingerprint"]] = exc
+        except CryptoError:
+            found[target["fingerprint"]] = KeyMismatch(DAMAGED_ENTRY)
+    return found
 
 
 def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any]:

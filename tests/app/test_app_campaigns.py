@@ -3,19 +3,24 @@ sharing gives the link and QR codes, the roster page counts in the background, e
 without touching the disk, and wiping needs the title typed."""
 
 import csv
+import hashlib
 import io
 import json
 import re
+import secrets
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from crypto.encoding import b64u_decode, b64u_encode
+from crypto.envelope import seal_bytes
 from organizer import campaigns, share
 from organizer.app.rosters import REFRESH_SECONDS
 from organizer.campaigns import local_zone
 from tests.support.factories import make_campaign, make_coalition, pledge
+from tests.support.http import call
 from tests.support.live import LiveServer
 from tests.support.organizer_app import Browser, RunningApp, start_app
 
@@ -195,3 +200,23 @@ def test_wiping_needs_the_title_typed(browser: Browser, org) -> None:
     listed = browser.get("/campaigns/")
     assert listed.status == 200
     assert "Walkout Friday" not in listed.text
+
+
+def test_the_roster_page_says_how_many_repeated_pledges_it_left_out(browser: Browser, org,
+                                                                     live_server: LiveServer) -> None:
+    """A server can store one sealed pledge twice under two ids (protocol 1.1's nonce tells)."""
+    campaign_id = make_campaign(org)
+    info = call(live_server.base_url, "GET", f"/api/v1/campaigns/{campaign_id}").json()
+    key = info["encryption_key"]
+    plain = json.dumps({"v": 1, "campaign_id": campaign_id, "nonce": b64u_encode(secrets.token_bytes(16)),
+                        "answers": {"school": "covina-high", "message": "once"}}).encode()
+    sealed = b64u_encode(seal_bytes(b64u_decode(key["public_key"]), plain))
+    for _ in range(2):
+        body = {"key_version": key["version"], "ciphertext": sealed, "withdraw_token_hash":
+                b64u_encode(hashlib.blake2b(secrets.token_bytes(32), digest_size=32).digest())}
+        assert call(live_server.base_url, "POST", f"/api/v1/campaigns/{campaign_id}/pledges",
+                    body).status == 201
+    assert browser.get(f"/campaigns/{campaign_id}/roster").status == 200
+    live = live_until_done(browser, campaign_id)
+    assert 'data-opened="1"' in live
+    assert "1 pledge repeats an earlier one" in live

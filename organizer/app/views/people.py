@@ -22,8 +22,10 @@ def organizers() -> str:
     session = current_session()
     coalition.sync(session)
     listed = members.organizers(session)
+    previews = members.pending_previews(session, listed) if session.signing_key() else {}
     return render_template("organizers.html", organizers=listed, me=session.identity.fingerprint,
-                           invite=getattr(g.browser, "invite", None), roles=members.ROLES)
+                           invite=getattr(g.browser, "invite", None), roles=members.ROLES,
+                           previews=previews)
 
 
 @bp.post("/organizers/invite")
@@ -46,10 +48,12 @@ def approve() -> Response:
     try:
         if request.form.get("compared") != "yes":
             raise BadInput(_("First compare the safety words aloud, then tick the box."))
-        approved = members.approve(current_session(), fingerprint)
+        role = request.form.get("role") or None  # only asked for another admin's invite
+        approved = members.approve(current_session(), fingerprint, role)
     except (UserError, CryptoError) as exc:
         return fail(exc, "people.organizers")
-    notify(_("Approved. %(words)s can now read your coalition's pledges.",
+    notify(_("Approved as %(role)s. %(words)s can now read your coalition's pledges.",
+             role=_("admin") if approved["role"] == "admin" else _("member"),
              words=safety_words(approved["fingerprint"])))
     return redirect(url_for("people.organizers"), code=303)
 
