@@ -32,8 +32,7 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_intake import Server  # noqa: E402
-from bench.bench_roster import seal_many, seed, vm_mb  # noqa: E402
+from bench.bench_roster import demo_server, seal_many, seed, vm_mb  # noqa: E402
 from organizer.session import Session  # noqa: E402
 
 POLL = 0.5  # app.js asks every 2 s while counting; finer here, so the finish is seen soon
@@ -161,14 +160,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-app-"))
     print(f"# app roster: load {os.getloadavg()[0]:.1f}, {platform.node()} {os.cpu_count()} cpus, "
           f"{args.pledges} pledges", flush=True)
-    demo_dir = folder / "demo"
-    demo_dir.mkdir()
-    env = {**os.environ, "PLEDGEBOX_RATELIMITS": "0"}
-    for name in ("PLEDGEBOX_DATABASE_URL", "PLEDGEBOX_INSTANCE_PATH", "PLEDGEBOX_CLOCK_OFFSET_FILE"):
-        env.pop(name, None)
-    server = Server("pledgebox", [sys.executable, "-m", "server.cli", "run", "--demo", str(demo_dir),
-                                  "--host", "127.0.0.1", "--port", "{port}", "--workers", "1"],
-                    env, demo_dir, "/")
+    server, demo_dir = demo_server(folder)
     app = None
     try:
         server.start()

@@ -129,6 +129,19 @@ def line(label: str, value: str) -> None:
     print(f"{label:<44} {value}", flush=True)
 
 
+def demo_server(folder: Path) -> tuple[Server, Path]:
+    """A demo server (one worker, no rate limits) with its folder, as a newcomer's first run makes it."""
+    demo_dir = folder / "demo"
+    demo_dir.mkdir()
+    env = {**os.environ, "PLEDGEBOX_RATELIMITS": "0"}
+    for name in ("PLEDGEBOX_DATABASE_URL", "PLEDGEBOX_INSTANCE_PATH", "PLEDGEBOX_CLOCK_OFFSET_FILE"):
+        env.pop(name, None)
+    server = Server("pledgebox", [sys.executable, "-m", "server.cli", "run", "--demo", str(demo_dir),
+                                  "--host", "127.0.0.1", "--port", "{port}", "--workers", "1"],
+                    env, demo_dir, "/")
+    return server, demo_dir
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -138,14 +151,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-roster-"))
     print(f"# roster: load {os.getloadavg()[0]:.1f}, {platform.node()} {os.cpu_count()} cpus, "
           f"sizes {', '.join(map(str, sizes))}", flush=True)
-    demo_dir = folder / "demo"
-    demo_dir.mkdir()
-    env = {**os.environ, "PLEDGEBOX_RATELIMITS": "0"}
-    for name in ("PLEDGEBOX_DATABASE_URL", "PLEDGEBOX_INSTANCE_PATH", "PLEDGEBOX_CLOCK_OFFSET_FILE"):
-        env.pop(name, None)
-    server = Server("pledgebox", [sys.executable, "-m", "server.cli", "run", "--demo", str(demo_dir),
-                                  "--host", "127.0.0.1", "--port", "{port}", "--workers", "1"],
-                    env, demo_dir, "/")
+    server, demo_dir = demo_server(folder)
     ok = True
     try:
         server.start()

@@ -11,20 +11,9 @@ import pytest
 from organizer import coalition, members
 from server.db import database
 from server.models import Organizer
-from tests.support.factories import OrganizerHandle, make_coalition, new_organizer
+from tests.support.factories import OrganizerHandle, fp, joined, make_coalition
 from tests.support.live import LiveServer
 from tests.support.organizer_app import Browser, RunningApp, start_app
-
-
-def joined(tmp: Path, admin: OrganizerHandle, role: str, name: str) -> OrganizerHandle:
-    invite, _ = members.create_invite(admin.session, role, 7)
-    newcomer = new_organizer(tmp, name=name)
-    members.join(newcomer.session, invite)
-    return newcomer
-
-
-def fp(handle: OrganizerHandle) -> str:
-    return handle.session.identity.fingerprint
 
 
 def status_of(handle: OrganizerHandle) -> tuple[str, str]:

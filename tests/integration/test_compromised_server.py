@@ -14,19 +14,8 @@ from organizer.errors import BadInput, KeyMismatch, UserError
 from organizer.session import Session
 from server.db import database
 from server.models import Organizer
-from tests.support.factories import PASSPHRASE, OrganizerHandle, make_coalition, new_organizer
+from tests.support.factories import PASSPHRASE, OrganizerHandle, fp, joined, make_coalition
 from tests.support.live import LiveServer
-
-
-def joined(tmp: Path, admin: OrganizerHandle, role: str, name: str) -> OrganizerHandle:
-    invite, _ = members.create_invite(admin.session, role, 7)
-    newcomer = new_organizer(tmp, name=name)
-    members.join(newcomer.session, invite)
-    return newcomer
-
-
-def fp(handle: OrganizerHandle) -> str:
-    return handle.session.identity.fingerprint
 
 
 def server_sets(handle: OrganizerHandle, **columns: object) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_pledge
-from organizer import campaigns, coalition
+from organizer import campaigns, coalition, members
 from organizer.client import Transport, urllib_transport
 from organizer.session import Session
 from server.db import database
@@ -61,6 +61,18 @@ DEFAULT_FIELDS = [
     "message:text:Message|Mensaje",
     "help:checkbox:I want to help|Quiero ayudar",
 ]
+
+
+def joined(tmp: Path, admin: OrganizerHandle, role: str, name: str) -> OrganizerHandle:
+    """A newcomer who joined with an invite `admin` made for `role`, still waiting for approval."""
+    invite, _ = members.create_invite(admin.session, role, 7)
+    newcomer = new_organizer(tmp, name=name)
+    members.join(newcomer.session, invite)
+    return newcomer
+
+
+def fp(handle: OrganizerHandle) -> str:
+    return handle.session.identity.fingerprint
 
 
 def make_campaign(org: OrganizerHandle, today: date | None = None, action_in: int = 14,
