@@ -220,3 +220,25 @@ def test_the_roster_page_says_how_many_repeated_pledges_it_left_out(browser: Bro
     live = live_until_done(browser, campaign_id)
     assert 'data-opened="1"' in live
     assert "1 pledge repeats an earlier one" in live
+
+
+def test_the_roster_page_in_spanish_names_options_as_the_organizers_wrote_them(
+        browser: Browser, org, live_server: LiveServer) -> None:
+    campaign_id = make_campaign(org, fields=[
+        "school!:choice:School|Escuela:Covina High|Preparatoria Covina,Northview High",
+        "help:checkbox:I want to help|Quiero ayudar"])
+    pledge(live_server.base_url, campaign_id, {"school": "covina-high", "help": True})
+    spanish = {"Accept-Language": "es"}
+    browser.get(f"/campaigns/{campaign_id}/roster", headers=spanish)
+    deadline = time.monotonic() + 60
+    while True:
+        live = browser.get(f"/campaigns/{campaign_id}/roster/live",
+                           headers={"X-Pledgebox-Background": "1", **spanish}).text
+        if 'data-state="done"' in live or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert "Preparatoria Covina" in live  # the bars and the "I want to help" list
+    assert "Covina High" not in live
+    table = browser.get(f"/campaigns/{campaign_id}/roster", headers=spanish).text
+    assert "<td>Preparatoria Covina</td>" in table
+    assert "<td>sí</td>" in table

@@ -24,9 +24,14 @@ def campaign_title(d: dict[str, Any]) -> str:
 
 @bp.app_template_global()
 def shown_answer(field: dict[str, Any], text: str) -> str:
-    """An answer as the table shows it, with a checkbox's yes and no in the page's language."""
+    """An answer as the table shows it, in the page's language: a checkbox's yes and no, and a
+    choice's option under the Spanish name the organizers gave it (the core counts in English)."""
     if field.get("type") == "checkbox" and text in ("yes", "no"):
         return str(gettext("yes") if text == "yes" else gettext("no"))
+    if field.get("type") == "choice" and current_language() != "en":
+        for option in field.get("options", []):
+            if option["label"].get("en") == text:
+                return str(option["label"].get(current_language(), text))
     return text
 
 
