@@ -7,7 +7,7 @@ Outside CI they are skipped without it; in CI (CI=true) a missing part is a fail
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -141,6 +141,25 @@ def migrate(db_url: str) -> None:
 def server_env(instance: Path, db_url: str, clock_file: Path, **extra: str) -> dict[str, str]:
     return {"PLEDGEBOX_INSTANCE_PATH": str(instance), "PLEDGEBOX_DATABASE_URL": db_url,
             "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock_file), **extra}
+
+
+@contextmanager
+def backend_server(root: Path, backend: str) -> Iterator[tuple[LiveServer, str, Path]]:
+    """A migrated database of `backend` ("sqlite" or "postgres") and a real server on it (no rate
+    limits, no background purge): for module-scoped worlds that run on both backends."""
+    instance, clock_file = new_instance(root)
+    with ExitStack() as stack:
+        db_url = (sqlite_url(instance) if backend == "sqlite"
+                  else stack.enter_context(postgres_database()))
+        migrate(db_url)
+        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
+                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
+        try:
+            yield server, db_url, clock_file
+        finally:
+            server.stop()
+            if not database.is_closed():
+                database.close()
 
 
 @pytest.fixture

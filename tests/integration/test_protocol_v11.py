@@ -15,7 +15,6 @@ import secrets
 import subprocess
 import zoneinfo
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,10 +30,9 @@ from server.clock import Clock
 from server.db import bind, database
 from server.models import Announcement, Campaign, Pledge, Tally
 from server.retention import purge_expired
-from tests.conftest import migrate, new_instance, postgres_database, server_env, sqlite_url
+from tests.conftest import backend_server
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_coalition
 from tests.support.http import call
-from tests.support.live import LiveServer
 from tests.support.scripts import console_script
 
 LA = "America/Los_Angeles"
@@ -121,22 +119,11 @@ def recording(statuses: list[int], transport: Any) -> Any:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp(f"v11-{request.param}")
-    instance, clock_file = new_instance(tmp)
-    with ExitStack() as stack:
-        db_url = (sqlite_url(instance) if request.param == "sqlite"
-                  else stack.enter_context(postgres_database()))
-        migrate(db_url)
-        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
-        try:
-            org = make_coalition(tmp, server.base_url)
-            statuses: list[int] = []
-            org.session.transport = recording(statuses, org.session.transport)
-            yield World(server.base_url, db_url, org, statuses)
-        finally:
-            server.stop()
-            if not database.is_closed():
-                database.close()
+    with backend_server(tmp, request.param) as (server, db_url, _):
+        org = make_coalition(tmp, server.base_url)
+        statuses: list[int] = []
+        org.session.transport = recording(statuses, org.session.transport)
+        yield World(server.base_url, db_url, org, statuses)
 
 
 @pytest.fixture(autouse=True)
@@ -360,22 +347,11 @@ class Own:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def own(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Own]:
-    instance, clock_file = new_instance(tmp_path)
-    with ExitStack() as stack:
-        db_url = (sqlite_url(instance) if request.param == "sqlite"
-                  else stack.enter_context(postgres_database()))
-        migrate(db_url)
-        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
-        try:
-            org = make_coalition(tmp_path, server.base_url)
-            statuses: list[int] = []
-            org.session.transport = recording(statuses, org.session.transport)
-            yield Own(World(server.base_url, db_url, org, statuses), clock_file)
-        finally:
-            server.stop()
-            if not database.is_closed():
-                database.close()
+    with backend_server(tmp_path, request.param) as (server, db_url, clock_file):
+        org = make_coalition(tmp_path, server.base_url)
+        statuses: list[int] = []
+        org.session.transport = recording(statuses, org.session.transport)
+        yield Own(World(server.base_url, db_url, org, statuses), clock_file)
 
 
 def test_pledges_are_taken_until_midnight_in_the_campaigns_zone(own: Own) -> None:

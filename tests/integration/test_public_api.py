@@ -12,7 +12,6 @@ import json
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,14 +28,7 @@ from crypto.statements import campaign_message, encryption_key_message, verify_s
 from server.db import bind, database
 from server.models import Campaign, Coalition, Pledge
 from server.models import EncryptionKey as KeyRow
-from tests.conftest import (
-    migrate,
-    move_clock,
-    new_instance,
-    postgres_database,
-    server_env,
-    sqlite_url,
-)
+from tests.conftest import backend_server, move_clock, server_env
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition, pledge
 from tests.support.http import Reply, call
 from tests.support.live import LiveServer
@@ -66,20 +58,9 @@ class World:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp(f"public-{request.param}")
-    instance, clock_file = new_instance(tmp)
-    with ExitStack() as stack:
-        db_url = (sqlite_url(instance) if request.param == "sqlite"
-                  else stack.enter_context(postgres_database()))
-        migrate(db_url)
-        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
-        try:
-            org = make_coalition(tmp, server.base_url)
-            yield World(server.base_url, db_url, clock_file, org, make_campaign(org))
-        finally:
-            server.stop()
-            if not database.is_closed():
-                database.close()
+    with backend_server(tmp, request.param) as (server, db_url, clock_file):
+        org = make_coalition(tmp, server.base_url)
+        yield World(server.base_url, db_url, clock_file, org, make_campaign(org))
 
 
 @pytest.fixture(autouse=True)
