@@ -1,6 +1,7 @@
 """The pledge envelope of protocol v1: JSON, ISO/IEC 7816-4 padding to 1 KiB blocks, sealed box."""
 
 import json
+import re
 from typing import Any
 
 from crypto import _primitives as p
@@ -46,6 +47,20 @@ def seal_pledge(public_key: bytes, campaign_id: str, answers: dict[str, Any]) ->
     return seal_bytes(public_key, json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
 
+# A lone surrogate can only arrive as a JSON escape (the bytes are UTF-8), and anyone can seal one;
+# text holding it cannot be written out as UTF-8, so one such pledge would break every page and
+# export that shows it. Escaped pairs (emoji) match too, hence the exact check behind this fast one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _is_unicode(body: dict[str, Any]) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def open_pledge(
     public_key: bytes, secret_key: bytes, ciphertext: bytes, campaign_id: str
 ) -> dict[str, Any]:
@@ -57,6 +72,8 @@ def open_pledge(
         raise BadEnvelope("not a UTF-8 JSON object") from exc
     if not isinstance(body, dict) or not isinstance(body.get("answers"), dict):
         raise BadEnvelope("not a pledge object")
+    if _SURROGATE_ESCAPE.search(plaintext) and not _is_unicode(body):
+        raise BadEnvelope("text with an unpaired surrogate")
     if body.get("v") != 1:
         raise BadEnvelope("unknown pledge version")
     if body.get("campaign_id") != campaign_id:

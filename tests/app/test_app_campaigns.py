@@ -242,3 +242,26 @@ def test_the_roster_page_in_spanish_names_options_as_the_organizers_wrote_them(
     table = browser.get(f"/campaigns/{campaign_id}/roster", headers=spanish).text
     assert "<td>Preparatoria Covina</td>" in table
     assert "<td>sí</td>" in table
+
+
+def test_a_hostile_pledge_with_an_unpaired_surrogate_breaks_no_page_or_export(
+        browser: Browser, org, live_server: LiveServer) -> None:
+    """Anyone with the link can seal text that cannot be written as UTF-8; it is left out as
+    unopened instead of turning the roster page and the exports into errors."""
+    campaign_id = make_campaign(org)
+    pledge(live_server.base_url, campaign_id, {"school": "covina-high", "message": "fine"})
+    key = call(live_server.base_url, "GET", f"/api/v1/campaigns/{campaign_id}").json()["encryption_key"]
+    plain = (f'{{"v": 1, "campaign_id": "{campaign_id}", "answers": {{"school": "covina-high", '
+             f'"message": "\\ud800"}}}}').encode()
+    body = {"key_version": key["version"],
+            "ciphertext": b64u_encode(seal_bytes(b64u_decode(key["public_key"]), plain)),
+            "withdraw_token_hash": b64u_encode(secrets.token_bytes(32))}
+    assert call(live_server.base_url, "POST", f"/api/v1/campaigns/{campaign_id}/pledges",
+                body).status == 201
+    assert browser.get(f"/campaigns/{campaign_id}/roster").status == 200
+    live = live_until_done(browser, campaign_id)
+    assert 'data-opened="1"' in live
+    assert "1 pledge could not be opened" in live
+    assert browser.get(f"/campaigns/{campaign_id}/roster").status == 200
+    for kind in ("csv", "jsonl", "html"):
+        assert browser.get(f"/campaigns/{campaign_id}/roster/export.{kind}").status == 200

@@ -237,3 +237,20 @@ def test_bad_envelope_is_a_crypto_error_with_a_sentence() -> None:
         open_pledge(OTHER.public, OTHER.secret, seal_pledge(KEY.public, CAMPAIGN, {}), CAMPAIGN)
     assert str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfff"', '"\\udc00\\ud800"'])
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_a_pledge_with_an_unpaired_surrogate_is_refused(text: str, where: str) -> None:
+    """Anyone can seal such text; it cannot be written out as UTF-8, so it would break the pages
+    and exports that show it. It is refused like any other malformed pledge (counted as unopened)."""
+    answers = f'{{"school": {text}}}' if where == "value" else f'{{{text}: "x"}}'
+    raw = f'{{"v": 1, "campaign_id": "{CAMPAIGN}", "answers": {answers}}}'.encode()
+    with pytest.raises(BadEnvelope, match="surrogate"):
+        open_pledge(KEY.public, KEY.secret, seal_raw(raw), CAMPAIGN)
+
+
+def test_escaped_surrogate_pairs_are_ordinary_text() -> None:
+    raw = f'{{"v": 1, "campaign_id": "{CAMPAIGN}", "answers": {{"school": "\\ud83d\\udc4d ok"}}}}'
+    body = open_pledge(KEY.public, KEY.secret, seal_raw(raw.encode()), CAMPAIGN)
+    assert body["answers"]["school"] == "\N{THUMBS UP SIGN} ok"
