@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 
 from crypto import CryptoError
 from organizer.app.guard import CSRF_FIELD, state
-from organizer.app.i18n import user_message
+from organizer.app.i18n import translate_message, user_message
 from organizer.app.jobs import Jobs, Work
 from organizer.errors import ServerUnreachable, UserError
+from organizer.live_roster import UNEXPECTED
 from organizer.session import Session
 
 
@@ -66,6 +67,12 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     return render_template("error.html", message=exc.description, status=exc.code), exc.code
 
 
+def _unexpected(exc: Exception) -> tuple[str, int]:
+    """Any other failure: one plain sentence, and nothing logged, since an exception's text or
+    traceback could quote an answer or a name from a roster this laptop opened."""
+    return render_template("error.html", message=translate_message(UNEXPECTED), status=500), 500
+
+
 def _template_globals() -> dict[str, Any]:
     browser = g.get("browser")
     messages = []
@@ -95,4 +102,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(UserError, _user_error)
     app.register_error_handler(CryptoError, _user_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.logger.disabled = True  # Flask's own error log would print the traceback
     app.context_processor(_template_globals)

@@ -5,6 +5,7 @@ the unlocked keys in this one process's memory. Its request log is silenced: the
 carries the one-time token, and nothing about what the organizer does belongs in a terminal log.
 """
 
+import logging
 import signal
 import socket
 import sys
@@ -35,6 +36,9 @@ class QuietHandler(WSGIRequestHandler):
 def build_server(state: AppState, port: int) -> BaseWSGIServer:
     """Bind 127.0.0.1 only (never 0.0.0.0, never ::) and record the port the guard checks."""
     app = create_app(state)
+    # werkzeug logs a failure while streaming (an export) with its traceback, which could quote
+    # an answer: the app's only output is what serve() prints itself.
+    logging.getLogger("werkzeug").disabled = True
     # Bound here, not by werkzeug: a taken port is then one plain sentence, not its exit(1).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         try:
