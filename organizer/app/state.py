@@ -39,6 +39,9 @@ class BrowserSession:
     lang: str | None = None
     invite: dict[str, str] | None = None  # the last invite made, shown until the next one
     messages: list[tuple[str, str]] = field(default_factory=list)
+    # A roster search per campaign: it may be a student's name, so it is kept here (dropped on lock),
+    # never in an address the browser would write to its history.
+    searches: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +97,8 @@ class AppState:
         with self.lock:
             was_open, self.session = self.session is not None, None
         if was_open:
+            for record in list(self.browsers.values()):
+                record.searches.clear()
             for listener in self.on_lock:
                 listener()
 

@@ -167,8 +167,16 @@ def test_roster_counts_search_and_exports_stream_without_a_file(browser: Browser
     while 'data-opened="5"' not in live_until_done(browser, campaign_id):  # the count moved: anew
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    found = browser.get(f"/campaigns/{campaign_id}/roster?q=HOLA")
+    searched = browser.post(f"/campaigns/{campaign_id}/roster/search", {"q": "HOLA"})
+    assert searched.status == 303
+    assert "HOLA" not in searched.location  # a typed name never enters the browser's history
+    found = browser.get(searched.location)
     assert "1 pledge matches" in found.text
+    assert "?q=" not in found.text
+    browser.app.state.lock_now()  # the search is dropped with the keys
+    assert browser.app.state.browser(browser.cookie).searches == {}
+    browser.app.state.unlock(org.session)
+    assert "1 pledge matches" not in browser.get(f"/campaigns/{campaign_id}/roster?q=HOLA").text
 
     raw = browser.get(f"/campaigns/{campaign_id}/roster/export.csv")
     assert "attachment" in raw.headers["Content-Disposition"]

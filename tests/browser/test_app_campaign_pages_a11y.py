@@ -58,8 +58,10 @@ def _states(page: Page, origin: str, cid: str) -> Iterator[str]:
         yield path
     page.goto(f"{origin}/campaigns/{cid}/roster")
     expect(page.locator("#roster-live")).to_have_attribute("data-state", "done", timeout=30_000)
-    page.goto(f"{origin}/campaigns/{cid}/roster?q=hi")
-    yield "roster"
+    page.fill("#q", "hi")
+    page.locator("form.search button").click()
+    expect(page.locator("#q")).to_have_value("hi")
+    yield "roster (searched)"
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -7,7 +7,18 @@ live_roster.py); the page shows them as they grow and app.js refreshes them whil
 
 from typing import Any
 
-from flask import Response, abort, current_app, render_template, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from werkzeug.wrappers import Response as WResponse
 
 from organizer import campaigns, coalition, live_roster, report, roster
 from organizer.app.helpers import current_session
@@ -37,7 +48,7 @@ def _page() -> int:
 @bp.get("/<campaign_id>/roster", endpoint="roster")
 def roster_page(campaign_id: str) -> str:
     item, shown, running = _runs(campaign_id)
-    query, page = request.args.get("q", "")[:200], _page()
+    query, page = g.browser.searches.get(campaign_id, ""), _page()
     rows, matching = shown.table(query, page)
     session = current_session()
     return render_template(
@@ -46,6 +57,18 @@ def roster_page(campaign_id: str) -> str:
         page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)),
         admin=session.signing_key() is not None, threshold=item["descriptor"].get("threshold"),
         auto=_kept_fresh(campaign_id), can_publish="campaigns.publish_counts" in current_app.view_functions)
+
+
+@bp.post("/<campaign_id>/roster/search", endpoint="roster_search")
+def roster_search(campaign_id: str) -> WResponse:
+    """Remember the search for this browser (POST: typed names stay out of the browser's history)."""
+    query = request.form.get("q", "").strip()[:200]
+    if query:
+        g.browser.searches[campaign_id] = query
+    else:
+        g.browser.searches.pop(campaign_id, None)
+    return redirect(url_for("campaigns.roster", campaign_id=campaign_id, _anchor="table-heading"),
+                    code=303)
 
 
 def _kept_fresh(campaign_id: str) -> bool:
