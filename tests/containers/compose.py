@@ -46,8 +46,25 @@ class Deployment:
 
     def up(self, ca_file: Path) -> "Deployment":
         self.compose("up", "-d", "--no-build")
+        self.wait_apps_ready()
         self.wait_ready(ca_file)
         return self
+
+    def wait_apps_ready(self, deadline_s: float = 90) -> None:
+        """Until every app container answers /healthz itself. podman-compose does not wait for
+        PostgreSQL to be healthy, so an app that starts first exits and is restarted; Caddy alone
+        would hide that behind the other app while the first one still flaps."""
+        deadline = time.monotonic() + deadline_s
+        probe = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=3)"
+        for service in sorted(s for s in self.services() if s.startswith("app")):
+            while True:
+                done = run(["podman", "exec", self.container(service), "/opt/pledgebox/bin/python",
+                            "-c", probe], check=False, timeout=30)
+                if done.returncode == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{service} never answered /healthz:\n{self.logs(service)[-3000:]}")
+                time.sleep(1)
 
     def down(self) -> None:
         run([*compose_command(self.project, self.overrides), "down", "--volumes", "--timeout", "5"],
@@ -79,9 +96,13 @@ class Deployment:
                     str(target))
         return target
 
-    def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90) -> None:
+    def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90,
+                   steady_s: float = 7.0) -> None:
+        """Until `path` has answered 200 through Caddy for `steady_s` without a miss: longer than
+        Caddy's DNS refresh (5 s), so with two apps both are in its upstreams and both answer."""
         deadline = time.monotonic() + deadline_s
         last: object = None
+        steady_since: float | None = None
         while time.monotonic() < deadline:
             try:
                 if not ca_file.exists():
@@ -89,9 +110,11 @@ class Deployment:
                 context = ssl.create_default_context(cafile=str(ca_file))
                 with urllib.request.urlopen(self.base_url + path, timeout=3, context=context) as r:
                     if r.status == 200:
-                        return
+                        steady_since = steady_since or time.monotonic()
+                        if time.monotonic() - steady_since >= steady_s:
+                            return
             except (OSError, RuntimeError) as exc:
-                last = exc
+                last, steady_since = exc, None
             time.sleep(0.5)
         raise RuntimeError(f"{self.project} not ready through Caddy: {last}\n"
                            + "\n".join(f"--- {s}\n{self.logs(s)[-3000:]}" for s in sorted(self.services())))
