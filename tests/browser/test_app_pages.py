@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from organizer import members, roster
 from organizer.session import Session
+from tests.support.axe import AXE, axe_violations
 from tests.support.factories import (
     PASSPHRASE,
     OrganizerHandle,
@@ -31,8 +32,6 @@ from tests.support.organizer_app import RunningApp, start_app
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
 WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
 
@@ -197,12 +196,6 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
 
 # --- every page, in both languages: axe-core and screenshots --------------------------------------
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))", WCAG_TAGS)
 
 
 def prepared(tmp_path: Path, base_url: str) -> tuple[OrganizerHandle, str, OrganizerHandle]:

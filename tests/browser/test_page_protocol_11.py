@@ -20,6 +20,7 @@ from crypto.statements import tally_message
 from organizer import roster, tally
 from server.db import database
 from server.models import Coalition, Pledge, Tally
+from tests.support.axe import axe_violations
 from tests.support.factories import make_campaign, make_coalition
 from tests.support.http import call
 
@@ -228,16 +229,8 @@ def test_every_pledge_carries_a_nonce_so_a_replayed_copy_is_counted_once(browser
     assert stats.duplicates == 1
 
 
-AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' '))}))",
-        WCAG_TAGS)
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -17,13 +17,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.db import database
 from server.models import Pledge
+from tests.support.axe import AXE, axe_violations
 from tests.support.factories import make_campaign, make_coalition
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 INSTAGRAM_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7 Build/UQ1A.240205.004; wv) "
@@ -267,12 +266,6 @@ def test_withdrawal_asks_first_then_says_deleted_for_good_and_leads_back(browser
 
 # --- axe-core and screenshots in every new state ------------------------------------------------------
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))", WCAG_TAGS)
 
 
 def states(page: Page, site: dict[str, Any], lang: str) -> Iterator[str]:
