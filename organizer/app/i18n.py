@@ -36,6 +36,8 @@ CORE_MESSAGES = [
     lazy_gettext("A keystore is already here; nothing was replaced."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
+    lazy_gettext("This invite was made by an older version of Pledgebox and can no longer be used "
+                 "safely: ask the admin who sent it for a new invite."),
 ]
 
 
