@@ -41,6 +41,8 @@ CORE_MESSAGES = [
                  "start again (what was already done is kept)."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
+    lazy_gettext("This invite was made by an older version of Pledgebox and can no longer be used "
+                 "safely: ask the admin who sent it for a new invite."),
 ]
 
 
