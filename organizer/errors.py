@@ -69,3 +69,13 @@ class WeakPassphrase(BadInput):
     def __str__(self) -> str:
         sentence = " ".join((self.__doc__ or "").split())
         return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence
+
+
+class ServerRedirected(UserError):
+    """The server tried to send this request to another address, and Pledgebox never follows such
+    a redirect: check the server's address with your coalition, or tell your server's operator."""
+
+
+class AppLocked(UserError):
+    """The app locked while this was running, so it stopped part-way: unlock it and start again
+    (what was already done is kept)."""
