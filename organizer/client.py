@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from crypto.encoding import b64u_encode
 from crypto.request_auth import SignatureParams, sign_request
 from organizer import clock, server_address
-from organizer.errors import ServerRefused, ServerUnreachable
+from organizer.errors import ServerRedirected, ServerRefused, ServerUnreachable
 from organizer.printable import printable
 
 # (method, url, body, headers) -> (status, body bytes). Swappable so the demo can talk in-process.
@@ -20,15 +20,33 @@ Transport = Callable[[str, str, bytes, dict[str, str]], tuple[int, bytes]]
 TIMEOUT = 60
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 30x answer comes back as what it is (an HTTPError with its status), never followed:
+    following one would carry a signed request and its headers to whatever host the server
+    names (the laptop's own network, or http after https)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> None:
+        return None
+
+
+# urllib's own opener, with redirects left unfollowed: every request this tool makes goes here.
+OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def is_redirect(status: int) -> bool:
+    return 300 <= status < 400
+
+
 def urllib_transport(method: str, url: str, body: bytes, headers: dict[str, str]
                      ) -> tuple[int, bytes]:
-    # Client() accepts only http(s) URLs, so no file: or custom scheme reaches urlopen.
+    # Client() accepts only http(s) URLs, so no file: or custom scheme reaches the opener.
     req = urllib.request.Request(url, data=body if body else None, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310
+        with OPENER.open(req, timeout=TIMEOUT) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        return exc.code, b"" if is_redirect(exc.code) else exc.read()
     except (urllib.error.URLError, OSError) as exc:
         parts = urlsplit(url)
         raise ServerUnreachable(address=f"{parts.scheme}://{parts.netloc}") from exc
@@ -68,6 +86,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path + (f"?{query}" if query else "")
         status, data = self._transport(method, url, body, headers)
+        if is_redirect(status):  # whatever the transport: nothing the API answers is a redirect
+            raise ServerRedirected()
         if status >= 400:
             raise ServerRefused(_error_message(status, data))
         return data

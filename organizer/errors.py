@@ -88,3 +88,8 @@ class WeakPassphrase(BadInput):
     def __str__(self) -> str:
         sentence = " ".join((self.__doc__ or "").split())
         return f"{sentence} For example: {self.suggestion}" if self.suggestion else sentence
+
+
+class ServerRedirected(UserError):
+    """The server tried to send this request to another address, and Pledgebox never follows such
+    a redirect: check the server's address with your coalition, or tell your server's operator."""

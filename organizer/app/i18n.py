@@ -34,6 +34,9 @@ CORE_MESSAGES = [
                  "then try again."),
     lazy_gettext("This organizer was removed from the coalition."),
     lazy_gettext("A keystore is already here; nothing was replaced."),
+    lazy_gettext("The server tried to send this request to another address, and Pledgebox never "
+                 "follows such a redirect: check the server's address with your coalition, or "
+                 "tell your server's operator."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
 ]

@@ -81,7 +81,7 @@ def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
     An expired campaign's pledge counts as unknown (it is never served, nor acted on, again).
     The delete repeats the hash check, so a pledge withdrawn or purged in between is reported
     as unknown rather than as deleted by this request. The scrub that takes its bytes out of
-    the files is marked due in the same transaction (server/retention.py).
+    the files is marked due in the same transaction (server/retention/scrub.py).
     """
     presented = primitives.blake2b(token, 32)
     row = None

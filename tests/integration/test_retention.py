@@ -205,7 +205,7 @@ def test_a_stopping_worker_lets_its_purge_run_finish_and_release_the_lease(
     import server.retention as retention
 
     began, ended = threading.Event(), threading.Event()
-    real = retention._purge
+    real = retention.purge._purge
 
     def slow_purge(clock: Clock, lease: Any) -> Any:
         began.set()
@@ -214,8 +214,8 @@ def test_a_stopping_worker_lets_its_purge_run_finish_and_release_the_lease(
         ended.set()
         return result
 
-    monkeypatch.setattr(retention, "_purge", slow_purge)
-    thread = retention.start_background_purge(app)
+    monkeypatch.setattr(retention.purge, "_purge", slow_purge)
+    thread = retention.purge.start_background_purge(app)
     assert began.wait(10)
     retention.stop_background_purge(app)
     assert ended.is_set()
