@@ -200,7 +200,8 @@ def cmd_roster(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
     tally = roster.Tally()
-    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"])
+    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"],
+                          item["descriptor"]["fields"])
     target: Path | None = args.html or args.output
     out = _private_file(target) if target else sys.stdout
     try:

@@ -93,3 +93,8 @@ class WeakPassphrase(BadInput):
 class ServerRedirected(UserError):
     """The server tried to send this request to another address, and Pledgebox never follows such
     a redirect: check the server's address with your coalition, or tell your server's operator."""
+
+
+class AppLocked(UserError):
+    """The app locked while this was running, so it stopped part-way: unlock it and start again
+    (what was already done is kept)."""

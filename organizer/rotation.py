@@ -23,6 +23,7 @@ from crypto.wrapping import wrap_secret
 from organizer import campaigns, coalition, keyring, members, paging
 from organizer.client import Client
 from organizer.errors import NeedsAdmin, NoSecretForVersion
+from organizer.nonces import NonceBook, Verdict
 from organizer.session import Session
 
 BATCH = 1000
@@ -83,7 +84,7 @@ class _Resealer:
     tally: Resealed
     pool: ThreadPoolExecutor
     keys: dict[int, tuple[bytes, bytes] | None] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)  # nonces of pledges re-sealed in this run
+    book: NonceBook = field(default_factory=NonceBook)  # nonces of pledges re-sealed in this run
 
     def __post_init__(self) -> None:
         self.new_public = self.new.public
@@ -97,7 +98,7 @@ class _Resealer:
                 self.keys[version] = None
         return self.keys[version]
 
-    def _reseal(self, version: int, ciphertext: str) -> tuple[bytes, str | None] | object:
+    def _reseal(self, version: int, ciphertext: str) -> tuple[bytes, str | None, bytes] | object:
         old = self.keys[version]
         if old is None:
             return _MISSING_KEY
@@ -117,7 +118,7 @@ class _Resealer:
                 strict=True):
             for row, sealed in zip(part, results, strict=True):
                 if isinstance(sealed, tuple):
-                    if self._repeated(sealed[1]):
+                    if self._repeated(sealed[1], sealed[2], row[key]):
                         continue
                     items.append({key: row[key], "from_version": row["key_version"],
                                   "ciphertext": b64u_encode(sealed[0])})
@@ -128,15 +129,14 @@ class _Resealer:
         return items
 
 
-    def _repeated(self, nonce: str | None) -> bool:
-        """A pledge whose nonce an earlier one (in id order) carried is left on its old key and
-        counted, as every reader leaves it out (the old version is kept while it remains)."""
-        if nonce is None:
-            return False
-        if nonce in self.seen:
+    def _repeated(self, nonce: str | None, plain_digest: bytes, item_id: str) -> bool:
+        """A byte-identical copy of a pledge re-sealed earlier in this run (id order) is left on
+        its old key and counted, as every reader leaves it out (the old version is kept while it
+        remains). A pledge that only shares a nonce is re-sealed: readers keep both
+        (protocol 1.1, amendment 1), so leaving one behind would let a forgery strand it."""
+        if self.book.check(nonce, plain_digest, item_id) is Verdict.REPEAT:
             self.tally.duplicates += 1
             return True
-        self.seen.add(nonce)
         return False
 
 

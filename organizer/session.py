@@ -2,7 +2,8 @@
 
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ def kdf_params() -> KdfParams:
 class Session:
     keystore: Keystore
     transport: Transport = urllib_transport
+    # Set by close() (the app locked): clients made from this session send nothing more and stop
+    # reading an answer in progress, so no thread keeps working with the keys after a lock.
+    closed: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @classmethod
     def create(cls, path: Path, passphrase: str) -> "Session":
@@ -54,6 +58,10 @@ class Session:
 
     def save(self) -> None:
         self.keystore.save()
+
+    def close(self) -> None:
+        """No more requests with these keys (what is in memory still saves, so nothing is lost)."""
+        self.closed.set()
 
     @property
     def identity(self) -> OrganizerIdentity:
@@ -82,7 +90,7 @@ class Session:
     def client(self) -> Client:
         coalition = self.coalition
         return Client(self.data["server"], coalition["organizer_id"], self.identity.sign_secret,
-                      self.transport)
+                      self.transport, stop=self.closed)
 
     def signing_key(self) -> SigningKey | None:
         seed = self.data["secrets"].get("signing")

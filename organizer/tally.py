@@ -58,8 +58,8 @@ def count(session: Session, campaign_id: str, stats: roster.Tally | None = None)
     """The tally body, with what was left out (unopened, duplicates) counted in `stats`."""
     item = campaigns.find(session, campaign_id)
     stats = stats if stats is not None else roster.Tally()
-    rows = roster.pledges(session, campaign_id, stats, item["pledge_count"])
     descriptor = item["descriptor"]
+    rows = roster.pledges(session, campaign_id, stats, item["pledge_count"], descriptor["fields"])
     return tally_body(descriptor, rows, zone_today(descriptor))
 
 

@@ -37,8 +37,12 @@ CORE_MESSAGES = [
     lazy_gettext("The server tried to send this request to another address, and Pledgebox never "
                  "follows such a redirect: check the server's address with your coalition, or "
                  "tell your server's operator."),
+    lazy_gettext("The app locked while this was running, so it stopped part-way: unlock it and "
+                 "start again (what was already done is kept)."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
+    lazy_gettext("This invite was made by an older version of Pledgebox and can no longer be used "
+                 "safely: ask the admin who sent it for a new invite."),
 ]
 
 

@@ -54,7 +54,7 @@ def roster_page(campaign_id: str) -> str:
     return render_template(
         "roster/show.html", item=item, d=item["descriptor"], campaign_id=campaign_id,
         live=_live_context(item, shown, running), rows=rows, matching=matching, query=query,
-        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)),
+        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)), conflicting=shown.conflicting(),
         admin=session.signing_key() is not None, threshold=item["descriptor"].get("threshold"),
         auto=_kept_fresh(campaign_id), can_publish="campaigns.publish_counts" in current_app.view_functions)
 
@@ -105,7 +105,7 @@ def _export_writer(campaign_id: str, kind: str) -> Any:
 
     def write(out: Any) -> None:
         counted = roster.Tally()
-        rows = roster.pledges(session, campaign_id, counted, item["pledge_count"])
+        rows = roster.pledges(session, campaign_id, counted, item["pledge_count"], d["fields"])
         if kind == "csv":
             out.write("\ufeff")  # spreadsheets then read accents (é, ñ) as UTF-8
             roster.write_csv(rows, out, d["fields"])
