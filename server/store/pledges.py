@@ -86,17 +86,17 @@ def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
     presented = primitives.blake2b(token, 32)
     row = None
     if is_id(pledge_id):
-        row = (Pledge.select(Pledge.id, Pledge.withdraw_token_hash)
+        row = (Pledge.select(Pledge.id, Pledge.campaign, Pledge.withdraw_token_hash)
                .join(Campaign).where(Pledge.id == pledge_id, Campaign.live_until > now)
                .first())
     stored = bytes(row.withdraw_token_hash) if row is not None else _DUMMY_HASH
     if not primitives.equal(presented, stored) or row is None:
         raise UnknownPledge()
     with database.atomic():
-        deleted = Pledge.delete().where(Pledge.id == pledge_id,
+        deleted = Pledge.delete().where(Pledge.campaign == row.campaign_id, Pledge.id == pledge_id,
                                         Pledge.withdraw_token_hash == stored).execute()
         if deleted == 1:
-            mark_scrub_due()
+            mark_scrub_due(row.campaign_id)
     if deleted != 1:
         raise UnknownPledge()
 
