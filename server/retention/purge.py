@@ -62,8 +62,9 @@ def _delete_expired_pledges(instant: float, lease: Lease) -> int:
     """SQLite: delete in short batches. PostgreSQL: count only; the campaigns' partitions are
     dropped whole once their campaign rows are gone (postgres.drop_orphan_partitions)."""
     expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
-    if is_postgres():
-        return int(Pledge.select().where(Pledge.campaign.in_(expired)).count())
+    if is_postgres():  # named campaigns: only their partitions are opened (and locked)
+        ids = [cid for (cid,) in expired.tuples()]
+        return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     total, size = 0, BATCH_START
     while True:
         started = time.monotonic()

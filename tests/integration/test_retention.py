@@ -564,3 +564,35 @@ def test_the_withdraw_page_states_the_bound_the_scrub_keeps(client: FlaskClient)
     assert "leaves the server’s files within 25 hours" in english
     spanish = client.get("/withdraw?lang=es").get_data(as_text=True)
     assert "en menos de 25 horas" in spanish
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_on_postgresql_a_withdrawal_finds_its_pledge_among_hundreds_of_partitions(
+        client: FlaskClient, admin: OrganizerHandle, app: Flask) -> None:
+    """The receipt names no campaign: the lookup probes the live campaigns' partitions a group
+    at a time (so it never locks them all at once) and finds a pledge in any group."""
+    from server.store import pledges as store
+    from server.store.partitions import create_partition
+
+    template = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
+    with database.connection_context():
+        row = database.execute_sql("SELECT * FROM campaign WHERE id = %s", (template,)).fetchone()
+        columns = [c.name for c in database.get_columns("campaign")]
+        others = [f"bulk{i:04d}" for i in range(2 * store._PROBE + 10)]
+        for cid in others:
+            values = dict(zip(columns, row, strict=True), id=cid)
+            with database.atomic():
+                database.execute_sql(
+                    f"INSERT INTO campaign ({', '.join(columns)}) VALUES "
+                    f"({', '.join(['%s'] * len(columns))})", tuple(values.values()))
+                create_partition(cid)
+    ids = [pledge_in(client, cid) for cid in (template, others[-1], others[store._PROBE + 3])]
+    for pledge_id, token in ids:
+        reply = client.post(f"/api/v1/pledges/{pledge_id}/withdraw",
+                            json={"withdraw_token": b64u_encode(token)})
+        assert reply.status_code == 204
+        assert rows_mentioning(pledge_id) == []
+    again = client.post(f"/api/v1/pledges/{ids[0][0]}/withdraw",
+                        json={"withdraw_token": b64u_encode(ids[0][1])})
+    assert again.status_code == 404
