@@ -150,7 +150,7 @@ def test_a_1_1_descriptor_as_an_independent_client_reads_it(world: World) -> Non
     assert d["i18n"] == {"es": {"title": "Salida"}}
     assert d["languages"] == ["en", "es"]
     assert d["time_zone"] == LA
-    assert d["threshold"] == {"field": "school", "count": 5, "per_option": {"northview-high": 3}}
+    assert d["threshold"] == {"field": "school", "count": 5, "per_option": {"northview-high": 6}}
     assert info["tally"] is None  # before the first
 
 
