@@ -1,24 +1,35 @@
 """The invites this keystore made, so approval never takes a newcomer's role from the server alone.
 
-For each invite the inviting admin's tool keeps the token's hash (as the server knows it), the role
-it was made for, when it expires, and the binding key derived from the token (crypto/invites.py; the
-server cannot derive it). A pending organizer's entry names the invite it used and carries the
-newcomer's MAC over their keys under that key. So at approval the tool knows the role it meant, and
-that these keys came from whoever held that invite; a server that flips the role column, or moves a
-newcomer onto another invite, is caught. An invite made from another keystore cannot be checked
-here: approval then needs the role said explicitly (see members.approve).
+For each invite the inviting admin's tool keeps the role it was made for, when it expires (by this
+laptop's clock: never by the server's word, or a server could keep a record alive for ever), and
+the MAC key derived from the invite's secret (crypto/invites.py). The server receives nothing that
+derives that key. A pending organizer's entry carries the newcomer's MAC over their keys; the tool
+looks for the record whose key verifies it, whatever invite the server says they used. So at
+approval the tool knows the role it meant, and that these keys came from whoever held that invite;
+a server that flips the role column, or moves a newcomer onto another invite, is caught. An invite
+made from another keystore cannot be checked here: approval then needs the role said explicitly
+(see members.approve). Records of protocol 1.0 invites (a key the server could derive) are never
+trusted and are dropped.
 """
 
 import time
 from typing import Any
 
+from crypto import CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.invites import binding_key, binding_ok, token_hash
 from organizer.errors import KeyMismatch
 from organizer.session import Session
 
-# Records stay this long past their invite's expiry: a newcomer who joined in time may be approved late.
-KEEP_AFTER_EXPIRY = 60 * 86400
+RECORD_VERSION = 2
+# Records stay this long past their invite's expiry: a newcomer who joined in time may be approved
+# a little late. Short, because a record is what makes a join vouched for: an invite leaked after
+# its days, presented to a compromised server that ignores expiry, must not be vouched for.
+KEEP_AFTER_EXPIRY_DAYS = 14
+
+
+def now() -> float:
+    """This laptop's clock (a function, so a test can move it)."""
+    return time.time()
 
 
 def _records(session: Session) -> dict[str, dict[str, Any]]:
@@ -26,37 +37,78 @@ def _records(session: Session) -> dict[str, dict[str, Any]]:
     return records
 
 
-def record(session: Session, token: bytes, role: str, expires_at: int) -> None:
-    """Remember an invite the server accepted (the caller saves the keystore)."""
+def _live(record: dict[str, Any]) -> bool:
+    return record.get("v") == RECORD_VERSION and isinstance(record.get("expires_at"), int) \
+        and record["expires_at"] + KEEP_AFTER_EXPIRY_DAYS * 86400 > now()
+
+
+def prune(session: Session) -> None:
+    """Drop records past their time and records of the old format (the caller saves)."""
     records = _records(session)
-    for key in [k for k, r in records.items() if r["expires_at"] + KEEP_AFTER_EXPIRY < time.time()]:
+    for key in [k for k, r in records.items() if not _live(r)]:
         del records[key]
-    records[b64u_encode(token_hash(token))] = {
-        "role": role, "expires_at": int(expires_at), "binding_key": b64u_encode(binding_key(token))}
+
+
+def record(session: Session, secret: bytes, role: str, days: int) -> int:
+    """Remember an invite the server accepted (the caller saves); returns its expiry by our clock."""
+    prune(session)
+    expires_at = int(now()) + days * 86400
+    found_by = invites.locator_hash(invites.locator(secret))
+    _records(session)[b64u_encode(found_by)] = {
+        "v": RECORD_VERSION, "role": role, "expires_at": expires_at,
+        "mac_key": b64u_encode(invites.mac_key(secret))}
+    return expires_at
+
+
+def _bound(session: Session, target: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Our live record whose MAC key verifies the newcomer's binding over their keys, if any."""
+    try:
+        binding = b64u_decode(target.get("invite_binding") or "", length=32)
+        sign_public = b64u_decode(target["sign_public"], length=32)
+        box_public = b64u_decode(target["box_public"], length=32)
+    except (CryptoError, ValueError):
+        return None
+    for name, found in _records(session).items():
+        if _live(found) and invites.binding_ok(b64u_decode(found["mac_key"], length=32),
+                                               session.coalition_id, sign_public, box_public,
+                                               binding):
+            return name, found
+    return None
 
 
 def vouched_role(session: Session, target: dict[str, Any]) -> str | None:
-    """The role our own record gives the invite `target` joined with, or None if it is not ours.
+    """The role our own record gives the invite `target` is bound to, or None if none of ours.
 
-    Raises KeyMismatch when it is ours but the server's role differs or the keys are not bound to it.
+    Raises KeyMismatch when the server names one of our invites but the keys are not bound to
+    it, or when the role the server lists differs from the one we invited them as.
     """
-    found = _records(session).get(target.get("invite_hash") or "")
-    if found is None:
+    bound = _bound(session, target)
+    if bound is None:
+        named = _records(session).get(target.get("invite_hash") or "")
+        if named is not None and _live(named):
+            raise KeyMismatch("The server says this organizer joined with one of your invites, "
+                              "but their keys are not the ones that invite's holder sent: do not "
+                              "approve, and tell your coalition.")
         return None
-    binding = b64u_decode(target.get("invite_binding") or "")
-    if not binding_ok(b64u_decode(found["binding_key"], length=32), session.coalition_id,
-                      b64u_decode(target["sign_public"], length=32),
-                      b64u_decode(target["box_public"], length=32), binding):
-        raise KeyMismatch("The server says this organizer joined with one of your invites, but "
-                          "their keys are not the ones that invite's holder sent: do not approve, "
-                          "and tell your coalition.")
-    if found["role"] != target["role"]:
-        raise KeyMismatch(f"You invited this organizer as {found['role']}, but the server now "
+    role = str(bound[1]["role"])
+    if role != target["role"]:
+        raise KeyMismatch(f"You invited this organizer as {role}, but the server now "
                           f"lists them as {target['role']}: do not trust this server, and tell "
                           "your coalition.")
-    return str(found["role"])
+    return role
 
 
 def forget(session: Session, target: dict[str, Any]) -> None:
     """An invite approves one organizer: drop its record once used (the caller saves)."""
-    _records(session).pop(target.get("invite_hash") or "", None)
+    bound = _bound(session, target)
+    if bound is not None:
+        del _records(session)[bound[0]]
+    prune(session)
+
+
+def pending_invites(session: Session) -> list[dict[str, Any]]:
+    """This keystore's invites not yet used and not yet expired (by this laptop's clock)."""
+    return sorted(({"role": r["role"], "expires_at": r["expires_at"]}
+                   for r in _records(session).values()
+                   if r.get("v") == RECORD_VERSION and r["expires_at"] > now()),
+                  key=lambda r: r["expires_at"])

@@ -12,27 +12,29 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from crypto import BadSignature, CryptoError
-from crypto import _primitives as primitives
+from crypto import BadSignature, CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import fingerprint, safety_words
-from crypto.invites import binding_key, invite_binding
 from crypto.statements import organizer_message, verify_statement
-from organizer import invite_records
+from organizer import invite_records, keyring
 from organizer.client import Client
-from organizer.coalition import approval, verify_key, wrap_all
+from organizer.coalition import approval, sync, verify_key, wrap_all
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin, UserError
 from organizer.session import Session
 
 INVITE_PREFIX = "pledgebox-invite:"
-INVITE_VERSION = 1
+INVITE_VERSION = 2  # 1: the raw token went to the server at join (issue 17, finding 1)
 ROLES = ("member", "admin")
 STATUSES = ("pending", "active", "removed")
-TOKEN_BYTES = 32
 
 
 class BadInvite(BadInput):
     """This is not a Pledgebox invite: copy the whole line the admin sent you (pledgebox-invite:…)."""
+
+
+class OldInvite(BadInput):
+    """This invite was made by an older version of Pledgebox and can no longer be used safely: ask
+    the admin who sent it for a new invite."""
 
 
 class RoleNeeded(BadInput):
@@ -60,12 +62,12 @@ class Invite:
     coalition_name: str
     signing_key: str
     role: str
-    token: bytes
+    secret: bytes  # never sent to the server: it derives the locator and the binding's key
 
     def encode(self) -> str:
         body = {"v": INVITE_VERSION, "server": self.server, "coalition_id": self.coalition_id,
                 "coalition_name": self.coalition_name, "signing_key": self.signing_key,
-                "role": self.role, "token": b64u_encode(self.token)}
+                "role": self.role, "secret": b64u_encode(self.secret)}
         return INVITE_PREFIX + b64u_encode(json.dumps(body, separators=(",", ":")).encode("utf-8"))
 
     @classmethod
@@ -75,29 +77,40 @@ class Invite:
             raise BadInvite()
         try:
             body = json.loads(b64u_decode(text.removeprefix(INVITE_PREFIX)))
-            if body.get("v") != INVITE_VERSION or body["role"] not in ROLES:
+            version = body.get("v")
+        except (ValueError, TypeError, AttributeError, CryptoError) as exc:
+            raise BadInvite() from exc
+        if version == 1:
+            raise OldInvite()
+        try:
+            if version != INVITE_VERSION or body["role"] not in ROLES:
                 raise BadInvite()
             b64u_decode(body["signing_key"], length=32)
             return cls(str(body["server"]), str(body["coalition_id"]), str(body["coalition_name"]),
-                       body["signing_key"], body["role"], b64u_decode(body["token"], length=TOKEN_BYTES))
+                       body["signing_key"], body["role"],
+                       b64u_decode(body["secret"], length=invites.SECRET_BYTES))
         except (ValueError, KeyError, TypeError, AttributeError, CryptoError) as exc:
             raise BadInvite() from exc
 
 
 def create_invite(session: Session, role: str, days: int) -> tuple[Invite, int]:
-    """A fresh 256-bit token; the server keeps only its BLAKE2b hash, so a leak of the database
-    does not leak usable invites. Returns the invite and when it expires (epoch seconds)."""
+    """A fresh 256-bit secret; the server gets only the hash of the locator derived from it, so
+    neither it nor a leak of its database can spend the invite or forge a newcomer's binding.
+    Returns the invite and when it expires (epoch seconds, by this laptop's clock, or the server's
+    if that is sooner: the server refuses a join after its own expiry)."""
     if session.signing_key() is None:
         raise NeedsAdmin("Only admins can invite organizers; ask one of your coalition's admins.")
-    token = secrets.token_bytes(TOKEN_BYTES)
+    secret = secrets.token_bytes(invites.SECRET_BYTES)
     reply = session.client().post("/api/v1/org/invites", {
-        "token_hash": b64u_encode(primitives.blake2b(token, 32)), "role": role, "days": days})
-    invite_records.record(session, token, role, int(reply["expires_at"]))
+        "locator_hash": b64u_encode(invites.locator_hash(invites.locator(secret))), "role": role,
+        "days": days})
+    expires_at = invite_records.record(session, secret, role, days)
     session.save()
     coalition = session.coalition
     invite = Invite(session.data["server"], coalition["coalition_id"], coalition.get("name", ""),
-                    coalition["signing_key"], role, token)
-    return invite, int(reply["expires_at"])
+                    coalition["signing_key"], role, secret)
+    server_says = reply.get("expires_at") if isinstance(reply, dict) else None
+    return invite, min(expires_at, server_says) if isinstance(server_says, int) else expires_at
 
 
 def join(session: Session, invite: Invite) -> dict[str, Any]:
@@ -107,10 +120,11 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
                        "(run `pledgebox --keystore NEW.json init` first).")
     identity = session.identity
     client = Client(invite.server, identity.fingerprint, identity.sign_secret, session.transport)
-    binding = invite_binding(binding_key(invite.token), invite.coalition_id, identity.sign_public,
-                             identity.box_public)
+    binding = invites.invite_binding(invites.mac_key(invite.secret), invite.coalition_id,
+                                     identity.sign_public, identity.box_public)
     me = client.post("/api/v1/org/join", {
-        "invite_token": b64u_encode(invite.token), "invite_binding": b64u_encode(binding),
+        "invite_locator": b64u_encode(invites.locator(invite.secret)),
+        "invite_binding": b64u_encode(binding),
         "organizer": {"sign_public": b64u_encode(identity.sign_public),
                       "box_public": b64u_encode(identity.box_public)}})
     if me["coalition_id"] != invite.coalition_id or me["signing_key"] != invite.signing_key:
@@ -121,6 +135,7 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
         "signing_key": invite.signing_key, "organizer_id": me["organizer_id"],
         "role": me["role"], "status": me["status"], "removed": []}
     verify_key(session, me["encryption_key"])
+    keyring.record_seen(session, int(me["encryption_key"]["version"]))
     session.save()
     return me
 
@@ -215,6 +230,7 @@ def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any
     Returns the newcomer's entry as checked here, with "role" the role signed (not the server's
     echo), for a face to show next to the safety words.
     """
+    sync(session)  # a rolled-back key stops here (amendment 5): nothing is signed or wrapped
     pending = preview_approval(session, fp)
     target, checked = pending.target, role_to_sign(pending, role)
     signing = session.signing_key()

@@ -5,7 +5,7 @@ the protocol's error shape for every error. A view adds its summary, body and su
 with `@describe(...)` placed under its route decorator:
 
     @bp.post("/invites")
-    @describe("Invite an organizer", body=obj({"token_hash": b64u(32), "role": ROLE}),
+    @describe("Invite an organizer", body=obj({"locator_hash": b64u(32), "role": ROLE}),
               ok={201: obj({"invite_id": ID})}, errors=(400, 403, 409))
     @signed(role="admin")
     def create_invite(): ...

@@ -6,8 +6,9 @@ server/, so the preview cannot be the server's page itself. What it is instead: 
 sentences (copied with their Spanish from the server's catalog), and the server's real stylesheet:
 this app reads the server's front page, follows its stylesheet link (same origin only; assets
 are addressed by content, so the link is the way to the current file), and serves those bytes
-from its own origin (the CSP allows nothing else). If the server cannot be reached, the preview
-says its look is missing.
+from its own origin (the CSP allows nothing else). It never follows a redirect (another host's
+bytes would become the app's CSS, and a redirect could point into the laptop's network). If the
+server cannot be reached, or redirects, the preview says its look is missing.
 """
 
 import html
@@ -21,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 from babel.dates import format_date
 from markupsafe import Markup, escape
+
+from organizer.client import OPENER
 
 LEGACY_STYLESHEET = "/static/css/pledgebox.css"  # servers before content-addressed assets
 TIMEOUT = 10
@@ -36,9 +39,9 @@ def _get(url: str) -> bytes | None:
     if urlsplit(url).scheme not in ("http", "https"):
         return None
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:  # noqa: S310 (http(s) only)
+        with OPENER.open(url, timeout=TIMEOUT) as resp:  # http(s) only, checked above
             data: bytes = resp.read(MAX_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError):  # a 30x is an HTTPError here
         return None
     return data if len(data) <= MAX_BYTES else None
 

@@ -34,35 +34,40 @@ CARD = obj({"fingerprint": FINGERPRINT, "key_version": VERSION, "ciphertext": SE
 
 
 @bp.post("/invites")
-@describe("Register the hash of a one-time invite token (admins)",
-          body=obj({"token_hash": b64u(32), "role": ROLE,
+@describe("Register the hash of a one-time invite's locator (admins)",
+          body=obj({"locator_hash": b64u(32), "role": ROLE,
                     "days": {"type": "integer", "minimum": 1, "maximum": members.INVITE_DAYS_MAX}},
                    optional=("days",)),
           ok={201: obj({"role": ROLE, "expires_at": {"type": "integer"}})})
 @signed(role="admin")
 def create_invite() -> tuple[Response, int]:
     body = body_json()
-    exact_fields(body, {"token_hash", "role"}, {"days"})
+    if isinstance(body, dict) and "token_hash" in body:
+        raise members.OldInvite("This version of Pledgebox makes invites the server no longer "
+                                "accepts; update Pledgebox, then make the invite again.")
+    exact_fields(body, {"locator_hash", "role"}, {"days"})
     if body["role"] not in members.ROLES:
         raise BadRequest("'role' must be 'member' or 'admin'.")
     days = int_field(body, "days", 1, members.INVITE_DAYS_MAX) if "days" in body \
         else members.INVITE_DAYS_DEFAULT
-    expires_at = members.create_invite(g.organizer.coalition_id, b64u_field(body, "token_hash", 32),
+    expires_at = members.create_invite(g.organizer.coalition_id, b64u_field(body, "locator_hash", 32),
                                        body["role"], days, now())
     return jsonify({"role": body["role"], "expires_at": expires_at}), 201
 
 
 @bp.post("/join")
 @describe("Spend an invite: register the signer's keys as a pending organizer",
-          body=obj({"invite_token": b64u(32), "invite_binding": b64u(32), "organizer": KEYS}),
+          body=obj({"invite_locator": b64u(32), "invite_binding": b64u(32), "organizer": KEYS}),
           ok={201: {}},
           errors=(400, 403, 409))
 @signed_by_newcomer
 def join() -> tuple[Response, int]:
     body = g.body_json
-    exact_fields(body, {"invite_token", "invite_binding", "organizer"})
+    if isinstance(body, dict) and "invite_token" in body:
+        raise members.OldInvite()
+    exact_fields(body, {"invite_locator", "invite_binding", "organizer"})
     sign_public, box_public = organizer_keys(body)
-    organizer = members.join(b64u_field(body, "invite_token", members.TOKEN_BYTES),
+    organizer = members.join(b64u_field(body, "invite_locator", members.LOCATOR_BYTES),
                              b64u_field(body, "invite_binding", 32), sign_public, box_public, now())
     return jsonify(whoami(organizer)), 201
 

@@ -9,11 +9,11 @@ an approval, a removal and a key rotation never interleave.
 from dataclasses import dataclass
 from typing import Any
 
-from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
 from crypto.identity import fingerprint
 from crypto.ids import new_id
+from crypto.invites import locator_hash
 from server.errors import ApiError, BadCiphertextLength, Conflict, Forbidden, StaleKey
 from server.models import Coalition, DirectoryEntry, Invite, Organizer, WrappedSecret
 from server.store.campaigns import current_key, key_json
@@ -22,7 +22,7 @@ from server.store.coalitions import Wrapped, check_approval, store_wrapped
 ROLES = ("member", "admin")
 INVITE_DAYS_DEFAULT = 7
 INVITE_DAYS_MAX = 30
-TOKEN_BYTES = 32
+LOCATOR_BYTES = 32
 
 
 class UnknownOrganizer(ApiError):
@@ -32,6 +32,14 @@ class UnknownOrganizer(ApiError):
 class BadInvite(ApiError):
     status, code = 403, "bad_invite"
     message = "This invite is unknown, already used or expired; ask an admin for a new one."
+
+
+class OldInvite(ApiError):
+    """A protocol 1.0 invite (raw token at join): its binding could be forged by a server."""
+
+    status, code = 400, "old_invite"
+    message = ("This invite was made by an older version of Pledgebox and can no longer be used; "
+               "update Pledgebox and ask an admin for a new invite.")
 
 
 @dataclass(frozen=True)
@@ -46,21 +54,22 @@ def lock_coalition(coalition_id: str) -> None:
     Coalition.update(name=Coalition.name).where(Coalition.id == coalition_id).execute()
 
 
-def token_hash(token: bytes) -> bytes:
-    return primitives.blake2b(token, 32)
+def create_invite(coalition_id: str, hashed_locator: bytes, role: str, days: int, now: float) -> int:
+    """Store only the hash of the invite's locator (crypto/invites.py); return when it expires.
 
-
-def create_invite(coalition_id: str, hashed_token: bytes, role: str, days: int, now: float) -> int:
-    """Store only the hash of a token the admin's tool made; return when it expires (epoch seconds)."""
+    The column keeps its protocol 1.0 name, `token_hash`: it holds the locator's hash now."""
     expires_at = int(now) + days * 86400
-    Invite.insert(token_hash=hashed_token, coalition=coalition_id, role=role,
+    Invite.insert(token_hash=hashed_locator, coalition=coalition_id, role=role,
                   expires_at=expires_at).on_conflict_ignore().execute()
     return expires_at
 
 
-def join(token: bytes, binding: bytes, sign_public: bytes, box_public: bytes, now: float) -> Organizer:
-    """Spend an invite and register a pending organizer; one use, and only before it expires."""
-    invite = Invite.get_or_none(Invite.token_hash == token_hash(token), Invite.expires_at >= int(now))
+def join(found_by: bytes, binding: bytes, sign_public: bytes, box_public: bytes, now: float
+         ) -> Organizer:
+    """Spend an invite (found by its locator) and register a pending organizer; one use, and only
+    before it expires. The binding is stored for the admin's tool to check; the server cannot."""
+    invite = Invite.get_or_none(Invite.token_hash == locator_hash(found_by),
+                                Invite.expires_at >= int(now))
     if invite is None:
         raise BadInvite()
     lock_coalition(invite.coalition_id)

@@ -247,3 +247,38 @@ def test_locking_also_drops_what_was_opened_with_the_keys(browser_in, made_keyst
     unlocked(browser_in, made_keystore)
     browser_in.post("/lock")
     assert called == [True, True]
+
+
+# Addresses a page elsewhere could put in `next` (finding 17.9): browsers drop tabs and line
+# breaks from a Location and read a backslash as a slash, so `/\t/evil.com` is `//evil.com`.
+HOSTILE_NEXT = ["/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%0D%0A/x",
+                "//evil.example", "/\\evil.example", "/%5cevil.example", "https://evil.example/",
+                "http:evil.example", "/%2f/evil.example", "///evil.example", "%20/x", "/%20/evil.example",
+                "javascript:alert(1)", "/%00", "/nowhere-in-this-app", "/static/../../etc/passwd",
+                "evil.example", "/%E2%80%8B/evil.example"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_next_sends_only_to_the_apps_own_pages(browser_in, made_keystore, target):
+    """Unlock (both ways) and the language switch redirect only to a route this app has."""
+    for answer in (browser_in.get(f"/unlock?next={target}"),
+                   browser_in.get(f"/language/es?next={target}")):
+        assert answer.status in (200, 303), answer.text
+        assert answer.location in ("", "/"), answer.location
+    answer = browser_in.request("POST", f"/unlock?next={target}",
+                                form={"passphrase": PASSPHRASE, "csrf_token": browser_in.csrf},
+                                headers={"Origin": browser_in.app.origin})
+    assert answer.status == 303
+    assert answer.location == "/"
+    browser_in.post("/lock")
+
+
+def test_next_keeps_a_real_page_of_the_app_with_its_query(browser_in, made_keystore):
+    page = browser_in.get("/unlock?next=/organizers")
+    assert 'name="next" value="/organizers"' in page.text
+    answer = browser_in.post("/unlock", {"passphrase": PASSPHRASE, "next": "/organizers?x=1&y=a%20b"})
+    assert answer.location == "/organizers?x=1&y=a+b"
+    # A next inside a next is re-encoded, and the inner one meets the same rule.
+    answer = browser_in.get("/language/es?next=/unlock%3Fnext%3D//evil.example")
+    assert answer.location == "/unlock?next=%2F%2Fevil.example"
+    assert browser_in.get(answer.location).location == "/"

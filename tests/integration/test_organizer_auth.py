@@ -192,7 +192,7 @@ def test_forged_tampered_and_expired_signatures_are_refused(world: World) -> Non
     target = f"{ORG}/organizers/{fp(w.member_a)}"
     w.refused(forged, "DELETE", target, status=401)
     w.refused(forged, "POST", f"{ORG}/invites",
-              {"token_hash": b64u_encode(bytes(32)), "role": "admin"}, status=401)
+              {"locator_hash": b64u_encode(bytes(32)), "role": "admin"}, status=401)
     w.refused(Signer("no-such-organizer", stranger.sign_secret), "GET", f"{ORG}/organizers",
               status=401)
     w.refused(admin, "DELETE", target, created=time.time() - 400, status=401)
@@ -202,7 +202,7 @@ def test_forged_tampered_and_expired_signatures_are_refused(world: World) -> Non
     _, headers, _ = send(w.url, admin, "GET", f"{ORG}/organizers")  # spent; only its headers reused
     before = snapshot(w.db_url)
     tampered = call(w.url, "POST", f"{ORG}/invites",
-                    body={"token_hash": b64u_encode(bytes(32)), "role": "admin"}, headers=headers)
+                    body={"locator_hash": b64u_encode(bytes(32)), "role": "admin"}, headers=headers)
     assert tampered.status == 401
     assert snapshot(w.db_url) == before
 
@@ -246,7 +246,7 @@ def test_removed_and_pending_organizers_are_refused(world: World) -> None:
             ("GET", f"{ORG}/organizers", None), ("GET", f"{ORG}/directory", None),
             ("PUT", f"{ORG}/directory", card_body()), ("GET", f"{ORG}/campaigns", None),
             ("GET", f"{ORG}/campaigns/{w.campaign_a}/pledges", None),
-            ("POST", f"{ORG}/invites", {"token_hash": b64u_encode(bytes(32)), "role": "admin"}),
+            ("POST", f"{ORG}/invites", {"locator_hash": b64u_encode(bytes(32)), "role": "admin"}),
             ("POST", f"{ORG}/keys/prune", {}),
         ]:
             w.refused(who, method, path, body, status=403)
@@ -263,7 +263,7 @@ def test_members_cannot_do_admin_work(world: World) -> None:
     announcement = announce.post(w.admin_a.session, w.campaign_a, announce.build_announcement(
         w.campaign_a, "Meet at the gym", None, utc_today()))
     cases = [
-        ("POST", f"{ORG}/invites", {"token_hash": b64u_encode(bytes(32)), "role": "member"}),
+        ("POST", f"{ORG}/invites", {"locator_hash": b64u_encode(bytes(32)), "role": "member"}),
         ("POST", f"{ORG}/organizers/{fp(w.pending_a)}/approve", approval_body(w.admin_a, w.pending_a)),
         ("DELETE", f"{ORG}/organizers/{fp(w.admin_a)}", None),
         ("POST", f"{ORG}/keys",

@@ -136,6 +136,7 @@ def test_a_deletion_during_a_scrub_or_a_failed_scrub_leaves_it_due(
     """The scrub clears only the mark it saw before it began: a withdrawal that commits while
     VACUUM runs (its transaction marks anew) or a scrub that fails leaves the next purge to it."""
     import server.retention as retention
+    from server.retention import sqlite as sqlite_path
 
     def flag() -> str:
         return str(ServerState.get(ServerState.name == "scrub-due").value)
@@ -146,20 +147,20 @@ def test_a_deletion_during_a_scrub_or_a_failed_scrub_leaves_it_due(
         assert flag() == ""
 
         retention.mark_scrub_due()
-        real = retention._scrub_sqlite
+        real = sqlite_path.scrub
 
         def scrub_while_a_student_withdraws(patience_ms: int) -> bool:
             done = real(patience_ms)
             retention.mark_scrub_due()  # committed after the VACUUM copied the file
             return done
 
-        monkeypatch.setattr(retention, "_scrub_sqlite", scrub_while_a_student_withdraws)
+        monkeypatch.setattr(sqlite_path, "scrub", scrub_while_a_student_withdraws)
         assert retention.compact()
         assert flag() != ""
 
-        monkeypatch.setattr(retention, "_scrub_sqlite", lambda patience_ms: False)
+        monkeypatch.setattr(sqlite_path, "scrub", lambda patience_ms: False)
         retention.compact()
         assert flag() != ""
-        monkeypatch.setattr(retention, "_scrub_sqlite", real)
+        monkeypatch.setattr(sqlite_path, "scrub", real)
         assert retention.compact()
         assert flag() == ""

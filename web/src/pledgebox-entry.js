@@ -3,6 +3,7 @@
 // pledge page's own code, in that order (each sets a global the next one reads).
 import './crypto-lib-entry.js';
 import './envelope.js';
-import { boot, startPledgePage } from './pledge-page.js';
+import { boot } from './page/dom.js';
+import { startPledgePage } from './pledge-page.js';
 
 boot('pledge', startPledgePage);

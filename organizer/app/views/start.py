@@ -9,19 +9,12 @@ from werkzeug.wrappers import Response as WResponse
 from crypto import CryptoError
 from organizer import passphrase
 from organizer.app.guard import state
-from organizer.app.helpers import fail, notify
+from organizer.app.helpers import fail, notify, own_page
 from organizer.app.i18n import SUPPORTED
 from organizer.errors import BadInput, UserError
 from organizer.session import Session, restore_backup
 
 bp = Blueprint("start", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this app: never an absolute or protocol-relative address."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
 
 
 @bp.get("/welcome")
@@ -77,7 +70,7 @@ def unlock() -> str | WResponse:
     app_state = state()
     if not app_state.keystore_path.exists():
         return redirect(url_for("start.welcome"), code=303)
-    target = _safe_next(request.values.get("next"))
+    target = own_page(request.values.get("next"))
     if app_state.session is not None:
         return redirect(target, code=303)
     if request.method == "POST":
@@ -110,4 +103,4 @@ def backup() -> Response:
 def language(code: str) -> WResponse:
     if code in SUPPORTED:
         g.browser.lang = code
-    return redirect(_safe_next(request.args.get("next")), code=303)
+    return redirect(own_page(request.args.get("next")), code=303)
