@@ -11,7 +11,17 @@ from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
 from crypto.identity import safety_words
-from organizer import campaign_form, campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
+from organizer import (
+    campaign_form,
+    campaigns,
+    cli_app,
+    cli_coalition,
+    cli_people,
+    cli_watch,
+    coalition,
+    report,
+    roster,
+)
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
@@ -200,7 +210,8 @@ def cmd_roster(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
     tally = roster.Tally()
-    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"])
+    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"],
+                          item["descriptor"]["fields"])
     target: Path | None = args.html or args.output
     out = _private_file(target) if target else sys.stdout
     try:
@@ -370,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_coalition.register(sub)
     cli_people.register(sub, _synced)
     cli_app.register(sub, _session)
+    cli_watch.register(sub, _session)
     _keystore_after_commands(sub)
     return parser
 
@@ -397,7 +409,7 @@ def _quiet_broken_pipe() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)  # `watch` says 3 (a difference) or 4 (could not check)
         sys.stdout.flush()  # a closed pipe shows here at the latest, not at interpreter exit
     except BrokenPipeError:
         return _quiet_broken_pipe()
@@ -407,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pledgebox: interrupted; nothing more was done.", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":
