@@ -9,6 +9,7 @@ from crypto.identity import safety_words
 from organizer import campaigns
 from organizer.app.guard import state
 from organizer.app.helpers import current_session, synced
+from organizer.app.watching import watch_line
 
 bp = Blueprint("home", __name__)
 
@@ -32,4 +33,4 @@ def index() -> str | Response:
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
     return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
                            fingerprint=me, name=session.coalition.get("name", ""),
-                           optional_url=optional_url)
+                           optional_url=optional_url, watch_line=watch_line() if listed else None)
