@@ -10,6 +10,7 @@ from crypto.identity import safety_words
 from organizer import campaigns, coalition
 from organizer.app.guard import state
 from organizer.app.helpers import current_session, synced
+from organizer.app.watching import watch_line
 from organizer.link_life import link_life, reminder_ics
 
 bp = Blueprint("home", __name__)
@@ -34,7 +35,7 @@ def index() -> str | Response:
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
     return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
                            fingerprint=me, name=session.coalition.get("name", ""),
-                           optional_url=optional_url,
+                           optional_url=optional_url, watch_line=watch_line() if listed else None,
                            life=link_life(status, coalition.utc_today()))
 
 
