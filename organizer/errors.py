@@ -78,6 +78,11 @@ class BadInput(UserError):
     """That input is not valid."""
 
 
+class TooFewToPublish(UserError):
+    """Not published: there are 1 to 4 pledges so far, and a number that small could point at the
+    students who pledged. Counts are published from 5 pledges."""
+
+
 class WeakPassphrase(BadInput):
     """That passphrase is too easy to guess: use at least four random words (12 characters or more)."""
 

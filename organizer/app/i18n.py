@@ -37,6 +37,11 @@ CORE_MESSAGES = [
     lazy_gettext("The server tried to send this request to another address, and Pledgebox never "
                  "follows such a redirect: check the server's address with your coalition, or "
                  "tell your server's operator."),
+    lazy_gettext("A threshold is a number of pledges from 5 to 100000: a smaller one would show "
+                 "that a school has 1 to 4 pledges."),
+    lazy_gettext("The threshold is a whole number of pledges from 5, like 20, or empty for none."),
+    lazy_gettext("Not published: there are 1 to 4 pledges so far, and a number that small could "
+                 "point at the students who pledged. Counts are published from 5 pledges."),
     lazy_gettext("The app locked while this was running, so it stopped part-way: unlock it and "
                  "start again (what was already done is kept)."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
