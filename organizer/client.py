@@ -4,7 +4,6 @@ import functools
 import json
 import secrets
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from urllib.parse import urlsplit
 
 from crypto.encoding import b64u_encode
 from crypto.request_auth import SignatureParams, sign_request
-from organizer import server_address
+from organizer import clock, server_address
 from organizer.errors import AppLocked, ServerRedirected, ServerRefused, ServerUnreachable
 from organizer.printable import printable
 
@@ -100,7 +99,7 @@ class Client:
         return self.request("POST", path, payload)
 
     def _send(self, method: str, path: str, body: bytes, query: str) -> bytes:
-        params = SignatureParams(int(time.time()), self.keyid, b64u_encode(secrets.token_bytes(16)))
+        params = SignatureParams(int(clock.now()), self.keyid, b64u_encode(secrets.token_bytes(16)))
         headers = sign_request(self._sign_secret, method=method, host=self._host, path=path,
                                query=query, body=body, params=params)
         if body:

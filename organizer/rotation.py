@@ -20,7 +20,7 @@ from crypto.errors import BadEncoding
 from crypto.resealing import reseal_with_nonce
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
-from organizer import campaigns, coalition, members, paging
+from organizer import campaigns, coalition, keyring, members, paging
 from organizer.client import Client
 from organizer.errors import NeedsAdmin, NoSecretForVersion
 from organizer.nonces import NonceBook, Verdict
@@ -43,19 +43,23 @@ class Resealed:
 
 
 def rotate(session: Session) -> int:
-    """Publish encryption key version n+1, wrapped to every verified active organizer."""
+    """Publish encryption key version n+1, wrapped to every verified active organizer.
+
+    n is the higher of the server's current version and the highest this keystore has seen
+    (amendment 5): a version number is never signed twice for two different keys."""
     signing = session.signing_key()
     if signing is None:
         raise NeedsAdmin("Only admins can rotate the coalition's key; ask one of your admins.")
     me = coalition.sync(session)
-    key = EncryptionKey.generate(int(me["encryption_key"]["version"]) + 1)
+    key = EncryptionKey.generate(max(int(me["encryption_key"]["version"]),
+                                     keyring.highest_seen(session)) + 1)
     wrapped = [{"organizer_id": o["organizer_id"], "kind": "encryption", "version": key.version,
                 "ciphertext": b64u_encode(wrap_secret(b64u_decode(o["box_public"], length=32),
                                                       session.coalition_id, "encryption",
                                                       key.version, key.secret))}
                for o in members.active(members.organizers(session))]
     session.client().post("/api/v1/org/keys", {
-        "encryption_key": coalition.signed_key_json(session.coalition_id, signing, key),
+        "encryption_key": coalition.sign_statement(session, signing, key),
         "wrapped": wrapped})
     coalition.sync(session)  # takes our own wrapped copy, as every other organizer will
     return key.version

@@ -1,5 +1,6 @@
 """An unlocked keystore and what it holds: identity, server URL, coalition, secret keys by version."""
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -15,7 +16,8 @@ from organizer import passphrase as passphrase_rule
 from organizer.client import Client, Transport, urllib_transport
 from organizer.errors import BadInput, NoKeystore, NoSecretForVersion, NotInCoalition
 
-# Test suites create many keystores; this switch (never for real use) makes them cheap.
+# Test suites create many keystores; this switch makes them cheap. It works only in a source tree
+# (see _in_source_tree), never in an installed tool, whatever a person's environment says.
 TEST_KDF_ENV = "PLEDGEBOX_INSECURE_TEST_KDF"
 
 
@@ -24,8 +26,29 @@ def default_keystore_path() -> Path:
     return Path(base) / "pledgebox" / "keystore.json"
 
 
+def _in_source_tree() -> bool:
+    """True when this code runs from Pledgebox's source tree (the test suite, development): its
+    pyproject.toml and tests/ sit beside the packages. A wheel, an sdist install, pipx and the
+    single-file app carry neither, so there the test switch is never honoured."""
+    root = Path(__file__).resolve().parent.parent
+    return (root / "pyproject.toml").is_file() and (root / "tests" / "conftest.py").is_file()
+
+
 def kdf_params() -> KdfParams:
-    return TEST_KDF if os.environ.get(TEST_KDF_ENV) == "1" else KdfParams()
+    """This release's argon2id costs (the test suite's cheap ones only in the source tree)."""
+    if os.environ.get(TEST_KDF_ENV) == "1" and _in_source_tree():
+        return TEST_KDF
+    return KdfParams()
+
+
+def _strengthened(store: Keystore, passphrase: str) -> Keystore:
+    """Re-seal a keystore made with weaker costs than this release's, now that the passphrase is
+    at hand (the only moment it is). A folder that cannot be written is left for a later unlock."""
+    target = kdf_params()
+    if store.kdf.weaker_than(target):
+        with contextlib.suppress(OSError):
+            store.rekey(passphrase, target)
+    return store
 
 
 @dataclass
@@ -50,7 +73,7 @@ class Session:
     def open(cls, path: Path, passphrase: str) -> "Session":
         if not path.exists():
             raise NoKeystore()
-        return cls(Keystore.unlock(path, passphrase))
+        return cls(_strengthened(Keystore.unlock(path, passphrase), passphrase))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -135,4 +158,4 @@ def restore_backup(path: Path, backup: bytes, passphrase: str) -> Session:
         Path(tmp).unlink(missing_ok=True)
         raise
     store.path = path
-    return Session(store)
+    return Session(_strengthened(store, passphrase))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from organizer.errors import KeyRolledBack
 from organizer.session import Session
 
 IDLE_SECONDS = 15 * 60
@@ -65,6 +66,9 @@ class AppState:
     # Running jobs, each with the time it last made progress (see STALLED_SECONDS).
     jobs_moved: dict[object, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Set when the server served an older key than this keystore has seen (organizer/keyring.py),
+    # by the upkeep or a page; every page shows it until a sync finds the key as it should be.
+    alarm: KeyRolledBack | None = None
     # Called when the keys are dropped, so whatever was opened with them (rosters, counts) goes too.
     on_lock: list[Callable[[], None]] = field(default_factory=list)
 

@@ -81,6 +81,7 @@ class Round:
     requests: int = 0
     wire_bytes: int = 0
     visits: int = 0
+    paths: list[str] = field(default_factory=list)  # what was fetched, in order (bench_watch.py)
 
 
 class _Visit:
@@ -100,6 +101,7 @@ class _Visit:
         headers = self.client.profile.headers(kind, self.client.lang, self.host, self.secure)
         answer = self.browser.get(path, headers)
         self.result.requests += 1
+        self.result.paths.append(path)
         self.result.wire_bytes += answer.wire_bytes
         return answer
 

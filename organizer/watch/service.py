@@ -61,19 +61,30 @@ class WatchState:
                 self.alarms.append((at, f.campaign_id, f.client, f.what, str(f.evidence or "")))
 
 
-def watch_forever(make_plan: Callable[[], Plan], state: WatchState, stop: threading.Event,
+def watch_forever(make_plan: Callable[[], Plan | None], state: WatchState, stop: threading.Event,
                   proxy: Proxy | None = None, on_round: Callable[[Round], None] | None = None,
-                  first_pause: float = 0.0, rng: random.Random | None = None) -> None:
-    """Rounds until `stop` is set; a round that cannot even list campaigns counts as could not check."""
+                  first_pause: float = 0.0, wake: threading.Event | None = None,
+                  rng: random.Random | None = None) -> None:
+    """Rounds at random intervals until `stop` is set. `wake` starts one at once ("Check now"),
+    its visits not spread. No plan yet (the app was never unlocked): wait for the next turn."""
     rng = rng or random.SystemRandom()
+    wake = wake or threading.Event()
     pause = first_pause
-    while not stop.wait(pause):
+    while not stop.is_set():
+        woken = wake.wait(pause)
+        wake.clear()
+        if stop.is_set():
+            return
         p = make_plan()
-        pause = next_pause(p.action_days, datetime.now(UTC).date(), rng)
+        pause = next_pause(p.action_days if p else [], datetime.now(UTC).date(), rng)
+        if p is None or not p.target.campaign_ids:
+            continue
         state.running = True
-        result = run_round(p.target, proxy=proxy, spread=pause * SPREAD_SHARE, rng=rng,
-                           sleep=stop.wait)
-        state.running = False
+        try:
+            result = run_round(p.target, proxy=proxy, spread=0.0 if woken else pause * SPREAD_SHARE,
+                               rng=rng, sleep=stop.wait)
+        finally:
+            state.running = False
         state.record(result, datetime.now(UTC))
         if on_round is not None:
             on_round(result)

@@ -91,3 +91,17 @@ def test_a_pledge_of_the_wrong_types_leaves_the_roster_and_publishing_working(
     assert job.get("error") in (None, "")
     served = call(live_server.base_url, "GET", f"/api/v1/campaigns/{cid}").json()["tally"]
     assert json.loads(b64u_decode(served["body"]))["counts"]["covina-high"] == 5
+
+
+def test_the_wizard_refuses_a_threshold_below_5_in_plain_words(browser: Browser) -> None:
+    """Amendment 2: a threshold of 1 to 4 would publish that a school has 1 to 4 pledges."""
+    from tests.app.test_app_campaigns import WIZARD
+
+    assert 'min="5"' in browser.get("/campaigns/new").text
+    for lang, sentence in (("en", "A threshold is a number of pledges from 5 to 100000"),
+                           ("es", "Un umbral es un número de compromisos de 5 a 100000")):
+        page = browser.post("/campaigns/new", {**WIZARD, "threshold": "3", "action": "check"},
+                            headers={"Accept-Language": lang})
+        assert page.status in (200, 400)
+        assert sentence in page.text
+        assert 'value="Salida por escuelas seguras"' in page.text  # what was typed stays

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from organizer import campaigns, report, roster, tally
+from organizer.errors import BadInput, ServerRefused
 from tests.conftest import backend_server
 from tests.integration.test_protocol_v11 import (
     FIELDS,
@@ -33,12 +34,15 @@ from tests.support.factories import PASSPHRASE, OrganizerHandle, make_coalition
 from tests.support.http import call
 from tests.support.scripts import console_script
 
+DB_URLS: dict[str, str] = {}
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[str, OrganizerHandle]]:
     tmp = tmp_path_factory.mktemp(f"integrity-{request.param}")
-    with backend_server(tmp, request.param) as (server, _, _):
+    with backend_server(tmp, request.param) as (server, db_url, _):
+        DB_URLS[server.base_url] = db_url
         yield server.base_url, make_coalition(tmp, server.base_url)
 
 
@@ -209,3 +213,87 @@ def test_key_rotation_reseals_pledges_that_only_share_a_nonce(
     newest = max(r["key_version"] for r in rows.values())
     assert rows[real]["key_version"] == rows[forged]["key_version"] == newest
     assert (stats.opened, stats.duplicates, stats.conflicts) == (3, 1, 2)
+
+
+# ---------- amendments 2 and 3: no published number below 5 ----------
+
+def _signed_put(org: OrganizerHandle, cid: str, t: dict[str, Any]) -> Any:
+    body = json.dumps(t, separators=(",", ":")).encode()
+    signing = org.session.signing_key()
+    assert signing is not None
+    return org.session.client().request("PUT", f"/api/v1/org/campaigns/{cid}/tally", {
+        "body": b64u(body), "signature": b64u(signing.sign(b"pledgebox/v1/tally\x00" + body))})
+
+
+def test_tools_never_write_a_threshold_below_5(site: tuple[str, OrganizerHandle]) -> None:
+    _, org = site
+    for spec in ({"threshold": 4}, {"threshold": 5, "per_option": {"covina-high": 1}}):
+        with pytest.raises(BadInput, match="from 5 to 100000"):
+            _campaign(org, **spec)
+    env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE}
+    run = subprocess.run([console_script("pledgebox"), "--keystore", str(org.keystore), "campaign",
+                          "create", "--title", "Walkout", "--action-date", "2031-03-05",
+                          "--closes", "2031-03-04", "--delete-after", "2031-03-12",
+                          "--field", FIELDS[0], "--threshold", "3"],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.strip().splitlines()[-1].endswith(
+        "A threshold is a number of pledges from 5 to 100000: a smaller one would show that a "
+        "school has 1 to 4 pledges.")
+
+
+def test_the_server_refuses_a_total_of_1_to_4_and_a_reached_that_does_not_add_up(
+        site: tuple[str, OrganizerHandle]) -> None:
+    base_url, org = site
+    plain, counted = _campaign(org), _campaign(org, threshold=5)
+    head = {"coalition_id": org.session.coalition_id, "day": json.loads(
+        tally.compute(org.session, plain))["day"]}
+    for total in (1, 4):
+        with pytest.raises(ServerRefused, match="1 to 4 is never published"):
+            _signed_put(org, plain, {**head, "campaign_id": plain, "total": total, "counts": {},
+                                     "few": [], "reached": []})
+    _signed_put(org, plain, {**head, "campaign_id": plain, "total": 5, "counts": {}, "few": [],
+                             "reached": []})
+    options = {"campaign_id": counted, **head}
+    for bad in ({"total": 0, "counts": {"covina-high": 0, "south-hills-high": 0}, "few": ["northview-high"],
+                 "reached": ["northview-high"]},  # reached while few: would say 1 to 4
+                {"total": 5, "counts": {"covina-high": 5, "northview-high": 0, "south-hills-high": 0},
+                 "few": [], "reached": []}):  # 5 of 5 but not said to be reached
+        with pytest.raises(ServerRefused, match="'reached' lists"):
+            _signed_put(org, counted, {**options, **bad})
+    assert call(base_url, "GET", f"/api/v1/campaigns/{counted}").json()["tally"] is None
+
+
+def test_a_campaign_stored_with_a_threshold_below_5_keeps_working(
+        site: tuple[str, OrganizerHandle]) -> None:
+    """Descriptors stored before amendment 2 are never checked again: the page, the roster and
+    the tally work, and `reached` waits for 5 (decided in organizer/tally.py, checked by the
+    server)."""
+    from server.db import bind, database
+    from server.models import Campaign
+
+    base_url, org = site
+    cid = _campaign(org, threshold=5)
+    item = campaigns.find(org.session, cid)
+    old = {**item["descriptor"], "threshold": {"field": "school", "count": 3,
+                                                "per_option": {"covina-high": 1}}}
+    raw = json.dumps(old, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    signing = org.session.signing_key()
+    assert signing is not None
+    bind(DB_URLS[base_url])
+    with database.connection_context():  # as an earlier server stored it
+        Campaign.update(descriptor=raw, descriptor_signature=signing.sign(
+            b"pledgebox/v1/campaign\x00" + raw)).where(Campaign.id == cid).execute()
+    assert campaigns.find(org.session, cid)["descriptor"]["threshold"]["count"] == 3
+    info = campaign_info(base_url, cid)
+    for school in ["covina-high"] * 2 + ["northview-high"] * 4:
+        post_sealed(base_url, info, seal_v11(info, {"school": school}, b64u(secrets.token_bytes(16))))
+    t = json.loads(tally.compute(org.session, cid))
+    assert (t["few"], t["reached"]) == (["covina-high", "northview-high"], [])
+    tally.publish(org.session, cid, tally.compute(org.session, cid))
+    with pytest.raises(ServerRefused, match="'reached' lists"):  # what an old tool would send
+        _signed_put(org, cid, {**t, "reached": ["covina-high", "northview-high"]})
+    post_sealed(base_url, info, seal_v11(info, {"school": "northview-high"}, b64u(secrets.token_bytes(16))))
+    t = json.loads(tally.compute(org.session, cid))
+    assert (t["counts"]["northview-high"], t["reached"]) == (5, ["northview-high"])
+    tally.publish(org.session, cid, tally.compute(org.session, cid))

@@ -6,29 +6,36 @@ clean server over 20 rounds, in both languages, must give nothing at all, and a 
 not answer must be "could not check" (exit 4), never an alarm.
 """
 
+import contextlib
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from organizer import announce
 from organizer.watch import service
 from organizer.watch.check import CLIENTS, run_round
+from organizer.watch.http import Proxy
 from tests.conftest import backend_server
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
-from tests.support.tamper import Headers, Proxy, header, rehash_csp, set_header, tampering_proxy
+from tests.support.tamper import Headers, header, rehash_csp, set_header, tampering_proxy
+from tests.support.tamper import Proxy as TamperingProxy
 
 CLEAN_ROUNDS = 20
 
 
 class World:
-    def __init__(self, server_url: str, proxy: Proxy, admin: OrganizerHandle, campaign_id: str) -> None:
+    def __init__(self, server_url: str, proxy: TamperingProxy, admin: OrganizerHandle,
+                 campaign_id: str) -> None:
         self.server_url, self.proxy, self.admin, self.campaign_id = server_url, proxy, admin, campaign_id
 
 
@@ -197,3 +204,79 @@ def test_the_cli_says_0_when_all_is_the_same_3_on_a_difference_and_4_when_it_cou
     assert down.returncode == 4, down.stderr
     assert down.stdout == ""
     assert "not an alarm" in down.stderr
+
+
+class Socks5:
+    """A minimal SOCKS5 proxy (RFC 1928/1929) on loopback, recording each login and target."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"socks5h://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.logins: list[str] = []
+        self.targets: list[tuple[str, int]] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._client, args=(conn,), daemon=True).start()
+
+    def _client(self, conn: socket.socket) -> None:
+        def take(n: int) -> bytes:
+            data = b""
+            while len(data) < n:
+                data += conn.recv(n - len(data))
+            return data
+
+        _, count = take(2)
+        methods = take(count)
+        assert 2 in methods
+        conn.sendall(b"\x05\x02")
+        _, ulen = take(2)
+        user = take(ulen).decode()
+        take(take(1)[0])
+        self.logins.append(user)
+        conn.sendall(b"\x01\x00")
+        take(3)
+        assert take(1) == b"\x03"  # a host name: the proxy resolves it (socks5h)
+        host = take(take(1)[0]).decode()
+        port = int.from_bytes(take(2), "big")
+        self.targets.append((host, port))
+        upstream = socket.create_connection((host, port))
+        conn.sendall(b"\x05\x00\x00\x01" + bytes(6))
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
+def test_through_a_socks5_proxy_each_round_has_its_own_login_and_nothing_resolves_locally(
+        world: World) -> None:
+    proxy = Socks5()
+    target = replace(service.plan(world.admin.session).target, origin=world.server_url)
+    first = run_round(target, proxy=Proxy.parse(proxy.url), rng=random.Random(1))
+    logins_first = set(proxy.logins)
+    second = run_round(target, proxy=Proxy.parse(proxy.url), rng=random.Random(2))
+    assert first.findings == []
+    assert second.findings == []
+    assert first.unreachable == []
+    assert len(logins_first) == 1  # one vantage point (one Tor circuit) per round
+    assert len(set(proxy.logins) - logins_first) == 1
+    host, port = urlsplit(world.server_url).hostname, urlsplit(world.server_url).port
+    assert set(proxy.targets) == {(host, port)}
+    proxy.sock.close()

@@ -6,9 +6,10 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from crypto.identity import safety_words
-from organizer import campaigns, coalition
+from organizer import campaigns
 from organizer.app.guard import state
-from organizer.app.helpers import current_session
+from organizer.app.helpers import current_session, synced
+from organizer.app.watching import watch_line
 
 bp = Blueprint("home", __name__)
 
@@ -28,8 +29,8 @@ def index() -> str | Response:
     me = session.identity.fingerprint
     if not session.data.get("coalition"):
         return render_template("start_here.html", words=safety_words(me))
-    status = coalition.sync(session)
+    status = synced(session)
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
     return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
                            fingerprint=me, name=session.coalition.get("name", ""),
-                           optional_url=optional_url)
+                           optional_url=optional_url, watch_line=watch_line() if listed else None)

@@ -8,8 +8,8 @@ from werkzeug.wrappers import Response
 
 from crypto import CryptoError
 from crypto.identity import safety_words
-from organizer import coalition, contacts, members, rotation
-from organizer.app.helpers import current_session, fail, notify, start_job
+from organizer import contacts, members, rotation
+from organizer.app.helpers import current_session, fail, notify, start_job, synced
 from organizer.app.jobs import Job
 from organizer.app.views.keys import reencrypt_summary
 from organizer.errors import BadInput, UserError
@@ -20,7 +20,7 @@ bp = Blueprint("people", __name__)
 @bp.get("/organizers")
 def organizers() -> str:
     session = current_session()
-    coalition.sync(session)
+    synced(session)
     listed = members.organizers(session)
     previews = members.pending_previews(session, listed) if session.signing_key() else {}
     return render_template("organizers.html", organizers=listed, me=session.identity.fingerprint,

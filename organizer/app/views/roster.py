@@ -21,6 +21,7 @@ from flask import (
 from werkzeug.wrappers import Response as WResponse
 
 from organizer import campaigns, coalition, live_roster, report, roster
+from organizer.app.autopublish import Keeping
 from organizer.app.helpers import current_session
 from organizer.app.rosters import rosters, stream
 from organizer.app.views.campaigns import bp
@@ -71,10 +72,10 @@ def roster_search(campaign_id: str) -> WResponse:
                     code=303)
 
 
-def _kept_fresh(campaign_id: str) -> bool:
-    """Whether this app republishes the campaign's counts (views/counts.py, after a first publish)."""
+def _kept_fresh(campaign_id: str) -> Keeping | None:
+    """How this app republishes the campaign's counts, if it does (after a first publish)."""
     keeper = current_app.extensions.get("pledgebox_autopublish")
-    return bool(keeper and keeper.is_on(campaign_id))
+    return keeper.keeping(campaign_id) if keeper else None
 
 
 def _live_context(item: dict[str, Any], shown: live_roster.RosterRun,
