@@ -129,8 +129,8 @@ class Deployment:
 
     def caddy_root(self, target: Path) -> Path:
         """Caddy's own root certificate, the one a browser would be told to trust for `localhost`."""
-        self.podman("cp", f"{self.container('caddy')}:/data/caddy/pki/authorities/local/root.crt",
-                    str(target))
+        root = "/var/lib/pledgebox-caddy/caddy/pki/authorities/local/root.crt"
+        self.podman("cp", f"{self.container('caddy')}:{root}", str(target))
         return target
 
     def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90,

@@ -18,6 +18,7 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
+from tests.containers.confinement import assert_confined
 from tests.containers.images import APP_TAG, run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
@@ -87,8 +88,8 @@ def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campa
         assert not [line for line in changed.splitlines() if "log" in line.rsplit("/", 1)[-1]], changed
     data = deployment.podman("exec", deployment.container("app"), "ls", "-A", "/data").split()
     assert set(data) <= {"pledgebox.sqlite3", "pledgebox.sqlite3-wal", "pledgebox.sqlite3-shm"}, data
-    caddy_files = deployment.podman("exec", deployment.container("caddy"),
-                                    "find", "/data", "/config", "-type", "f")
+    caddy_files = deployment.podman("exec", deployment.container("caddy"), "find",
+                                    "/var/lib/pledgebox-caddy", "/tmp", "/data", "/config", "-type", "f")
     assert "log" not in caddy_files.replace("catalog", ""), caddy_files
 
 
@@ -222,3 +223,10 @@ def onion_listener_get(deployment: Deployment, path: str, headers: dict[str, str
     pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()
     return run(["podman", "run", "--rm", *(["--pod", pod] if pod else []), "--network", f"container:{caddy}",
                 "--tmpfs", "/data", APP_TAG, "python3", "-c", fetch]).stdout.strip()
+
+
+def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: Deployment) -> None:
+    """Issue 17, finding 12: Caddy ran as root with every capability, Tor in its namespace."""
+    for service in ("caddy", "tor", "app"):
+        assert_confined(deployment, service)
+
