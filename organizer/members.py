@@ -14,7 +14,7 @@ from typing import Any
 
 from crypto import BadSignature, CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.identity import fingerprint, safety_words
+from crypto.identity import fingerprint, safety_number, safety_words
 from crypto.statements import organizer_message, verify_statement
 from organizer import invite_records
 from organizer.client import Client
@@ -161,12 +161,14 @@ def _check(session: Session, o: dict[str, Any], removed: set[str]) -> None:
 
 
 def organizers(session: Session) -> list[dict[str, Any]]:
-    """The coalition's organizers, each checked against the coalition key, with safety words."""
+    """The coalition's organizers, each checked against the coalition key, with safety number and
+    (English) safety words; the app shows words in the page's language."""
     listed = session.client().get("/api/v1/org/organizers")["organizers"]
     removed = set(session.coalition.setdefault("removed", []))
     for o in listed:
         _check(session, o, removed)
         o["safety_words"] = safety_words(o["fingerprint"])
+        o["safety_number"] = safety_number(o["fingerprint"])
     newly = {o["fingerprint"] for o in listed if o["status"] == "removed"} - removed
     if newly:
         session.coalition["removed"] = sorted(removed | newly)

@@ -113,7 +113,7 @@ def test_an_organizer_does_everything_through_the_app(browser: Browser, live_ser
     a.reload()
     pending = a.locator(".pending-person")
     expect(pending.locator(".words-text")).to_have_text(words_b)  # the same words on both sides
-    pending.get_by_label("We compared the words aloud and they match.").check()
+    pending.get_by_label("We compared the safety number aloud and it matches.").check()
     pending.get_by_role("button", name="Approve").click()
     expect(a.get_by_text("can now read your coalition's pledges")).to_be_visible()
     b.get_by_role("link", name="Done").click()

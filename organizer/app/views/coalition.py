@@ -29,7 +29,7 @@ def join() -> str | Response:
 @bp.get("/join/words")
 def joined() -> str:
     session = current_session()
-    return render_template("joined.html", words=safety_words(session.identity.fingerprint),
+    return render_template("joined.html", fingerprint=session.identity.fingerprint,
                            name=session.coalition.get("name", ""),
                            role=session.coalition.get("role", ""))
 

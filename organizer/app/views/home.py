@@ -5,7 +5,6 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from crypto.identity import safety_words
 from organizer import campaigns, coalition
 from organizer.app.guard import state
 from organizer.app.helpers import current_session
@@ -27,9 +26,9 @@ def index() -> str | Response:
     session = current_session()
     me = session.identity.fingerprint
     if not session.data.get("coalition"):
-        return render_template("start_here.html", words=safety_words(me))
+        return render_template("start_here.html")
     status = coalition.sync(session)
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
-    return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
+    return render_template("home.html", campaigns=listed, status=status,
                            fingerprint=me, name=session.coalition.get("name", ""),
                            optional_url=optional_url)

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from crypto.identity import safety_words
-from organizer import coalition, contacts, members, rotation
+from crypto.identity import safety_number
+from organizer import coalition, contacts, members, names, rotation
 from organizer.app.helpers import current_session, fail, notify, start_job
 from organizer.app.jobs import Job
 from organizer.app.views.keys import reencrypt_summary
@@ -25,7 +25,7 @@ def organizers() -> str:
     previews = members.pending_previews(session, listed) if session.signing_key() else {}
     return render_template("organizers.html", organizers=listed, me=session.identity.fingerprint,
                            invite=getattr(g.browser, "invite", None), roles=members.ROLES,
-                           previews=previews)
+                           previews=previews, names=names.names_for(session, listed))
 
 
 @bp.post("/organizers/invite")
@@ -50,19 +50,36 @@ def approve() -> Response:
             raise BadInput(_("First compare the safety words aloud, then tick the box."))
         role = request.form.get("role") or None  # only asked for another admin's invite
         approved = members.approve(current_session(), fingerprint, role)
+        if request.form.get("name", "").strip():
+            names.set_name(current_session(), approved["fingerprint"], request.form["name"])
     except (UserError, CryptoError) as exc:
         return fail(exc, "people.organizers")
-    notify(_("Approved as %(role)s. %(words)s can now read your coalition's pledges.",
+    notify(_("Approved as %(role)s. The organizer with safety number %(number)s can now read "
+             "your coalition's pledges.",
              role=_("admin") if approved["role"] == "admin" else _("member"),
-             words=safety_words(approved["fingerprint"])))
+             number=safety_number(approved["fingerprint"])))
+    return redirect(url_for("people.organizers"), code=303)
+
+
+@bp.post("/organizers/name")
+def name() -> Response:
+    """A name for an organizer, kept in this keystore only (organizer/names.py)."""
+    try:
+        given = names.set_name(current_session(), request.form.get("fingerprint", ""),
+                               request.form.get("name", ""))
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "people.organizers")
+    notify(_("Name saved on this laptop only.") if given else _("Name cleared."))
     return redirect(url_for("people.organizers"), code=303)
 
 
 @bp.get("/organizers/<fingerprint>/remove")
 def confirm_remove(fingerprint: str) -> str:
     session = current_session()
-    target = members.find(members.organizers(session), fingerprint)
-    return render_template("remove.html", target=target)
+    listed = members.organizers(session)
+    target = members.find(listed, fingerprint)
+    return render_template("remove.html", target=target,
+                           name=names.names_for(session, [target]).get(target["fingerprint"]))
 
 
 @bp.post("/organizers/<fingerprint>/remove")
