@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from crypto.identity import safety_words
 from organizer import coalition, members
 from organizer.app.helpers import current_session, fail, notify
 from organizer.errors import UserError
