@@ -64,6 +64,10 @@ class Invite:
     role: str
     secret: bytes  # never sent to the server: it derives the locator and the binding's key
 
+    @property
+    def record_id(self) -> str:
+        return invite_records.record_id(self.secret)
+
     def encode(self) -> str:
         body = {"v": INVITE_VERSION, "server": self.server, "coalition_id": self.coalition_id,
                 "coalition_name": self.coalition_name, "signing_key": self.signing_key,
@@ -100,7 +104,7 @@ def create_invite(session: Session, role: str, days: int) -> tuple[Invite, int]:
     if that is sooner: the server refuses a join after its own expiry)."""
     if session.signing_key() is None:
         raise NeedsAdmin("Only admins can invite organizers; ask one of your coalition's admins.")
-    secret = secrets.token_bytes(invites.SECRET_BYTES)
+    secret = secrets.token_bytes(invites.SECRET_BYTES)  # Invite.record_id names its record
     reply = session.client().post("/api/v1/org/invites", {
         "locator_hash": b64u_encode(invites.locator_hash(invites.locator(secret))), "role": role,
         "days": days})

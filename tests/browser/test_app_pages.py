@@ -119,7 +119,7 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
     expect(admin.locator("#pending-title")).to_have_count(1)  # refused: the box was not ticked
     pending.get_by_label("We compared the safety number aloud and it matches.").check()
     pending.get_by_role("button", name="Approve").click()
-    expect(admin.locator(".notice")).to_contain_text("Approved as member.")
+    expect(admin.locator(".notice.ok")).to_contain_text("Approved as member.")
     expect(admin.locator("#pending-title")).to_have_count(0)
 
     # Pledges to re-encrypt, then a rotation with re-encryption and its progress bar.
