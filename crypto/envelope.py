@@ -65,6 +65,14 @@ def open_pledge(
     public_key: bytes, secret_key: bytes, ciphertext: bytes, campaign_id: str
 ) -> dict[str, Any]:
     """Open and check one pledge; the campaign check stops a server moving pledges between campaigns."""
+    return open_pledge_plain(public_key, secret_key, ciphertext, campaign_id)[0]
+
+
+def open_pledge_plain(
+    public_key: bytes, secret_key: bytes, ciphertext: bytes, campaign_id: str
+) -> tuple[dict[str, Any], bytes]:
+    """`open_pledge`, and the exact plaintext bytes: two pledges sharing a nonce are one pledge
+    only when these are identical (protocol 1.1, amendment 1)."""
     plaintext = open_bytes(public_key, secret_key, ciphertext)
     try:
         body = json.loads(plaintext.decode("utf-8"))
@@ -78,4 +86,4 @@ def open_pledge(
         raise BadEnvelope("unknown pledge version")
     if body.get("campaign_id") != campaign_id:
         raise BadEnvelope("pledge belongs to another campaign")
-    return body
+    return body, plaintext

@@ -31,6 +31,10 @@ class KdfParams:
     memory_cost: int = 262144  # KiB
     parallelism: int = 1
 
+    def weaker_than(self, other: "KdfParams") -> bool:
+        """Cheaper to guess with than `other` in time or memory (parallelism costs no guesser)."""
+        return self.time_cost < other.time_cost or self.memory_cost < other.memory_cost
+
     def derive(self, passphrase: str, salt: bytes) -> bytes:
         return hash_secret_raw(
             passphrase.encode("utf-8"), salt, time_cost=self.time_cost,
@@ -105,6 +109,19 @@ class Keystore:
         except ValueError as exc:
             raise KeystoreCorrupt() from exc
         return cls(path, payload, kdf, salt, key)
+
+    def rekey(self, passphrase: str, kdf: KdfParams) -> None:
+        """Seal the same payload under `kdf` and a new salt. save() replaces the file atomically,
+        so the old file stays whole until the new one is complete; if writing fails, this object
+        keeps the old costs, which still match the file on disk."""
+        old = (self.kdf, self.salt, self._key)
+        self.salt = p.random_bytes(16)
+        self.kdf, self._key = kdf, kdf.derive(passphrase, self.salt)
+        try:
+            self.save()
+        except BaseException:
+            self.kdf, self.salt, self._key = old
+            raise
 
     def save(self) -> None:
         """Write atomically (temp file in the same folder, fsync, rename) so a crash never

@@ -3,9 +3,11 @@
 The padded plaintext is moved as it is: its length, and so the size bucket the server sees,
 stays the same, and what a student wrote is never changed on the way. Whether it is a
 well-formed pledge is checked, as before, by whoever opens it to read it; only its protocol 1.1
-nonce is looked at, so re-encryption can leave out a pledge the server stored twice.
+nonce and a digest of its plaintext are looked at, so re-encryption can leave out a pledge the
+server stored twice (same nonce, same bytes) and still re-seal one that only shares a nonce.
 """
 
+import hashlib
 import json
 
 from crypto import _primitives as p
@@ -19,14 +21,16 @@ def reseal(old_public: bytes, old_secret: bytes, new_public: bytes, ciphertext: 
 
 
 def reseal_with_nonce(old_public: bytes, old_secret: bytes, new_public: bytes,
-                      ciphertext: bytes) -> tuple[bytes, str | None]:
-    """`reseal`, and the pledge's nonce (None when it has none or is not a pledge object)."""
+                      ciphertext: bytes) -> tuple[bytes, str | None, bytes]:
+    """`reseal`, the pledge's nonce (None when it has none or is not a pledge object) and a
+    16-byte BLAKE2b digest of the padded plaintext."""
     if not ciphertext_length_ok(len(ciphertext)):
         raise BadEnvelope("ciphertext has a length no client produces")
     padded = p.seal_open(old_public, old_secret, ciphertext)
     if len(padded) % BLOCK:
         raise BadEnvelope("bad padded length")
-    return p.seal(new_public, padded), _nonce(padded)
+    return (p.seal(new_public, padded), _nonce(padded),
+            hashlib.blake2b(padded, digest_size=16).digest())
 
 
 def _nonce(padded: bytes) -> str | None:

@@ -161,7 +161,8 @@ def _threshold(text: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise BadInput("The threshold is a whole number of pledges, like 20, or empty for none.")
+        raise BadInput("The threshold is a whole number of pledges from 5, like 20, or empty "
+                       "for none.")
     return int(text)
 
 

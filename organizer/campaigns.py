@@ -23,6 +23,7 @@ from organizer.session import Session
 FIELD_TYPES = ("text", "choice", "checkbox", "contact")
 MAX_TITLE = 200  # the server's limits (server/store/descriptors.py), said here in plain words
 MAX_DESCRIPTION = 4000
+MIN_THRESHOLD = 5  # protocol 1.1, amendment 2: "reached" at 3 would publish 3 or 4 pledges
 MAX_THRESHOLD = 100_000
 DEFAULT_FIELDS = [
     "school!:text:Your school|Tu escuela",
@@ -181,8 +182,9 @@ def _threshold(spec: CampaignSpec) -> dict[str, Any] | None:
 
 
 def _count(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THRESHOLD:
-        raise BadInput(f"A threshold is a number of pledges from 1 to {MAX_THRESHOLD}.")
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_THRESHOLD <= n <= MAX_THRESHOLD:
+        raise BadInput("A threshold is a number of pledges from 5 to 100000: a smaller one would "
+                       "show that a school has 1 to 4 pledges.")
     return n
 
 

@@ -11,7 +11,18 @@ from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
 from crypto.identity import safety_number, safety_words
-from organizer import campaign_form, campaigns, cli_app, cli_coalition, cli_people, coalition, report, roster
+from organizer import (
+    campaign_form,
+    campaigns,
+    cli_app,
+    cli_coalition,
+    cli_people,
+    cli_watch,
+    coalition,
+    link_life,
+    report,
+    roster,
+)
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
@@ -66,8 +77,25 @@ def _session(args: argparse.Namespace) -> Session:
 
 def _synced(args: argparse.Namespace) -> Session:
     session = _session(args)
-    coalition.sync(session)
+    _warn_link_life(coalition.sync(session))
     return session
+
+
+def _link_life_sentence(life: link_life.LinkLife) -> str:
+    if life.stopped:
+        return (f"your share links stopped working after {life.last_day}: students cannot pledge "
+                "until an admin opens Pledgebox (the app or any command)")
+    return (f"your share links work until {life.last_day} unless an admin opens Pledgebox (the "
+            "app or any command) before then")
+
+
+def _warn_link_life(me: dict[str, Any]) -> None:
+    """From 10 days before the links stop (an admin's sync has renewed them by then)."""
+    if me.get("status") != "active":
+        return
+    life = link_life.link_life(me, coalition.utc_today())
+    if life.warn:
+        print(f"warning: {_link_life_sentence(life)}.", file=sys.stderr)
 
 
 def _date(text: str) -> date:
@@ -136,7 +164,10 @@ def cmd_campaign_list(args: argparse.Namespace) -> None:
 
 
 def cmd_campaign_show(args: argparse.Namespace) -> None:
-    session = _synced(args)
+    session = _session(args)
+    me = coalition.sync(session)
+    _warn_link_life(me)
+    life = link_life.link_life(me, coalition.utc_today())
     item = campaigns.find(session, args.campaign_id)
     d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
     threshold = item["descriptor"].get("threshold")
@@ -146,6 +177,8 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
           + (f"threshold: {printable(str(threshold['count']))} pledges per "
              f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
           + f"pledges: {printable(str(item['pledge_count']))}\n"
+          f"link works until: {life.last_day} (if no admin opens Pledgebox before then; "
+          "each time an admin does, it moves later)\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
@@ -200,7 +233,8 @@ def cmd_roster(args: argparse.Namespace) -> None:
     session = _synced(args)
     item = campaigns.find(session, args.campaign_id)
     tally = roster.Tally()
-    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"])
+    rows = roster.pledges(session, args.campaign_id, tally, item["pledge_count"],
+                          item["descriptor"]["fields"])
     target: Path | None = args.html or args.output
     out = _private_file(target) if target else sys.stdout
     try:
@@ -370,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_coalition.register(sub)
     cli_people.register(sub, _synced)
     cli_app.register(sub, _session)
+    cli_watch.register(sub, _session)
     _keystore_after_commands(sub)
     return parser
 
@@ -397,7 +432,7 @@ def _quiet_broken_pipe() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)  # `watch` says 3 (a difference) or 4 (could not check)
         sys.stdout.flush()  # a closed pipe shows here at the latest, not at interpreter exit
     except BrokenPipeError:
         return _quiet_broken_pipe()
@@ -407,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pledgebox: interrupted; nothing more was done.", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Setting up a coalition and keeping this keystore in step with it (sync on every command)."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from crypto import BadEnvelope, BadSignature
@@ -10,17 +10,19 @@ from crypto.ids import new_id
 from crypto.signing import EncryptionKey, SigningKey
 from crypto.statements import encryption_key_message, organizer_message, verify_statement
 from crypto.wrapping import unwrap_secret, wrap_secret
-from organizer import keyring
+from organizer import clock, keyring
 from organizer.client import Client
-from organizer.errors import KeyMismatch, NoSecretForVersion, ServerRefused
+from organizer.errors import KeyMismatch, ServerRefused
 from organizer.session import Session
 
 NOT_AFTER_DAYS = 30
-REFRESH_WHEN_DAYS_LEFT = 15
+# Renew whenever fewer than 25 of the 30 days remain (protocol 1.1, amendment 6): a link keeps
+# working as long as any admin opens the tool once in 25 days.
+REFRESH_WHEN_DAYS_LEFT = 25
 
 
 def utc_today() -> date:
-    return datetime.now(UTC).date()
+    return clock.today()
 
 
 def signed_key_json(coalition_id: str, signing: SigningKey, key: EncryptionKey,
@@ -29,6 +31,15 @@ def signed_key_json(coalition_id: str, signing: SigningKey, key: EncryptionKey,
     message = encryption_key_message(coalition_id, key.version, not_after, key.public)
     return {"version": key.version, "not_after": not_after, "public_key": b64u_encode(key.public),
             "signature": b64u_encode(signing.sign(message))}
+
+
+def sign_statement(session: Session, signing: SigningKey, key: EncryptionKey) -> dict[str, Any]:
+    """The one place a tool signs a key statement for its coalition (renewal and rotation; the
+    first key is signed by `create`). Never for a version older than the highest this keystore
+    has seen (amendment 5); the version signed is recorded."""
+    keyring.check_not_older(session, key.version)
+    keyring.record_seen(session, key.version)
+    return signed_key_json(session.coalition_id, signing, key)
 
 
 def approval(coalition_id: str, signing: SigningKey, role: str, sign_public: bytes,
@@ -72,7 +83,8 @@ def create(session: Session, server: str, setup_code: str, name: str) -> dict[st
     session.data["server"] = client.base_url
     session.data["coalition"] = {"coalition_id": coalition_id, "name": name,
                                  "signing_key": b64u_encode(signing.public),
-                                 "organizer_id": me["organizer_id"], "role": "admin"}
+                                 "organizer_id": me["organizer_id"], "role": "admin",
+                                 keyring.RECORD: 1}
     session.remember_secret("signing", 1, signing.seed)
     session.remember_secret("encryption", 1, key.secret)
     session.save()
@@ -93,34 +105,38 @@ def check_received_secret(session: Session, kind: str, version: int, secret: byt
     """Refuse a wrapped secret that is not the coalition's own.
 
     Sealed boxes are anonymous: anyone who knows our public key, the server included, can wrap
-    a secret to us. A signing seed must give the pinned coalition key; an encryption secret of
-    the current version must give its coalition-signed public key, and one we already hold is
-    never replaced. Otherwise a server could plant a key it knows, and the next `not_after`
-    refresh would have an admin's tool sign it for students' pages to encrypt to.
+    a secret to us. A signing seed must give the pinned coalition key. An encryption secret we
+    already hold, of any version, is never replaced (a second statement the coalition signed for
+    the same version, say two admins rotating at once, must not make us drop the key our data is
+    sealed to); one of the current version must give its coalition-signed public key. Otherwise
+    a server could plant a key it knows, and the next `not_after` refresh would have an admin's
+    tool sign it for students' pages to encrypt to.
     """
     if kind == "signing":
         genuine = SigningKey(secret).public == session.signing_public
+    elif str(version) in session.data["secrets"]["encryption"]:
+        genuine = session.encryption_key(version).secret == secret
     elif version == signed_key["version"]:
         genuine = EncryptionKey(version, secret).public == b64u_decode(signed_key["public_key"])
-    elif version > signed_key["version"]:
-        genuine = False  # no such version has been signed
-    else:
-        try:
-            genuine = session.encryption_key(version).secret == secret
-        except NoSecretForVersion:
-            genuine = True  # an older version we do not hold: only ever used to open pledges
+    else:  # newer: no such version has been signed; older: only ever used to open pledges
+        genuine = version < signed_key["version"]
     if not genuine:
         raise KeyMismatch(f"The server sent a {kind} key that is not your coalition's: do not "
                           "trust this server, and tell your coalition.")
 
 
 def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
-    """Fetch our status and any secrets wrapped to us; refresh the key's not_after if due."""
+    """Fetch our status and any secrets wrapped to us; refresh the key's not_after if due.
+
+    The server's current key must be signed by the coalition and not older than the highest
+    version this keystore has seen (KeyRolledBack): checked before anything is stored or signed.
+    """
     client = client or session.client()
     me = client.get("/api/v1/org/me")
     if me["signing_key"] != session.coalition["signing_key"]:
         raise KeyMismatch()
     verify_key(session, me["encryption_key"])
+    keyring.check_not_older(session, int(me["encryption_key"]["version"]))
     identity: OrganizerIdentity = session.identity
     received = []
     for item in me["wrapped"]:
@@ -132,26 +148,32 @@ def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
             continue  # not for us or damaged: never trust the server's label
         check_received_secret(session, kind, version, secret, me["encryption_key"])
         received.append((kind, version, secret))
+    keyring.record_seen(session, int(me["encryption_key"]["version"]))
     for kind, version, secret in received:
         session.remember_secret(kind, version, secret)
     keyring.forget_pruned(session, me)
     session.coalition["role"], session.coalition["status"] = me["role"], me["status"]
+    session.save()  # the record first: a failed renewal below must not lose it
     me = _refresh_if_due(session, client, me)
     session.save()
     return me
 
 
+def renewal_due(not_after: str, today: date | None = None) -> bool:
+    """Fewer than 25 of the statement's 30 days remain (amendment 6)."""
+    return (date.fromisoformat(not_after) - (today or utc_today())).days < REFRESH_WHEN_DAYS_LEFT
+
+
 def _refresh_if_due(session: Session, client: Client, me: dict[str, Any]) -> dict[str, Any]:
     key = me["encryption_key"]
     signing = session.signing_key()
-    days_left = (date.fromisoformat(key["not_after"]) - utc_today()).days
-    if me["role"] != "admin" or signing is None or days_left >= REFRESH_WHEN_DAYS_LEFT:
+    if me["role"] != "admin" or signing is None or not renewal_due(key["not_after"]):
         return me
     current = EncryptionKey(key["version"], session.encryption_key(key["version"]).secret)
     if current.public != b64u_decode(key["public_key"], length=32):
         raise KeyMismatch()  # never sign a key the coalition did not make (see sync)
     return client.request("PUT", "/api/v1/org/encryption-key",
-                          signed_key_json(session.coalition_id, signing, current))
+                          sign_statement(session, signing, current))
 
 
 def set_server(session: Session, url: str) -> str:

@@ -47,6 +47,25 @@ class KeyMismatch(UserError):
     """The server's coalition key differs from your keystore's: do not trust it; tell your coalition."""
 
 
+class KeyRolledBack(UserError):
+    """The server served an older encryption key than your coalition already uses (the key was
+    rolled back, perhaps so a removed organizer can read new pledges): nothing was signed or sent; tell
+    your coalition's admins and the server's operator, and share no link until it is fixed."""
+
+    def __init__(self, served: int = 0, seen: int = 0) -> None:
+        super().__init__()
+        self.served, self.seen = served, seen
+
+    def __str__(self) -> str:
+        if not self.seen:
+            return super().__str__()
+        return (f"The server served encryption key version {self.served}, older than version "
+                f"{self.seen} that your coalition already uses (the key was rolled back, perhaps "
+                "so a removed organizer can read new pledges): nothing was signed or sent; tell "
+                "your coalition's admins and the server's operator, and share no link until it "
+                "is fixed.")
+
+
 class NoSecretForVersion(UserError):
     """You do not hold the key needed for this; ask an admin to approve you or re-share the keys."""
 
@@ -57,6 +76,11 @@ class NeedsAdmin(UserError):
 
 class BadInput(UserError):
     """That input is not valid."""
+
+
+class TooFewToPublish(UserError):
+    """Not published: there are 1 to 4 pledges so far, and a number that small could point at the
+    students who pledged. Counts are published from 5 pledges."""
 
 
 class WeakPassphrase(BadInput):
@@ -74,3 +98,8 @@ class WeakPassphrase(BadInput):
 class ServerRedirected(UserError):
     """The server tried to send this request to another address, and Pledgebox never follows such
     a redirect: check the server's address with your coalition, or tell your server's operator."""
+
+
+class AppLocked(UserError):
+    """The app locked while this was running, so it stopped part-way: unlock it and start again
+    (what was already done is kept)."""

@@ -55,7 +55,8 @@ class Snapshot:
     error: str | None
     opened: int
     unopened: int
-    duplicates: int  # pledges repeating an earlier one's nonce (protocol 1.1): left out, and said
+    duplicates: int  # byte-identical copies of an earlier pledge (protocol 1.1): left out, and said
+    conflicts: int  # pledges sharing a nonce with a different one (amendment 1): kept and flagged
     counts: list[tuple[dict[str, Any], list[tuple[str, int]]]]  # (field, [(label, n)] by n)
     per_day: list[tuple[str, int]]
     helpers: int
@@ -81,6 +82,7 @@ class RosterRun:
     on_end: Callable[["RosterRun"], None] | None = None
     stopped: bool = False
     _counts: roster.Counts | None = None
+    _flagged: frozenset[str] = frozenset()  # copied on the worker thread, the set's only writer
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> "RosterRun":
@@ -91,7 +93,8 @@ class RosterRun:
         counts = self._counts = roster.Counts(self.fields, self.tally)
         helper = help_field_id(self.fields)
         try:
-            for pledge in roster.pledges(self.session, self.campaign_id, self.tally):
+            for pledge in roster.pledges(self.session, self.campaign_id, self.tally,
+                                         fields=self.fields):
                 if self.stopped:
                     break
                 row = row_of(self.fields, pledge)
@@ -102,6 +105,8 @@ class RosterRun:
                     if helper and pledge["answers"].get(helper) is True:
                         self.helpers.append(row)
                     self.done += 1
+                    if len(self.tally.conflicting) != len(self._flagged):
+                        self._flagged = frozenset(self.tally.conflicting)
         except (UserError, CryptoError) as exc:
             self.error = str(exc)
         except Exception:  # no traceback on stderr: it could quote an answer
@@ -109,6 +114,7 @@ class RosterRun:
         finally:
             with self._lock:
                 counts.finish()
+                self._flagged = frozenset(self.tally.conflicting)
                 self.finished, self.ended = True, time.monotonic()
             if self.on_end:
                 self.on_end(self)
@@ -122,7 +128,8 @@ class RosterRun:
             per_day = sorted(self.per_day.items())
             return Snapshot(self.done, max(self.expected, self.done), self.finished, self.error,
                             self.tally.opened, self.tally.unopened + self.tally.missing_key,
-                            self.tally.duplicates, counts, per_day, len(self.helpers))
+                            self.tally.duplicates, self.tally.conflicts, counts, per_day,
+                            len(self.helpers))
 
     def seen(self) -> int:
         """Every stored pledge this pass met, opened or not: compared with the server's count."""
@@ -140,6 +147,11 @@ class RosterRun:
         start = max(0, page - 1) * per_page
         return rows[start:start + per_page], len(rows)
 
+    def conflicting(self) -> frozenset[str]:
+        """Ids of the pledges that share a nonce with a different pledge, flagged in the table."""
+        with self._lock:
+            return self._flagged
+
     def helper_rows(self) -> list[Row]:
         return self.helpers[:MAX_HELPERS]
 
@@ -148,3 +160,4 @@ class RosterRun:
         with self._lock:
             self.stopped = True
             self.rows, self.helpers, self.done = [], [], 0
+            self._flagged = frozenset()

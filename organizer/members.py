@@ -16,9 +16,9 @@ from crypto import BadSignature, CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import fingerprint, safety_number, safety_words
 from crypto.statements import organizer_message, verify_statement
-from organizer import invite_records
+from organizer import invite_records, keyring
 from organizer.client import Client
-from organizer.coalition import approval, verify_key, wrap_all
+from organizer.coalition import approval, sync, verify_key, wrap_all
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin, UserError
 from organizer.session import Session
 
@@ -139,6 +139,7 @@ def join(session: Session, invite: Invite) -> dict[str, Any]:
         "signing_key": invite.signing_key, "organizer_id": me["organizer_id"],
         "role": me["role"], "status": me["status"], "removed": []}
     verify_key(session, me["encryption_key"])
+    keyring.record_seen(session, int(me["encryption_key"]["version"]))
     session.save()
     return me
 
@@ -235,6 +236,7 @@ def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any
     Returns the newcomer's entry as checked here, with "role" the role signed (not the server's
     echo), for a face to show next to the safety words.
     """
+    sync(session)  # a rolled-back key stops here (amendment 5): nothing is signed or wrapped
     pending = preview_approval(session, fp)
     target, checked = pending.target, role_to_sign(pending, role)
     signing = session.signing_key()

@@ -14,7 +14,14 @@ from datetime import date
 from html import escape
 from typing import Any, TextIO
 
-from organizer.roster import Counts, Tally, answer_text, countable, summary_heading
+from organizer.roster import (
+    Counts,
+    Tally,
+    answer_text,
+    conflict_sentence,
+    countable,
+    summary_heading,
+)
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem;color:#1b1b1b;
@@ -110,9 +117,12 @@ def _counts(fields: list[dict[str, Any]], tally: Tally) -> str:
     if tally.duplicates:
         one = tally.duplicates == 1
         parts.append(f"<p class=\"warning\">{tally.duplicates} "
-                     f"{'pledge repeats' if one else 'pledges repeat'} an earlier pledge (the "
-                     "server stored it more than once) and "
+                     f"{'pledge repeats' if one else 'pledges repeat'} an earlier pledge (the same "
+                     "nonce and answers: the server stored it more than once) and "
                      f"{'is' if one else 'are'} left out.</p>\n")
+    if tally.conflicts:
+        parts.append(f"<p class=\"warning\">{_e(conflict_sentence(tally.conflicts))} Pledge ids: "
+                     f"{_e(', '.join(sorted(tally.conflicting)))}.</p>\n")
     for f in countable(fields):
         counter = tally.counts.get(f["id"])
         if counter:

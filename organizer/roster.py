@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from crypto import BadEnvelope
-from crypto.envelope import open_pledge
+from crypto.envelope import open_pledge_plain
 from crypto.errors import BadEncoding
 from crypto.pledge_page import PledgePage, PledgeRow, decode_page
-from organizer import paging
+from organizer import answers as answer_types
+from organizer import campaigns, paging
 from organizer.errors import DamagedPage, NoSecretForVersion
+from organizer.nonces import NonceBook, Verdict, digest
 from organizer.printable import json_safe, printable  # students' text reaches terminals only so
 from organizer.session import Session
 
@@ -35,10 +37,15 @@ BAR_LABEL = 32
 @dataclass
 class Tally:
     opened: int = 0
-    unopened: int = 0
+    unopened: int = 0  # did not open, or answers of the wrong types (organizer/answers.py)
     missing_key: int = 0
-    duplicates: int = 0  # pledges whose nonce an earlier pledge carried: left out (protocol 1.1)
+    duplicates: int = 0  # byte-identical copies of a pledge already counted: left out
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    conflicting: set[str] = field(default_factory=set)  # ids sharing a nonce, differing: all kept
+
+    @property
+    def conflicts(self) -> int:
+        return len(self.conflicting)
 
 
 def nonce_of(body: dict[str, Any]) -> str | None:
@@ -50,16 +57,27 @@ def nonce_of(body: dict[str, Any]) -> str | None:
 def report_left_out(tally: Tally, stream: TextIO = sys.stderr) -> None:
     """The warnings every command that reads pledges prints on stderr."""
     if tally.unopened:
-        print(f"warning: {tally.unopened} pledges could not be opened (damaged, or not of this "
-              "campaign) and were left out", file=stream)
+        print(f"warning: {tally.unopened} {'pledge' if tally.unopened == 1 else 'pledges'} could "
+              "not be opened (damaged, answers of the wrong kind, or not of this campaign) and "
+              f"{'was' if tally.unopened == 1 else 'were'} left out", file=stream)
     if tally.missing_key:
         print(f"warning: {tally.missing_key} pledges use a key version you do not hold and were "
               "left out", file=stream)
     if tally.duplicates:
         one = tally.duplicates == 1
         print(f"warning: {tally.duplicates} {'pledge repeats' if one else 'pledges repeat'} an "
-              "earlier pledge (the same nonce: the server stored one pledge more than once) and "
-              f"{'was' if one else 'were'} left out", file=stream)
+              "earlier pledge (the same nonce and the same answers: the server stored one pledge "
+              f"more than once) and {'was' if one else 'were'} left out", file=stream)
+    if tally.conflicts:
+        print(f"warning: {conflict_sentence(tally.conflicts)} Pledge ids: "
+              f"{', '.join(sorted(tally.conflicting))}", file=stream)
+
+
+def conflict_sentence(n: int) -> str:
+    """Amendment 1 of protocol 1.1, in the words every face of the tool uses (English)."""
+    return (f"{n} pledges share a nonce with a pledge that says something else: someone who "
+            "read one of them (an organizer, or a removed one) may have sent a changed copy. "
+            "All of them are kept and counted; check them with the students you know.")
 
 
 class Progress:
@@ -82,21 +100,24 @@ class Progress:
             self.stream.write("\n")
 
 
-def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
-            ) -> Iterator[dict[str, Any]]:
+def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0,
+            fields: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     """Yield opened pledges in the shape of `roster --format jsonl`; count what does not open.
 
-    Of pledges sharing a nonce, the first in the server's listing order (pledge-id order) is
-    kept and the others are counted in `tally.duplicates`: a server can store one ciphertext
-    twice under two ids, and a replayed pledge must not count twice. The nonces seen are kept
-    for the whole run (22 characters each).
+    A pledge whose answers do not have the types of the campaign's `fields` (the descriptor's,
+    fetched when not given) is counted as unopened. Of pledges sharing a nonce, byte-identical
+    copies count once (the first in the server's listing order is kept, the others counted in
+    `tally.duplicates`); pledges that share a nonce but differ are all kept and their ids
+    collected in `tally.conflicting` (organizer/nonces.py).
 
     Each page is opened by a few threads, in contiguous slices whose results are put back in
     order: libsodium runs without Python's GIL, so on a laptop's several cores the decryption
     overlaps the framing and output work instead of waiting for it (bench/bench_roster.py).
     """
+    if fields is None:
+        fields = campaigns.find(session, campaign_id)["descriptor"]["fields"]
     keys: dict[int, tuple[bytes, bytes] | None] = {}
-    seen: set[str] = set()
+    book = NonceBook(conflicting=tally.conflicting)
     progress = Progress(total)
     with ThreadPoolExecutor(max_workers=OPENERS, thread_name_prefix="roster-open") as pool:
         for rows in _pages(session, campaign_id):
@@ -104,15 +125,14 @@ def pledges(session: Session, campaign_id: str, tally: Tally, total: int = 0
                 keys[version] = _key_pair(session, version)
             size = -(-len(rows) // OPENERS) or 1
             slices = [rows[i:i + size] for i in range(0, len(rows), size)]
-            for results in pool.map(lambda part: [_open(keys, campaign_id, r) for r in part], slices):
+            for results in pool.map(lambda part: [_open(keys, campaign_id, fields, r) for r in part],
+                                    slices):
                 for result in results:
                     if isinstance(result, tuple):
-                        row, nonce = result
-                        if nonce is not None and nonce in seen:
+                        row, nonce, plain = result
+                        if book.check(nonce, plain, row["pledge_id"]) is Verdict.REPEAT:
                             tally.duplicates += 1
                             continue
-                        if nonce is not None:
-                            seen.add(nonce)
                         tally.opened += 1
                         yield row
                     elif result is _MISSING_KEY:
@@ -171,18 +191,22 @@ _MISSING_KEY, _UNOPENED = object(), object()
 
 
 def _open(keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
-          row: PledgeRow) -> tuple[dict[str, Any], str | None] | object:
-    """One opened pledge and its nonce, or a marker saying why not (counted by the caller, on
-    one thread)."""
+          fields: list[dict[str, Any]], row: PledgeRow
+          ) -> tuple[dict[str, Any], str | None, bytes] | object:
+    """One opened pledge, its nonce and its plaintext's digest, or a marker saying why not
+    (counted by the caller, on one thread)."""
     pair = keys.get(row.key_version)
     if pair is None:
         return _MISSING_KEY
     try:
-        body = open_pledge(pair[0], pair[1], row.ciphertext, campaign_id)
+        body, plaintext = open_pledge_plain(pair[0], pair[1], row.ciphertext, campaign_id)
     except BadEnvelope:
         return _UNOPENED
+    if not answer_types.fits(fields, body["answers"]):
+        return _UNOPENED
     return ({"pledge_id": row.pledge_id, "received_day": row.received_day,
-             "key_version": row.key_version, "answers": body["answers"]}, nonce_of(body))
+             "key_version": row.key_version, "answers": body["answers"]}, nonce_of(body),
+            digest(plaintext))
 
 
 def safe_cell(value: Any) -> str:

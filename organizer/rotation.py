@@ -20,9 +20,10 @@ from crypto.errors import BadEncoding
 from crypto.resealing import reseal_with_nonce
 from crypto.signing import EncryptionKey
 from crypto.wrapping import wrap_secret
-from organizer import campaigns, coalition, members, paging
+from organizer import campaigns, coalition, keyring, members, paging
 from organizer.client import Client
 from organizer.errors import NeedsAdmin, NoSecretForVersion
+from organizer.nonces import NonceBook, Verdict
 from organizer.session import Session
 
 BATCH = 1000
@@ -42,19 +43,23 @@ class Resealed:
 
 
 def rotate(session: Session) -> int:
-    """Publish encryption key version n+1, wrapped to every verified active organizer."""
+    """Publish encryption key version n+1, wrapped to every verified active organizer.
+
+    n is the higher of the server's current version and the highest this keystore has seen
+    (amendment 5): a version number is never signed twice for two different keys."""
     signing = session.signing_key()
     if signing is None:
         raise NeedsAdmin("Only admins can rotate the coalition's key; ask one of your admins.")
     me = coalition.sync(session)
-    key = EncryptionKey.generate(int(me["encryption_key"]["version"]) + 1)
+    key = EncryptionKey.generate(max(int(me["encryption_key"]["version"]),
+                                     keyring.highest_seen(session)) + 1)
     wrapped = [{"organizer_id": o["organizer_id"], "kind": "encryption", "version": key.version,
                 "ciphertext": b64u_encode(wrap_secret(b64u_decode(o["box_public"], length=32),
                                                       session.coalition_id, "encryption",
                                                       key.version, key.secret))}
                for o in members.active(members.organizers(session))]
     session.client().post("/api/v1/org/keys", {
-        "encryption_key": coalition.signed_key_json(session.coalition_id, signing, key),
+        "encryption_key": coalition.sign_statement(session, signing, key),
         "wrapped": wrapped})
     coalition.sync(session)  # takes our own wrapped copy, as every other organizer will
     return key.version
@@ -79,7 +84,7 @@ class _Resealer:
     tally: Resealed
     pool: ThreadPoolExecutor
     keys: dict[int, tuple[bytes, bytes] | None] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)  # nonces of pledges re-sealed in this run
+    book: NonceBook = field(default_factory=NonceBook)  # nonces of pledges re-sealed in this run
 
     def __post_init__(self) -> None:
         self.new_public = self.new.public
@@ -93,7 +98,7 @@ class _Resealer:
                 self.keys[version] = None
         return self.keys[version]
 
-    def _reseal(self, version: int, ciphertext: str) -> tuple[bytes, str | None] | object:
+    def _reseal(self, version: int, ciphertext: str) -> tuple[bytes, str | None, bytes] | object:
         old = self.keys[version]
         if old is None:
             return _MISSING_KEY
@@ -113,7 +118,7 @@ class _Resealer:
                 strict=True):
             for row, sealed in zip(part, results, strict=True):
                 if isinstance(sealed, tuple):
-                    if self._repeated(sealed[1]):
+                    if self._repeated(sealed[1], sealed[2], row[key]):
                         continue
                     items.append({key: row[key], "from_version": row["key_version"],
                                   "ciphertext": b64u_encode(sealed[0])})
@@ -124,15 +129,14 @@ class _Resealer:
         return items
 
 
-    def _repeated(self, nonce: str | None) -> bool:
-        """A pledge whose nonce an earlier one (in id order) carried is left on its old key and
-        counted, as every reader leaves it out (the old version is kept while it remains)."""
-        if nonce is None:
-            return False
-        if nonce in self.seen:
+    def _repeated(self, nonce: str | None, plain_digest: bytes, item_id: str) -> bool:
+        """A byte-identical copy of a pledge re-sealed earlier in this run (id order) is left on
+        its old key and counted, as every reader leaves it out (the old version is kept while it
+        remains). A pledge that only shares a nonce is re-sealed: readers keep both
+        (protocol 1.1, amendment 1), so leaving one behind would let a forgery strand it."""
+        if self.book.check(nonce, plain_digest, item_id) is Verdict.REPEAT:
             self.tally.duplicates += 1
             return True
-        self.seen.add(nonce)
         return False
 
 

@@ -1,8 +1,10 @@
 """An unlocked keystore and what it holds: identity, server URL, coalition, secret keys by version."""
 
+import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from organizer import passphrase as passphrase_rule
 from organizer.client import Client, Transport, urllib_transport
 from organizer.errors import BadInput, NoKeystore, NoSecretForVersion, NotInCoalition
 
-# Test suites create many keystores; this switch (never for real use) makes them cheap.
+# Test suites create many keystores; this switch makes them cheap. It works only in a source tree
+# (see _in_source_tree), never in an installed tool, whatever a person's environment says.
 TEST_KDF_ENV = "PLEDGEBOX_INSECURE_TEST_KDF"
 
 
@@ -23,18 +26,46 @@ def default_keystore_path() -> Path:
     return Path(base) / "pledgebox" / "keystore.json"
 
 
+def _in_source_tree() -> bool:
+    """True when this code runs from Pledgebox's source tree (the test suite, development): its
+    pyproject.toml and tests/ sit beside the packages. A wheel, an sdist install, pipx and the
+    single-file app carry neither, so there the test switch is never honoured."""
+    root = Path(__file__).resolve().parent.parent
+    return (root / "pyproject.toml").is_file() and (root / "tests" / "conftest.py").is_file()
+
+
 def kdf_params() -> KdfParams:
-    return TEST_KDF if os.environ.get(TEST_KDF_ENV) == "1" else KdfParams()
+    """This release's argon2id costs (the test suite's cheap ones only in the source tree)."""
+    if os.environ.get(TEST_KDF_ENV) == "1" and _in_source_tree():
+        return TEST_KDF
+    return KdfParams()
+
+
+def _strengthened(store: Keystore, passphrase: str) -> Keystore:
+    """Re-seal a keystore made with weaker costs than this release's, now that the passphrase is
+    at hand (the only moment it is). A folder that cannot be written is left for a later unlock."""
+    target = kdf_params()
+    if store.kdf.weaker_than(target):
+        with contextlib.suppress(OSError):
+            store.rekey(passphrase, target)
+    return store
 
 
 @dataclass
 class Session:
     keystore: Keystore
     transport: Transport = urllib_transport
+    # Set by close() (the app locked): clients made from this session send nothing more and stop
+    # reading an answer in progress, so no thread keeps working with the keys after a lock.
+    closed: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @classmethod
-    def create(cls, path: Path, passphrase: str) -> "Session":
-        passphrase_rule.check(passphrase)  # before any key exists: a refused init leaves nothing behind
+    def create(cls, path: Path, passphrase: str, context: tuple[str, ...] = (),
+               lang: str = "en") -> "Session":
+        """A new keystore; `context` names what a guesser would try first for this organizer
+        (a coalition's name, when joining from its invite), `lang` the suggestion's language."""
+        # Before any key exists: a refused init leaves nothing behind.
+        passphrase_rule.check(passphrase, context, lang)
         identity = OrganizerIdentity.generate()
         payload: dict[str, Any] = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
                                 "box_secret": b64u_encode(identity.box_secret)},
@@ -46,7 +77,7 @@ class Session:
     def open(cls, path: Path, passphrase: str) -> "Session":
         if not path.exists():
             raise NoKeystore()
-        return cls(Keystore.unlock(path, passphrase))
+        return cls(_strengthened(Keystore.unlock(path, passphrase), passphrase))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -54,6 +85,10 @@ class Session:
 
     def save(self) -> None:
         self.keystore.save()
+
+    def close(self) -> None:
+        """No more requests with these keys (what is in memory still saves, so nothing is lost)."""
+        self.closed.set()
 
     @property
     def identity(self) -> OrganizerIdentity:
@@ -82,7 +117,7 @@ class Session:
     def client(self) -> Client:
         coalition = self.coalition
         return Client(self.data["server"], coalition["organizer_id"], self.identity.sign_secret,
-                      self.transport)
+                      self.transport, stop=self.closed)
 
     def signing_key(self) -> SigningKey | None:
         seed = self.data["secrets"].get("signing")
@@ -127,4 +162,4 @@ def restore_backup(path: Path, backup: bytes, passphrase: str) -> Session:
         Path(tmp).unlink(missing_ok=True)
         raise
     store.path = path
-    return Session(store)
+    return Session(_strengthened(store, passphrase))

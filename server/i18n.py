@@ -25,8 +25,13 @@ JS_MESSAGES: dict[str, Any] = {
     "verified": lazy_gettext("Checked: the key in your link signed this form."),
     "read_warning": lazy_gettext("Read the warning below before you continue."),
     "refused.key_expired": lazy_gettext(
-        "This link could not be verified because the organizers’ encryption key has expired "
-        "and they must refresh it, so this page will not send anything."),
+        "This link has stopped working for now: the organizers’ key must be renewed, and it is "
+        "renewed only when one of them opens their Pledgebox app. Tell them if you can, and try "
+        "again later. Until then this page will not send anything."),
+    "refused.key_cut": lazy_gettext(
+        "This link is cut short: the key at its end (after #k=) is incomplete, so this page "
+        "cannot check it and will not send anything. Scan the QR code on the poster, or open the "
+        "link in the organizers’ post again and copy all of it."),
     "refused.unknown_campaign": lazy_gettext(
         "This campaign could not be found (it may have ended and been deleted), so this page "
         "will not send anything."),
@@ -52,8 +57,14 @@ JS_MESSAGES: dict[str, Any] = {
     "share_text": lazy_gettext("Join us: {title}. Pledge here, it’s private:"),
     "share_copied": lazy_gettext(
         "Link and message copied: paste them in a chat with friends you trust."),
-    "tally.total": lazy_gettext("{n} people have pledged"),
-    "tally.total_one": lazy_gettext("1 person has pledged"),
+    # Counts are of pledges, not people (one phone can pledge twice), and never a number below 5
+    # (protocol 1.1 amendments 2 and 3): each sentence stays true whatever the tally holds.
+    "tally.total": lazy_gettext("{n} pledges so far"),
+    "tally.more_than": lazy_gettext("More than {n} pledges so far"),
+    "tally.started": lazy_gettext("Pledges have started at {where}"),
+    "tally.and_more": lazy_gettext("{names} and {n} more"),
+    "tally.none": lazy_gettext("No pledges counted yet: be one of the first."),
+    "tally.closest": lazy_gettext("closest: {name}, {more} more to go"),
     "tally.goal": lazy_gettext("It’s on where {n} or more pledge."),
     "tally.progress": lazy_gettext("{n} of {goal}: {more} more to go"),
     "tally.few": lazy_gettext("A few so far (1 to 4) of {goal}"),
@@ -91,6 +102,9 @@ JS_MESSAGES: dict[str, Any] = {
     "copy_fallback": lazy_gettext(
         "The receipt is selected: copy it with your phone’s Copy button (or Ctrl+C)."),
     "announcement_day": lazy_gettext("Posted on {date}"),
+    "announcement_older": lazy_gettext("Earlier news ({n})"),
+    "calendar_saved": lazy_gettext(
+        "Saved on this phone: open the file to add it to your calendar."),
     "not_receipt": lazy_gettext("This does not look like a Pledgebox receipt. Paste the whole receipt."),
     "deleting": lazy_gettext("Deleting…"),
     "deleted": lazy_gettext("Your pledge has been deleted for good."),

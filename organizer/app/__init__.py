@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from organizer.app import guard, helpers, i18n
+from organizer.app import guard, helpers, i18n, watching
 from organizer.app.jobs import Jobs
 from organizer.app.rosters import Rosters
 from organizer.app.state import AppState
@@ -31,6 +31,7 @@ def create_app(state: AppState, **config: Any) -> Flask:
     guard.init_app(app)
     i18n.init_app(app)
     helpers.init_app(app)
+    watching.init_app(app, state)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app

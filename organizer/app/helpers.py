@@ -12,10 +12,11 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
+from organizer import coalition
 from organizer.app.guard import CSRF_FIELD, state
 from organizer.app.i18n import translate_message, user_message
 from organizer.app.jobs import Jobs, Work
-from organizer.errors import ServerUnreachable, UserError
+from organizer.errors import KeyRolledBack, ServerUnreachable, UserError
 from organizer.live_roster import UNEXPECTED
 from organizer.session import Session
 
@@ -62,6 +63,14 @@ def current_session() -> Session:
     return session
 
 
+def synced(session: Session) -> dict[str, Any]:
+    """`coalition.sync` for a page: a rolled-back key raises the alarm page (see _user_error);
+    a sync that finds the key as it should be ends an alarm raised earlier."""
+    me = coalition.sync(session)
+    state().alarm = None
+    return me
+
+
 def is_unlocked() -> bool:
     return state().session is not None
 
@@ -90,6 +99,9 @@ def _locked(_: Locked) -> Response:
 
 
 def _user_error(exc: UserError | CryptoError) -> tuple[str, int]:
+    if isinstance(exc, KeyRolledBack):
+        state().alarm = exc
+        return render_template("alarm.html", alarm_page=True), 409
     moved = isinstance(exc, ServerUnreachable) and state().session is not None
     return render_template("error.html", message=user_message(exc), server_moved=moved), 400
 
@@ -115,6 +127,7 @@ def _template_globals() -> dict[str, Any]:
     session = app_state.session
     return {"csrf_token": browser.csrf if browser else "", "csrf_field": CSRF_FIELD,
             "messages": messages, "unlocked": session is not None,
+            "key_alarm": user_message(app_state.alarm) if app_state.alarm else None,
             "in_coalition": bool(session and session.data.get("coalition")
                                  and session.data["coalition"].get("status") != "pending"),
             "is_admin": bool(session and session.signing_key() is not None)}

@@ -11,7 +11,7 @@ from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 
 from crypto.identity import safety_number, safety_words
-from organizer.errors import ServerUnreachable, WeakPassphrase
+from organizer.errors import KeyRolledBack, ServerUnreachable, WeakPassphrase
 
 SUPPORTED = ("en", "es")
 NAMES = {"en": "English", "es": "Español"}
@@ -38,6 +38,13 @@ CORE_MESSAGES = [
     lazy_gettext("The server tried to send this request to another address, and Pledgebox never "
                  "follows such a redirect: check the server's address with your coalition, or "
                  "tell your server's operator."),
+    lazy_gettext("A threshold is a number of pledges from 5 to 100000: a smaller one would show "
+                 "that a school has 1 to 4 pledges."),
+    lazy_gettext("The threshold is a whole number of pledges from 5, like 20, or empty for none."),
+    lazy_gettext("Not published: there are 1 to 4 pledges so far, and a number that small could "
+                 "point at the students who pledged. Counts are published from 5 pledges."),
+    lazy_gettext("The app locked while this was running, so it stopped part-way: unlock it and "
+                 "start again (what was already done is kept)."),
     lazy_gettext("This is not a Pledgebox invite: copy the whole line the admin sent you "
                  "(pledgebox-invite:…)."),
     lazy_gettext("This invite was made by an older version of Pledgebox and can no longer be used "
@@ -71,6 +78,13 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, ServerUnreachable) and exc.address:
         return str(gettext("Could not reach the Pledgebox server at %(address)s; check the "
                            "address and your connection, then try again.", address=exc.address))
+    if isinstance(exc, KeyRolledBack) and exc.seen:
+        return str(gettext(
+            "The server served encryption key version %(served)s, older than version %(seen)s "
+            "that your coalition already uses (the key was rolled back, perhaps so a removed "
+            "organizer can read new pledges): nothing was signed or sent; tell your coalition's "
+            "admins and the server's operator, and share no link until it is fixed.",
+            served=exc.served, seen=exc.seen))
     if isinstance(exc, WeakPassphrase):  # the page offers its own suggestion
         return str(gettext("That passphrase is too easy to guess: use at least four random words "
                            "(12 characters or more)."))

@@ -69,6 +69,8 @@ def serve(keystore: Path, port: int = 0, open_browser: bool = True,
           "Press Ctrl-C here to stop it.", file=sys.stderr, flush=True)
     upkeep = Upkeep(state)
     upkeep.start()
+    watch = server.app.extensions["pledgebox_watch"]  # type: ignore[attr-defined]
+    watch.start()  # the page watch, while the app is open (organizer/app/watching.py)
     for signum in (signal.SIGINT, signal.SIGTERM):  # even when started with SIGINT ignored
         signal.signal(signum, _interrupt)
     if open_browser:
@@ -79,6 +81,7 @@ def serve(keystore: Path, port: int = 0, open_browser: bool = True,
         pass
     finally:
         upkeep.stop()
+        watch.stop()
         state.lock_now()
         server.server_close()
     print("\nThe Pledgebox app has stopped and your keys are locked. To open it again, run: "

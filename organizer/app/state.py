@@ -12,10 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from organizer.errors import KeyRolledBack
 from organizer.session import Session
 
 IDLE_SECONDS = 15 * 60
 TOKEN_BYTES = 32
+# A long job (re-encrypting every pledge) keeps the keys unlocked while it makes progress, so the
+# organizer can leave it running; one that moved nothing for STALLED_SECONDS (a server trickling
+# its answer) no longer does, and no job holds the lock off more than JOB_HOLD_SECONDS past the
+# idle time. Only a request of the organizer's counts as activity; a job ending does not.
+STALLED_SECONDS = 2 * 60
+JOB_HOLD_SECONDS = 45 * 60
 
 
 class MovableClock:
@@ -56,8 +63,12 @@ class AppState:
     session: Session | None = None
     browsers: dict[str, BrowserSession] = field(default_factory=dict)
     last_active: float = 0.0
-    busy: int = 0  # long jobs running: the app does not lock under them
+    # Running jobs, each with the time it last made progress (see STALLED_SECONDS).
+    jobs_moved: dict[object, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Set when the server served an older key than this keystore has seen (organizer/keyring.py),
+    # by the upkeep or a page; every page shows it until a sync finds the key as it should be.
+    alarm: KeyRolledBack | None = None
     # Called when the keys are dropped, so whatever was opened with them (rosters, counts) goes too.
     on_lock: list[Callable[[], None]] = field(default_factory=list)
 
@@ -91,22 +102,37 @@ class AppState:
     def touch(self) -> None:
         self.last_active = self.clock()
 
+    def job_moved(self, job: object) -> None:
+        """A job started or made progress (it holds the lock off for a while)."""
+        with self.lock:
+            self.jobs_moved[job] = self.clock()
+
+    def job_ended(self, job: object) -> None:
+        with self.lock:
+            self.jobs_moved.pop(job, None)
+
     def lock_now(self) -> None:
         """Drop the unlocked keys: the keystore's payload is no longer referenced from here,
         nor (through the on_lock listeners) from anything that holds what they opened."""
         with self.lock:
-            was_open, self.session = self.session is not None, None
-        if was_open:
+            closing, self.session = self.session, None
+        if closing is not None:
+            closing.close()  # any thread still using it stops at its next read
             for record in list(self.browsers.values()):
                 record.searches.clear()
-            for listener in self.on_lock:
+                record.invite = None  # a live invite's secret is the coalition's to guard
+            for listener in list(self.on_lock):
                 listener()
 
     def lock_if_idle(self) -> bool:
-        """Lock after `idle_seconds` without a request; True if it is locked now."""
+        """Lock after `idle_seconds` without a request of the organizer's, unless a job is making
+        progress (for at most JOB_HOLD_SECONDS more); True if it is locked now."""
         with self.lock:
-            idle = self.session is not None and not self.busy and \
-                self.clock() - self.last_active >= self.idle_seconds
-        if idle:
+            now = self.clock()
+            idle = now - self.last_active
+            moving = any(now - moved < STALLED_SECONDS for moved in self.jobs_moved.values())
+            held = moving and idle < self.idle_seconds + JOB_HOLD_SECONDS
+            due = self.session is not None and idle >= self.idle_seconds and not held
+        if due:
             self.lock_now()
         return self.session is None

@@ -1,18 +1,19 @@
 """What the app does on its own while it is open: lock when idle, keep the key's not_after fresh.
 
-An admin's sync signs a fresh `not_after` for the coalition's encryption key when fewer than 15
-days are left (organizer/coalition.py); students' pages refuse an expired key. The CLI does that
-on every command; the app does it here, every few hours while unlocked, so a coalition whose
-organizers only ever leave the app open never lets its links stop working.
+An admin's sync signs a fresh `not_after` for the coalition's encryption key when fewer than 25
+of its 30 days are left (organizer/coalition.py); students' pages refuse an expired key. The CLI
+does that on every command; the app does it here, every few hours while unlocked, so a coalition
+whose organizers only ever leave the app open never lets its links stop working. A server that
+serves an older key than this keystore has seen is never renewed: the upkeep raises the app's
+alarm instead, which every page shows.
 """
 
-import contextlib
 import threading
 
 from crypto import CryptoError
 from organizer import coalition
 from organizer.app.state import AppState
-from organizer.errors import UserError
+from organizer.errors import KeyRolledBack, UserError
 
 TICK_SECONDS = 20
 REFRESH_EVERY = 6 * 3600
@@ -37,8 +38,14 @@ class Upkeep:
         if self.last_sync is not None and now - self.last_sync < REFRESH_EVERY:
             return
         self.last_sync = now
-        with contextlib.suppress(UserError, CryptoError):  # offline: pages say so when used
+        try:
             coalition.sync(session)
+        except KeyRolledBack as exc:
+            state.alarm = exc
+            return
+        except (UserError, CryptoError):  # offline: pages say so when used
+            return
+        state.alarm = None
 
     def start(self) -> None:
         def loop() -> None:

@@ -1,24 +1,90 @@
 """PostgreSQL's deletion path, all of it: dead tuples keep their bytes until a table is rewritten.
 
-Plain VACUUM marks dead tuples free but leaves their bytes in the heap pages, so tables that held
-deleted rows are rewritten with VACUUM FULL (the old files are unlinked). What stays in the WAL
-and in backups is the operator's to handle (docs/deletion.md).
+Plain VACUUM marks dead tuples free but leaves their bytes in the heap pages, so a table that held
+deleted rows is rewritten with VACUUM FULL (the old files are unlinked). Pledges are partitioned
+by campaign (server/store/partitions.py), so:
+
+- a deleted campaign (expired or wiped) loses its partition: detached without stopping the
+  intake, then dropped, its files unlinked at once, whatever its size;
+- a withdrawal marks its campaign's partition (`scrub:<partition hash>` in server_state, a random
+  value, as the dead tuple itself already tells until then) and the next purge run rewrites that
+  partition alone; only that campaign's arriving pledges wait for it, other campaigns' never do;
+- the small tables that held student data or coalition secrets are rewritten after a deletion.
+
+What stays in the WAL and in backups is the operator's to handle (docs/deletion.md).
 """
 
 from peewee import DatabaseError
 
 from server.db import database
+from server.models import Campaign, ServerState
+from server.store.partitions import PREFIX, partition_name
 
 _LOCK_TIMEOUT = "3s"  # a queued VACUUM FULL would block the intake: give up, retry next purge
-# Tables whose deleted rows held student data or coalition secrets.
-SCRUBBED = ("pledge", "announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
+# Tables other than the pledges' whose deleted rows held student data or coalition secrets.
+SCRUBBED = ("announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
             "encryption_key", "organizer", "invite", "setup_code", "request_nonce")
+_MARK = "scrub:"  # + the partition's hash: 6 + 24 characters fit server_state's 32
+
+
+def mark_partition(campaign_id: str, token: str) -> None:
+    """Inside the withdrawal's transaction: this campaign's partition holds a dead pledge."""
+    name = _MARK + partition_name(campaign_id).removeprefix(PREFIX)
+    ServerState.insert(name=name, value=token, lease_until=0).on_conflict(
+        conflict_target=[ServerState.name], update={ServerState.value: token}).execute()
+
+
+def _partitions() -> dict[str, bool]:
+    """Every pledge partition in this schema, attached or left detached: name → detach pending."""
+    rows = database.execute_sql(
+        "SELECT c.relname, COALESCE(i.inhdetachpending, false) FROM pg_class c "
+        "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid "
+        "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+        "AND c.relname LIKE %s", (PREFIX.replace("_", "\\_") + "%",)).fetchall()
+    return {str(name): bool(pending) for name, pending in rows}
+
+
+def drop_orphan_partitions() -> int:
+    """Drop the partition of every campaign whose row is gone (expired and purged, or wiped).
+
+    Detached CONCURRENTLY first (SHARE UPDATE EXCLUSIVE on `pledge`: arriving pledges go on),
+    then dropped: a plain DROP of a partition would lock all of `pledge`. A detach interrupted
+    half-way is finished (FINALIZE); a table left detached is dropped. Returns how many."""
+    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    dropped = 0
+    for name, pending in sorted(_partitions().items()):
+        if name in wanted:
+            continue
+        attached = database.execute_sql(
+            "SELECT 1 FROM pg_inherits WHERE inhrelid = %s::regclass", (name,)).fetchone()
+        if pending:
+            database.execute_sql(f'ALTER TABLE "pledge" DETACH PARTITION "{name}" FINALIZE')
+        elif attached:
+            database.execute_sql(f'ALTER TABLE "pledge" DETACH PARTITION "{name}" CONCURRENTLY')
+        database.execute_sql(f'DROP TABLE IF EXISTS "{name}"')
+        dropped += 1
+    return dropped
+
+
+def _scrub_marked_partitions() -> None:
+    """Rewrite each partition a withdrawal marked; clear a mark only if it is the one we saw."""
+    marks = ServerState.select(ServerState.name, ServerState.value).where(
+        ServerState.name.startswith(_MARK)).tuples()
+    existing = _partitions()
+    for mark, seen in list(marks):
+        name = PREFIX + mark.removeprefix(_MARK)
+        if name in existing:
+            database.execute_sql(f'VACUUM FULL "{name}"')
+        ServerState.delete().where(ServerState.name == mark, ServerState.value == seen).execute()
 
 
 def scrub(tables: tuple[str, ...] = SCRUBBED) -> bool:
-    """Rewrite tables so dead tuples' bytes leave the heap files (the old files are unlinked)."""
+    """Deleted pledges' partitions dropped, withdrawals' partitions rewritten, then the small
+    tables rewritten (the old files are unlinked). False: a lock held it back; retried next run."""
     try:
         database.execute_sql(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
+        drop_orphan_partitions()
+        _scrub_marked_partitions()
         for table in tables:
             database.execute_sql(f"VACUUM FULL {table}")
         return True
@@ -26,3 +92,11 @@ def scrub(tables: tuple[str, ...] = SCRUBBED) -> bool:
         return False
     finally:
         database.execute_sql("RESET lock_timeout")
+
+
+def partition_scrub_due() -> bool:
+    """A withdrawal's partition awaits its rewrite, or a deleted campaign's its drop."""
+    if ServerState.select().where(ServerState.name.startswith(_MARK)).exists():
+        return True
+    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    return any(name not in wanted for name in _partitions())

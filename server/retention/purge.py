@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import Flask
 from peewee import DatabaseError
 
 from server.clock import Clock
-from server.db import database, is_sqlite
+from server.db import database, is_postgres, is_sqlite
 from server.models import (
     Announcement,
     Campaign,
@@ -41,6 +42,13 @@ BATCH_TARGET_SECONDS = 0.01
 PAUSE_FACTOR = 1.5
 
 _SCRUBBED_AT = "pledges-at-scrub"  # the pledge count the last scrub laid out in id order
+# SQLite's scrub rewrites the whole file, so the background purge does it at most once a UTC day:
+# at its first run from SCRUB_HOUR_UTC on, if anything was deleted or arrived since the last one.
+# Stored times are days, so one rewrite a day is enough to hide arrival order; a deleted row is
+# zeroed at once (secure_delete) and its WAL frames emptied, and a copy an earlier rebalancing
+# left behind is gone by that rewrite: within 25 hours (docs/deletion.md, the withdraw page).
+SCRUB_HOUR_UTC = 3
+_SCRUBBED_ON = "scrubbed-on"  # the UTC day of the last daily rewrite
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,12 @@ class PurgeResult:
 
 
 def _delete_expired_pledges(instant: float, lease: Lease) -> int:
+    """SQLite: delete in short batches. PostgreSQL: count only; the campaigns' partitions are
+    dropped whole once their campaign rows are gone (postgres.drop_orphan_partitions)."""
     expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
+    if is_postgres():  # named campaigns: only their partitions are opened (and locked)
+        ids = [cid for (cid,) in expired.tuples()]
+        return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     total, size = 0, BATCH_START
     while True:
         started = time.monotonic()
@@ -71,7 +84,9 @@ def _delete_expired_pledges(instant: float, lease: Lease) -> int:
         time.sleep(took_all * PAUSE_FACTOR)
 
 
-def _purge(clock: Clock, lease: Lease) -> PurgeResult:
+def _purge(clock: Clock, lease: Lease, daily: bool = False) -> PurgeResult:
+    """One run. `daily` (the background timer): SQLite's whole-file rewrite only at its hour;
+    otherwise (`pledgebox-server purge`, an operator asking now) whenever one is owed."""
     hold_day_floor(clock)
     now, instant = int(clock.now()), clock.instant()
     pledges = _delete_expired_pledges(instant, lease)
@@ -85,14 +100,31 @@ def _purge(clock: Clock, lease: Lease) -> PurgeResult:
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
+        if is_sqlite() and (pledges or campaigns or gone):
+            scrub.mark_scrub_due()  # the rewrite may wait for the day's scrub hour
     arrived = _pledges_since_scrub()
-    if not (pledges or campaigns or gone or arrived) and not scrub.scrub_due():
+    deleted = bool(pledges or campaigns or gone or arrived)
+    day = _daily_scrub_owed(clock) if daily and is_sqlite() else ""
+    if not deleted and not scrub.scrub_due():
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
+    elif day is None:
+        compacted = scrub.flush_wal(patience_ms=2000)  # SQLite: the rewrite waits for its hour
     else:
-        compacted = scrub.compact()
+        compacted = scrub.compact(tables=deleted)
         if compacted and arrived:
             set_state(_SCRUBBED_AT, arrived)
+        if compacted and day:
+            set_state(_SCRUBBED_ON, day)
     return PurgeResult(campaigns, pledges, compacted)
+
+
+def _daily_scrub_owed(clock: Clock) -> str | None:
+    """The UTC day whose rewrite is owed now, or None before SCRUB_HOUR_UTC or once done today."""
+    moment = datetime.fromtimestamp(clock.now(), UTC)
+    if moment.hour < SCRUB_HOUR_UTC:
+        return None
+    day = moment.date().isoformat()
+    return None if get_state(_SCRUBBED_ON) == day else day
 
 
 def _pledges_since_scrub() -> str:
@@ -100,8 +132,8 @@ def _pledges_since_scrub() -> str:
 
     A pledge's ciphertext (over 1 KB) spills onto overflow pages that SQLite allocates as it
     arrives, so the page numbers in the file give the order in which pledges came (issue 13);
-    VACUUM lays them out again in id order, which is random. So a run after new pledges scrubs
-    (about a second per 100,000 live pledges, bench/README.md). PostgreSQL: docs/deletion.md.
+    VACUUM lays them out again in id order, which is random. So the daily rewrite runs when
+    pledges arrived (about a second per 100,000 live pledges, bench/README.md).
     """
     if not is_sqlite():
         return ""
@@ -154,7 +186,7 @@ def purge_if_due(clock: Clock, interval: int) -> PurgeResult | None:
         started = int(clock.now())
         try:
             with _logged_run():
-                return _purge(clock, lease)
+                return _purge(clock, lease, daily=True)
         finally:
             _end_run(lease, started + interval)
 

@@ -20,25 +20,33 @@ log = logging.getLogger("pledgebox.retention")
 SCRUB_DUE = "scrub-due"
 
 
-def mark_scrub_due() -> None:
+def mark_scrub_due(campaign_id: str | None = None) -> None:
     """Record that deleted bytes await a scrub. Call it inside the deleting transaction, so the
     deletion never commits without it. A fresh random value each time, no id: the scrub clears
-    only the value it saw before it began, so a deletion committed meanwhile keeps it due."""
-    set_state(SCRUB_DUE, secrets.token_hex(8))
+    only the value it saw before it began, so a deletion committed meanwhile keeps it due.
+    A withdrawal names its campaign: on PostgreSQL only that campaign's partition is rewritten."""
+    token = secrets.token_hex(8)
+    if campaign_id is not None and is_postgres():
+        postgres.mark_partition(campaign_id, token)
+    else:
+        set_state(SCRUB_DUE, token)
 
 
 def scrub_due() -> bool:
-    return bool(get_state(SCRUB_DUE))
+    """Anything at all awaits a scrub (the whole file on SQLite; on PostgreSQL the small tables,
+    or a partition to rewrite or drop)."""
+    return bool(get_state(SCRUB_DUE)) or (is_postgres() and postgres.partition_scrub_due())
 
 
-def compact(patience_ms: int = 2000) -> bool:
+def compact(patience_ms: int = 2000, tables: bool = True) -> bool:
     """Push deleted bytes out of the database's files; False when it must be retried later,
-    in which case the flag stays (or is made) due and the next purge run tries again."""
+    in which case the flag stays (or is made) due and the next purge run tries again.
+    `tables=False` (PostgreSQL): only partitions to drop or rewrite, not the small tables."""
     seen = get_state(SCRUB_DUE) or ""
     if is_sqlite():
         done = sqlite.scrub(patience_ms)
     elif is_postgres():
-        done = postgres.scrub()
+        done = postgres.scrub(postgres.SCRUBBED if tables or seen else ())
     else:
         done = True
     if not done:

@@ -131,7 +131,7 @@ def whoami(o: Organizer) -> dict[str, Any]:
 
 
 def refresh_key(coalition: Coalition, key: SignedKey) -> None:
-    """Re-sign the current key with a later not_after (protocol: when fewer than 15 days remain)."""
+    """Re-sign the current key with a later not_after (tools: when fewer than 25 of 30 days remain)."""
     check_signed_key(coalition.id, bytes(coalition.signing_key), key)
     current = current_key(coalition.id)
     if key.version != current.version or key.public_key != bytes(current.public_key):

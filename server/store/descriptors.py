@@ -13,6 +13,7 @@ LANGUAGES = {"en", "es"}
 MAX_FIELDS = 30
 MAX_OPTIONS = 200
 MAX_TITLE, MAX_DESCRIPTION, MAX_NAME = 200, 4000, 200
+MIN_THRESHOLD = 5  # protocol 1.1, amendment 2 (descriptors stored before keep working)
 MAX_THRESHOLD = 100_000
 I18N_KEYS = {"title": MAX_TITLE, "description": MAX_DESCRIPTION, "coalition_name": MAX_NAME}
 
@@ -138,8 +139,11 @@ def _i18n(value: object, languages: list[str]) -> None:
 
 
 def _count(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THRESHOLD:
-        raise BadRequest(f"A threshold count is a whole number from 1 to {MAX_THRESHOLD}.")
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not MIN_THRESHOLD <= value <= MAX_THRESHOLD):
+        raise BadRequest(f"A threshold count is a whole number from {MIN_THRESHOLD} to "
+                         f"{MAX_THRESHOLD}: a smaller one would publish that an option has 1 to 4 "
+                         "pledges.")
     return value
 
 

@@ -3,7 +3,9 @@
 The server checks the signature, the campaign and coalition it names, its shape and that it is
 not older than the one held, then keeps the bytes as signed (like descriptors and
 announcements); pages verify them again against the key in their link. It also holds published
-counts to the contract's `few` rule, so a buggy tool cannot publish a small school's 1 to 4.
+counts to the contract's `few` rule and amendments 2 and 3 of 2026-12-07 (no total of 1 to 4,
+`reached` exactly the options counted at their number, never below 5), so a buggy tool cannot
+publish a small school's 1 to 4.
 Tallies go with their campaign when it is wiped or purged.
 """
 
@@ -23,6 +25,7 @@ from server.zones import day_in
 
 MAX_BODY = 64 * 1024
 FEW = range(1, 5)  # counts of 1 to 4 are published as "few", never as a number
+SMALLEST = 5
 TALLY_KEYS = {"campaign_id", "coalition_id", "day", "total", "counts", "few", "reached"}
 
 
@@ -64,6 +67,8 @@ def _check_counts(t: dict[str, Any], threshold: dict[str, Any] | None,
     if not isinstance(counts, dict):
         raise BadRequest("A tally's 'counts' maps option ids to numbers.")
     total = _count(t["total"])
+    if total in FEW:  # amendment 3; with a threshold the sum of 0s and 5s and more never is
+        raise BadRequest("A tally's total of 1 to 4 is never published: publish from 5 pledges.")
     if threshold is None:
         if counts or few or reached:
             raise BadRequest("Without a threshold a tally has only a total.")
@@ -76,6 +81,16 @@ def _check_counts(t: dict[str, Any], threshold: dict[str, Any] | None,
         raise BadRequest("A tally's 'total' is the sum of its 'counts'.")
     if not set(reached) <= set(options):
         raise BadRequest("A tally's 'reached' names options of the threshold field only.")
+    if reached != [o for o in options if counts.get(o, 0) >= _needed(threshold, o)]:
+        raise BadRequest("A tally's 'reached' lists, in the field's order, exactly the options "
+                         "counted at least at their threshold (never below 5).")
+
+
+def _needed(threshold: dict[str, Any], option: str) -> int:
+    """An option's number, never below 5: a campaign stored before amendment 2 with a threshold
+    of 1 to 4 keeps working, but `reached` never tells that an option has 1 to 4 pledges."""
+    per_option = threshold.get("per_option") or {}
+    return max(int(per_option.get(option, threshold["count"])), SMALLEST)
 
 
 def _threshold(campaign: Campaign) -> tuple[dict[str, Any] | None, list[str]]:

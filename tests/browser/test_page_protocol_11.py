@@ -122,7 +122,9 @@ def test_a_signed_count_shows_each_schools_progress_and_stays_on_the_receipt(bro
     ready(page)
     box = page.locator("#tally")
     expect(box).to_be_visible()
-    expect(page.locator("#tally-total")).to_have_text("112 people have pledged")
+    # Northview is in "few" (1 to 4 pledges, never a number): the total leaves it out, so the
+    # sentence says "more than" and counts pledges, not people (a phone can pledge twice).
+    expect(page.locator("#tally-total")).to_have_text("More than 112 pledges so far")
     expect(page.locator("#tally-goal")).to_have_text("It’s on where 100 or more pledge.")
     rows = page.locator(".tally-row")
     expect(rows).to_have_count(3)
@@ -134,7 +136,7 @@ def test_a_signed_count_shows_each_schools_progress_and_stays_on_the_receipt(bro
     expect(page.locator("#tally-unavailable")).to_be_hidden()
     # The banner says it too, and the form still starts on the first screen.
     expect(page.locator("#hero-count")).to_have_text(
-        "112 people have pledged · it’s on at Covina High")
+        "More than 112 pledges so far · it’s on at Covina High")
     first = page.locator("#pb-field-0-0").bounding_box()
     assert first is not None
     assert first["y"] + first["height"] <= PHONE["height"]
@@ -143,8 +145,34 @@ def test_a_signed_count_shows_each_schools_progress_and_stays_on_the_receipt(bro
     page.locator("#send-button").click()
     expect(page.locator("#receipt")).to_be_visible()
     expect(box).to_be_visible()  # the receipt page shows the same
-    expect(page.locator("#tally-total")).to_have_text("112 people have pledged")
+    expect(page.locator("#tally-total")).to_have_text("More than 112 pledges so far")
     shoot(page, "v11-receipt-360-en")
+    context.close()
+
+
+@pytest.mark.parametrize(("counts", "few", "headline", "banner"), [
+    # Issue 18.2: after "Publish counts" with 9 pledges, every school in "few": the page said
+    # "0 people have pledged". Now it names where pledges have started.
+    ({"covina-high": 0, "northview-high": 0, "eastside-high": 0}, [],
+     "No pledges counted yet: be one of the first.", "No pledges counted yet: be one of the first."),
+    ({}, ["covina-high", "northview-high", "eastside-high"],
+     "Pledges have started at Covina High, Northview High and 1 more",
+     "Pledges have started at Covina High, Northview High and 1 more"),
+    ({"covina-high": 0, "eastside-high": 0}, ["northview-high"], "Pledges have started at Northview High",
+     "Pledges have started at Northview High"),
+    ({"covina-high": 30, "northview-high": 12, "eastside-high": 25}, [], "67 pledges so far",
+     "67 pledges so far · closest: Eastside High, 15 more to go"),
+])
+def test_the_count_sentence_is_true_and_encouraging_whatever_the_tally(browser, site, counts, few,
+                                                                          headline, banner):
+    total = sum(counts.values())
+    publish(site, body_for(site, total=total, counts=counts, few=few, reached=[]))
+    context, page = open_page(browser)
+    page.goto(site["link"])
+    ready(page)
+    expect(page.locator("#tally-total")).to_have_text(headline)
+    expect(page.locator("#hero-count")).to_have_text(banner)
+    expect(page.locator("#tally")).not_to_contain_text("0 people")
     context.close()
 
 
@@ -153,7 +181,7 @@ def test_the_count_in_spanish(browser, site):
     context, page = open_page(browser, "es-MX")
     page.goto(site["link"])
     ready(page)
-    expect(page.locator("#tally-total")).to_have_text("112 personas se han comprometido")
+    expect(page.locator("#tally-total")).to_have_text("Más de 112 compromisos hasta ahora")
     expect(page.locator(".tally-row").nth(0)).to_contain_text("¡Se hace!")
     shoot(page, "v11-tally-360-es")
     context.close()

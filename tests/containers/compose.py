@@ -86,14 +86,51 @@ class Deployment:
     def podman(self, *args: str, timeout: float = 120) -> str:
         return run(["podman", *args], timeout=timeout).stdout
 
+    def client_addresses(self, service: str) -> set[str]:
+        """What `service` sees as the address of a client on the host: its networks' gateways."""
+        text = self.podman("inspect", self.container(service), "--format",
+                           "{{range .NetworkSettings.Networks}}{{.Gateway}} {{end}}")
+        return set(text.split())
+
+    def files_holding(self, service: str, needles: list[str]) -> dict[str, list[str]]:
+        """Every file `service` wrote (its layer, its volumes, its tmpfs mounts) that holds a needle."""
+        container = self.container(service)
+        found: dict[str, list[str]] = {}
+        places: list[Path] = []
+        changed = [line.split(" ", 1)[1] for line in self.podman("diff", container).splitlines()
+                   if line[:1] in "AC"]
+        root = Path(self.podman("mount", container).strip())
+        try:
+            places += [root / path.lstrip("/") for path in changed]
+            mounts = json.loads(self.podman("inspect", container, "--format", "{{json .Mounts}}"))
+            places += [Path(m["Source"]) for m in mounts if m.get("Type") == "volume"]
+            for place in places:
+                for file in ([place] if place.is_file() else place.rglob("*") if place.is_dir() else []):
+                    if file.is_file() and not file.is_symlink():
+                        data = file.read_bytes()
+                        hits = [n for n in needles if n.encode() in data]
+                        if hits:
+                            found[str(file)] = hits
+        finally:
+            self.podman("unmount", container)
+        tmpfs = self.podman("inspect", container, "--format",
+                            "{{range $k, $v := .HostConfig.Tmpfs}}{{$k}} {{end}}").split()
+        # and what podman mounts as tmpfs in a read-only container
+        for mount in sorted({*tmpfs, "/tmp", "/run", "/var/tmp", "/dev/shm"}):
+            for needle in needles:
+                done = run(["podman", "exec", container, "grep", "-rlF", needle, mount], check=False)
+                for name in done.stdout.split():
+                    found.setdefault(f"{service}:{name}", []).append(needle)
+        return found
+
     def logs(self, service: str) -> str:
         done = run(["podman", "logs", self.container(service)])
         return done.stdout + done.stderr
 
     def caddy_root(self, target: Path) -> Path:
         """Caddy's own root certificate, the one a browser would be told to trust for `localhost`."""
-        self.podman("cp", f"{self.container('caddy')}:/data/caddy/pki/authorities/local/root.crt",
-                    str(target))
+        root = "/var/lib/pledgebox-caddy/caddy/pki/authorities/local/root.crt"
+        self.podman("cp", f"{self.container('caddy')}:{root}", str(target))
         return target
 
     def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90,

@@ -6,6 +6,7 @@ with the names the files name, so deploy/ is tested unchanged:
   python3, imported with `podman import`; the tarball is cached between runs on one machine;
 - caddy:2, postgres:15-bookworm, redis:7-bookworm: stand-ins with Debian's packages
   (tests/containers/standins/Containerfile), the official images' entry points and paths;
+- Caddy and Tor as deploy/caddy and deploy/tor build them on top of those;
 - the app image: deploy/Containerfile itself, through `podman-compose build`, with Python
   packages as wheels built on the host by Debian's python3 (the image's interpreter) and
   installed with --no-index.
@@ -32,6 +33,7 @@ STANDIN_TAGS = {"caddy": "docker.io/library/caddy:2", "postgres": "docker.io/lib
                 "redis": "docker.io/library/redis:7-bookworm"}
 APP_TAG = "localhost/pledgebox:latest"
 TOR_TAG = "localhost/pledgebox-tor:latest"
+CADDY_TAG = "localhost/pledgebox-caddy:latest"
 CACHE = Path(os.environ.get("PLEDGEBOX_CI_CACHE", "/var/cache/pledgebox-ci"))
 # What podman needs on these machines (see docs/deploy.md, "Testing the containers"): runc (crun
 # refuses the hybrid cgroups), no default ulimits (refused), cgroupfs and file events (no systemd).
@@ -162,11 +164,18 @@ def tor_image() -> None:
         run(["podman", "build", "-q", "-t", TOR_TAG, str(DEPLOY / "tor")], timeout=600)
 
 
+def caddy_image() -> None:
+    """deploy/caddy/Containerfile: the caddy:2 stand-in, run as its own user."""
+    with step("caddy image (deploy/caddy/Containerfile)"):
+        run(["podman", "build", "-q", "-t", CADDY_TAG, str(DEPLOY / "caddy")], timeout=600)
+
+
 def all_images(compose: Sequence[str]) -> None:
     with step("all images"), ThreadPoolExecutor(max_workers=1) as pool:
         built_wheels = pool.submit(wheels)  # on the host, meanwhile
         base_image()
         standin_images()
         tor_image()
+        caddy_image()
         built_wheels.result()
         app_image(compose)

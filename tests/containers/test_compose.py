@@ -18,6 +18,7 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
+from tests.containers.confinement import assert_confined
 from tests.containers.images import APP_TAG, run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
@@ -87,8 +88,8 @@ def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campa
         assert not [line for line in changed.splitlines() if "log" in line.rsplit("/", 1)[-1]], changed
     data = deployment.podman("exec", deployment.container("app"), "ls", "-A", "/data").split()
     assert set(data) <= {"pledgebox.sqlite3", "pledgebox.sqlite3-wal", "pledgebox.sqlite3-shm"}, data
-    caddy_files = deployment.podman("exec", deployment.container("caddy"),
-                                    "find", "/data", "/config", "-type", "f")
+    caddy_files = deployment.podman("exec", deployment.container("caddy"), "find",
+                                    "/var/lib/pledgebox-caddy", "/tmp", "/data", "/config", "-type", "f")
     assert "log" not in caddy_files.replace("catalog", ""), caddy_files
 
 
@@ -182,3 +183,50 @@ def test_the_onion_profile_makes_an_onion_address_and_keeps_its_keys_in_a_volume
     caddy_id = deployment.podman("inspect", deployment.container("caddy"), "--format", "{{.Id}}").strip()
     mode = deployment.podman("inspect", tor, "--format", "{{.HostConfig.NetworkMode}}").strip()
     assert mode == f"container:{caddy_id}"
+
+
+def test_caddy_writes_nothing_about_a_request_while_the_app_is_down(deployment: Deployment,
+                                                                     campaign: Campaign, trust: Path) -> None:
+    """Issue 17, finding 4: every proxy error (no upstream, refused, EOF) was logged by Caddy's
+    `http.log.error` with the visitor's address, the URI and every header. Caddy runs with the app
+    stopped here, as it does at every restart, upgrade or crash."""
+    agent = {"User-Agent": f"Mozilla/5.0 {SENTINEL}-down", "Referer": f"https://{SENTINEL}-down.example/"}
+    app = deployment.container("app")
+    deployment.podman("stop", "--time", "5", app)
+    try:
+        page = f"/p/{campaign.campaign_id}?{SENTINEL}=down"
+        replies = [call(deployment.base_url, "GET", page, headers=agent),
+                   call(deployment.base_url, "POST", f"/api/v1/campaigns/{campaign.campaign_id}/pledges",
+                        body={"ciphertext": SENTINEL}, headers=agent)]
+        assert {r.status for r in replies} <= {502, 503}, [r.status for r in replies]
+        onion = onion_listener_get(deployment, f"/p/{campaign.campaign_id}?{SENTINEL}=onion", agent)
+        assert onion in {"502", "503"}, onion
+    finally:
+        deployment.podman("start", app)
+        deployment.wait_apps_ready()
+        deployment.wait_ready(trust)
+    request = [SENTINEL, campaign.campaign_id, "Mozilla", *deployment.client_addresses("caddy")]
+    text = deployment.logs("caddy")
+    found = [word for word in [*request, "remote_ip", "User-Agent"] if word in text]
+    assert not found, f"Caddy's log holds {found}:\n{text[-3000:]}"
+    assert "tls" in text  # Caddy's certificate lines are still written
+    assert not deployment.files_holding("caddy", request)
+
+
+def onion_listener_get(deployment: Deployment, path: str, headers: dict[str, str]) -> str:
+    """GET `path` from Caddy's onion listener, from where Tor reaches it; the status code."""
+    fetch = ("import sys, urllib.request as u, urllib.error as e\n"
+             f"q = u.Request('http://127.0.0.1:8081{path}', headers={headers!r})\n"
+             "try: print(u.urlopen(q, timeout=20).status)\n"
+             "except e.HTTPError as x: print(x.code)\n")
+    caddy = deployment.container("caddy")
+    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()
+    return run(["podman", "run", "--rm", *(["--pod", pod] if pod else []), "--network", f"container:{caddy}",
+                "--tmpfs", "/data", APP_TAG, "python3", "-c", fetch]).stdout.strip()
+
+
+def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: Deployment) -> None:
+    """Issue 17, finding 12: Caddy ran as root with every capability, Tor in its namespace."""
+    for service in ("caddy", "tor", "app"):
+        assert_confined(deployment, service)
+

@@ -2,7 +2,9 @@
 
 A pledge goes through each app container (the other one stopped meanwhile), both land in the one
 PostgreSQL database, and the rate limit is one count across both containers (Redis plus the
-shared rate-limit key), whatever X-Forwarded-For a client makes up.
+shared rate-limit key), whatever X-Forwarded-For a client makes up. Every container is confined
+(issue 17, finding 12): no root, no capabilities, read-only; only the apps reach PostgreSQL and
+Redis, Redis wants its password, and the apps wait for PostgreSQL instead of restarting.
 """
 
 import secrets
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.compose import Deployment
+from tests.containers.confinement import address_on, assert_confined, connect_from
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import pledge
 from tests.support.http import call
@@ -21,10 +24,10 @@ LIMIT = 6  # pledges per client network per minute, for this test
 
 
 def scale_settings() -> dict[str, str]:
-    password = secrets.token_urlsafe(18)
-    return {"COMPOSE_PROFILES": "scale", "POSTGRES_PASSWORD": password,
+    password, redis_password = secrets.token_hex(18), secrets.token_hex(18)
+    return {"COMPOSE_PROFILES": "scale", "POSTGRES_PASSWORD": password, "REDIS_PASSWORD": redis_password,
             "PLEDGEBOX_DATABASE_URL": f"postgresql://pledgebox:{password}@postgres:5432/pledgebox",
-            "PLEDGEBOX_RATELIMIT_STORAGE": "redis://redis:6379/0",
+            "PLEDGEBOX_RATELIMIT_STORAGE": f"redis://:{redis_password}@redis:6379/0",
             "PLEDGEBOX_RATELIMIT_KEY_FILE": "/run/pledgebox/ratelimit.key",
             "PLEDGEBOX_RATELIMIT_PER_NETWORK": f"{LIMIT} per minute"}
 
@@ -77,3 +80,39 @@ def _pledge_through(deployment: Deployment, trust: Path, campaign: Campaign, onl
     finally:
         deployment.podman("start", other)
         deployment.wait_ready(trust)
+
+
+def test_the_apps_wait_for_postgresql_instead_of_restarting(deployment: Deployment) -> None:
+    """compose starts the apps with PostgreSQL; without the image's wait each app failed its
+    migrations, exited and was restarted (Caddy answering 502 meanwhile)."""
+    for app in ("app", "app2"):
+        restarts = deployment.podman("inspect", deployment.container(app), "--format", "{{.RestartCount}}")
+        assert restarts.strip() == "0", (app, restarts, deployment.logs(app)[-2000:])
+
+
+def test_every_container_is_unprivileged_on_a_read_only_root(deployment: Deployment) -> None:
+    for service in ("caddy", "app", "app2", "postgres", "redis"):
+        assert_confined(deployment, service)
+
+
+def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> None:
+    for service, port in (("postgres", 5432), ("redis", 6379)):
+        address = address_on(deployment, service, "backend")
+        assert address, f"{service} is not on the backend network"
+        assert connect_from(deployment, "app", service, port) == "connected"
+        for target in (service, address):  # by name and by address: neither DNS nor a route
+            assert connect_from(deployment, "caddy", target, port) != "connected", (service, target)
+
+
+def test_redis_answers_only_with_its_password(deployment: Deployment) -> None:
+    ping = ("import os, redis\n"
+            "try: print(redis.Redis(host='redis', password=os.environ.get('PB_PASSWORD') or None).ping())\n"
+            "except redis.exceptions.RedisError as exc: print(type(exc).__name__)\n")
+    app = deployment.container("app")
+    without = deployment.podman("exec", app, "python3", "-c", ping).strip()
+    assert without == "AuthenticationError", without
+    password = deployment.settings["REDIS_PASSWORD"]
+    with_password = deployment.podman("exec", "--env", f"PB_PASSWORD={password}", app, "python3", "-c", ping)
+    assert with_password.strip() == "True"
+    assert password not in deployment.logs("redis")
+

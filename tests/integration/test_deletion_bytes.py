@@ -159,7 +159,8 @@ def _pg_database_files(dep: Deployment) -> list[Path]:
     try:
         db.execute_sql("CHECKPOINT")  # what is in shared buffers reaches the files, as it will anyway
         data_dir = Path(db.execute_sql("SELECT current_setting('data_directory')").fetchone()[0])
-        heap = db.execute_sql("SELECT pg_relation_filepath('pledge')").fetchone()[0]
+        # pledge is partitioned (no files of its own): any table's file names the folder
+        heap = db.execute_sql("SELECT pg_relation_filepath('campaign')").fetchone()[0]
     finally:
         db.close()
     folder = (data_dir / heap).parent

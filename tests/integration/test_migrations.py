@@ -84,12 +84,23 @@ def test_migrated_schema_equals_the_models(db_url: str, second_db_url: str,
         migrated.close()
         modelled.close()
     assert set(from_models) == {m._meta.table_name for m in ALL_MODELS}
-    assert from_migrations == from_models
     # and the comparison sees what matters: keys and the index on delete_after are there
     assert from_models["pledge"]["primary_key"] == ["id"]
     assert from_models["encryption_key"]["primary_key"] == ["coalition_id", "version"]
     assert ((("delete_after",), False)) in from_models["campaign"]["indexes"]
     assert ("campaign_id", "campaign", "id", "CASCADE") in from_models["pledge"]["foreign_keys"]
+    if isinstance(modelled, PostgresqlDatabase):
+        # Migration 0007 partitions pledges by campaign (docs/deletion.md): a partitioned table's
+        # key must hold the partition column, the purge ties a partition's life to its campaign
+        # instead of a foreign key, and an index on campaign_id would hold one value per
+        # partition. Exactly these differ; the columns are the models'.
+        partitioned, modelled_pledge = from_migrations.pop("pledge"), from_models.pop("pledge")
+        assert partitioned["primary_key"] == ["id", "campaign_id"]
+        assert partitioned["foreign_keys"] == []
+        assert partitioned["indexes"] == []
+        assert ([c[:3] + c[4:] for c in partitioned["columns"]]
+                == [c[:3] + c[4:] for c in modelled_pledge["columns"]])
+    assert from_migrations == from_models
 
 
 @BACKENDS
@@ -307,3 +318,77 @@ def test_servers_starting_together_on_postgresql_take_turns_at_migrating(db_url:
     holder.close()
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sorted(results, key=len) == [[], [], ALL_MIGRATIONS]  # each migration ran once
+
+
+@BACKENDS
+def test_0007_keeps_every_pledge_up_and_down_and_partitions_them_by_campaign(db_url: str) -> None:
+    """Pledges of two campaigns survive 0007 and its undoing byte for byte; on PostgreSQL each
+    campaign's pledges are in their own partition afterwards, and none in any other."""
+    from server.store.partitions import partition_name
+
+    db = bind(db_url)
+    q = db.param
+    rows = {(f"p{i:03d}", f"c{i % 2}", 1, bytes([i]) * 1100, bytes([i]) * 32) for i in range(40)}
+    try:
+        with db.connection_context():
+            migrations.upgrade(db, until="0005_request_nonce_without_rowid")
+            db.execute_sql(f"INSERT INTO coalition VALUES ({q}, 'C', {q}, '2027-01-01')",
+                           ("co", bytes(32)))
+            for cid in ("c0", "c1"):
+                db.execute_sql(f"INSERT INTO campaign VALUES ({q}, {q}, {q}, {q}, '2027-02-26', "
+                               f"'2027-03-13', 'UTC', 1803686400, 1804982400)",
+                               (cid, "co", b"{}", bytes(64)))
+            for row in rows:
+                db.execute_sql(f"INSERT INTO pledge VALUES ({q}, {q}, {q}, {q}, {q}, '2027-02-01')",
+                               row)
+
+            def stored() -> set[tuple[Any, ...]]:
+                return {(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in db.execute_sql(
+                    "SELECT id, campaign_id, key_version, ciphertext, withdraw_token_hash "
+                    "FROM pledge").fetchall()}
+
+            assert migrations.upgrade(db) == [n for n in ALL_MIGRATIONS
+                                              if n > "0005_request_nonce_without_rowid"]
+            assert stored() == rows
+            if isinstance(db, PostgresqlDatabase):
+                for cid in ("c0", "c1"):
+                    part = partition_name(cid)
+                    ids = {r[0] for r in db.execute_sql(f'SELECT campaign_id FROM "{part}"')}
+                    assert ids == {cid}
+                kind = db.execute_sql("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
+                assert kind.fetchone()[0] == "p"
+            while migrations.downgrade_last(db) != "0007_pledges_by_campaign":
+                pass
+            assert stored() == rows
+            if isinstance(db, PostgresqlDatabase):
+                kind = db.execute_sql("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
+                assert kind.fetchone()[0] == "r"
+                assert not db.table_exists(partition_name("c0"))
+    finally:
+        db.close()
+
+
+@BACKENDS
+def test_a_migration_numbered_below_the_latest_that_lands_later_is_still_applied(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0007 was numbered while 0006 was still being written elsewhere: a database upgraded
+    without 0006 gets it, once, at the next upgrade, and downgrading undoes both."""
+    every = migrations.available()
+    without_0006 = [m for m in every if not m.__name__.endswith(".0006") and "0006_" not in m.__name__]
+    # An existing migration that touches another table plays the late one.
+    pretend = next(m for m in every if m.__name__.endswith("0005_request_nonce_without_rowid"))
+    late = pretend.__name__.rsplit(".", 1)[1]
+    db = bind(db_url)
+    try:
+        with db.connection_context():
+            monkeypatch.setattr(migrations, "available",
+                                lambda: [m for m in without_0006 if m is not pretend])
+            applied_first = migrations.upgrade(db)
+            assert late not in applied_first
+            assert "0007_pledges_by_campaign" in applied_first
+            monkeypatch.setattr(migrations, "available", lambda: without_0006)
+            assert migrations.upgrade(db) == [late]
+            assert migrations.upgrade(db) == []
+            assert late in migrations.applied(db)
+    finally:
+        db.close()

@@ -95,7 +95,7 @@ class World:
             "title": "Walkout", "description": "Walk out together.", "title_es": "Salida",
             "action_date": today + timedelta(days=14), "closes": today + timedelta(days=13),
             "delete_after": today + timedelta(days=20), "time_zone": LA, "threshold": 5,
-            "per_option": {"northview-high": 3},
+            "per_option": {"northview-high": 6},
             "fields": [campaigns.parse_field(f) for f in FIELDS]}
         descriptor = campaigns.build_descriptor(self.org.session,
                                                 campaigns.CampaignSpec(**{**base, **spec}))
@@ -150,7 +150,7 @@ def test_a_1_1_descriptor_as_an_independent_client_reads_it(world: World) -> Non
     assert d["i18n"] == {"es": {"title": "Salida"}}
     assert d["languages"] == ["en", "es"]
     assert d["time_zone"] == LA
-    assert d["threshold"] == {"field": "school", "count": 5, "per_option": {"northview-high": 3}}
+    assert d["threshold"] == {"field": "school", "count": 5, "per_option": {"northview-high": 6}}
     assert info["tally"] is None  # before the first
 
 
@@ -178,6 +178,9 @@ BAD_DESCRIPTORS = {
     "threshold on an optional field": {"threshold": {"field": "message", "count": 5}},
     "threshold on no field": {"threshold": {"field": "grade", "count": 5}},
     "threshold count 0": {"threshold": {"field": "school", "count": 0}},
+    "threshold count 4 (amendment 2)": {"threshold": {"field": "school", "count": 4}},
+    "per-option count 1 (amendment 2)": {"threshold": {"field": "school", "count": 5,
+                                                       "per_option": {"covina-high": 1}}},
     "threshold count too big": {"threshold": {"field": "school", "count": 100_001}},
     "threshold count a bool": {"threshold": {"field": "school", "count": True}},
     "unknown option": {"threshold": {"field": "school", "count": 5, "per_option": {"x": 2}}},
@@ -202,7 +205,7 @@ def test_the_server_refuses_a_bad_1_1_descriptor(world: World, case: str) -> Non
 
 def test_a_threshold_on_a_required_choice_field_with_known_options_is_accepted(world: World) -> None:
     d = _signed_descriptor(world, threshold={"field": "school", "count": 100_000,
-                                             "per_option": {"covina-high": 1}})
+                                             "per_option": {"covina-high": 5}})
     assert campaigns.create(world.org.session, json.dumps(d).encode()) == d["campaign_id"]
 
 
@@ -232,7 +235,7 @@ def test_a_ciphertext_stored_twice_is_counted_once_by_roster_and_tally(world: Wo
         "campaign_id": cid, "coalition_id": world.org.session.coalition_id,
         "day": la_today().isoformat(), "total": 5, "counts": {"northview-high": 5},
         "few": ["covina-high", "south-hills-high"],  # 1 and 2 (two v1 pledges, both kept)
-        "reached": ["northview-high"]}, separators=(",", ":")).encode()
+        "reached": []}, separators=(",", ":")).encode()  # northview-high's own number is 6
 
 
 def test_the_tally_command_prints_one_line_and_says_what_it_left_out(world: World) -> None:
@@ -242,14 +245,20 @@ def test_the_tally_command_prints_one_line_and_says_what_it_left_out(world: Worl
     post_sealed(world.base_url, info, replayed)
     post_sealed(world.base_url, info, replayed)
     env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE}
-    run = subprocess.run([console_script("pledgebox"), "--keystore", str(world.org.keystore),
-                          "tally", cid, "--publish"], capture_output=True, text=True, env=env,
-                         timeout=120, check=False)
+    command = [console_script("pledgebox"), "--keystore", str(world.org.keystore), "tally", cid,
+               "--publish"]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert run.returncode == 1, run.stderr  # amendment 3: a total of 1 is never published
+    assert "Not published: there are 1 to 4 pledges so far" in run.stderr
+    assert campaign_info(world.base_url, cid)["tally"] is None
+    for school in ("northview-high",) * 4:
+        post_sealed(world.base_url, info, seal_v11(info, {"school": school}, b64u(secrets.token_bytes(16))))
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     [line] = run.stdout.splitlines()
     t = json.loads(line)
-    assert (t["total"], t["counts"], t["few"], t["reached"]) == (1, {}, [], [])
-    assert "1 pledge" in run.stderr
+    assert (t["total"], t["counts"], t["few"], t["reached"]) == (5, {}, [], [])
+    assert "5 pledges opened" in run.stderr
     assert "1 pledge repeats an earlier pledge" in run.stderr
     served = campaign_info(world.base_url, cid)["tally"]
     assert unb64u(served["body"]).decode() == line
@@ -257,7 +266,7 @@ def test_the_tally_command_prints_one_line_and_says_what_it_left_out(world: Worl
                                  "roster", cid, "--format", "jsonl"], capture_output=True,
                                 text=True, env=env, timeout=120, check=False)
     assert roster_run.returncode == 0, roster_run.stderr
-    assert len(roster_run.stdout.splitlines()) == 1
+    assert len(roster_run.stdout.splitlines()) == 5
     assert "1 pledge repeats an earlier pledge" in roster_run.stderr
 
 
@@ -300,7 +309,7 @@ def test_a_tally_that_verifies_is_served_and_ones_that_do_not_are_refused(world:
     t = json.loads(unb64u(served["body"]))
     assert (t["campaign_id"], t["coalition_id"]) == (cid, info["coalition_id"])
     assert t["few"] == ["covina-high", "northview-high"]  # 1 and 3: never published as numbers
-    assert t["reached"] == ["northview-high"]  # its own number is 3
+    assert t["reached"] == []  # nothing at 5 or more (northview-high's own number is 6)
     assert (t["counts"], t["total"]) == ({"south-hills-high": 0}, 0)
     page = call(world.base_url, "GET", f"/p/{cid}")
     assert served["body"].encode() in page.body  # the page's embedded copy is the same answer

@@ -10,10 +10,7 @@ plain sentence.
 
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -22,52 +19,10 @@ from organizer.app import preview
 from organizer.client import Client
 from organizer.errors import ServerRedirected
 from tests.support.factories import PASSPHRASE
+from tests.support.loopback import Loopback
 from tests.support.scripts import console_script
 
 REDIRECTS = [301, 302, 303, 307, 308]
-
-
-@dataclass
-class Loopback:
-    """A real HTTP server on 127.0.0.1 whose answers the test chooses; it records each request."""
-
-    answer: tuple[int, dict[str, str], bytes] = (200, {}, b"")
-    seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "Loopback":
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                owner.seen.append((self.command, self.path, dict(self.headers)))
-                status, headers, body = owner.answer
-                self.send_response(status)
-                for name, value in {**headers, "Content-Length": str(len(body))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -64,5 +64,5 @@ def test_the_core_sentences_the_app_translates_are_the_cores_own() -> None:
     listed = {str(m._args[0]) for m in i18n.CORE_MESSAGES}  # lazy strings keep their source
     for cls in (errors.KeyMismatch, errors.NeedsAdmin, errors.NoSecretForVersion, errors.BadInput,
                 errors.ServerRefused, crypto_errors.WrongPassphrase, crypto_errors.KeystoreCorrupt,
-                members.BadInvite, members.OldInvite, errors.ServerRedirected):
+                members.BadInvite, members.OldInvite, errors.ServerRedirected, errors.AppLocked):
         assert " ".join((cls.__doc__ or "").split()) in listed, cls.__name__  # as str(error) reads

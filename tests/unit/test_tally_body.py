@@ -1,7 +1,7 @@
 """organizer.tally.tally_body: the exact bytes of protocol 1.1's tally, from opened pledges.
 
 The `few` rule (1 to 4 never published as a number), `total` as the sum of what is published,
-`reached` against each option's own number, the field's option order, and the day in the
+`reached` against each option's own number (never below 5), the field's option order, and the day in the
 campaign's zone.
 """
 
@@ -32,9 +32,13 @@ def test_few_counts_total_reached_in_option_order() -> None:
     # b has 1 of its own 2; e has 5 of its own 40; c reached the campaign's 5
 
 
-def test_an_option_can_reach_its_number_while_still_few() -> None:
+def test_a_number_below_5_stored_before_amendment_2_is_reached_only_at_5() -> None:
+    """`b` has its own number 2 (a descriptor stored before thresholds started at 5): `reached`
+    at 2 would publish that b has 2 to 4 pledges, so it waits for 5, like the `few` rule."""
     t = json.loads(tally_body(DESCRIPTOR, iter(rows(b=2)), date(2027, 2, 26)))
-    assert (t["few"], t["reached"], t["total"]) == (["b"], ["b"], 0)
+    assert (t["few"], t["reached"], t["total"]) == (["b"], [], 0)
+    t = json.loads(tally_body(DESCRIPTOR, iter(rows(b=5)), date(2027, 2, 26)))
+    assert (t["counts"]["b"], t["reached"], t["total"]) == (5, ["b"], 5)
 
 
 def test_answers_outside_the_options_count_nowhere() -> None:

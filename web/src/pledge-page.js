@@ -1,4 +1,5 @@
-/* The pledge page (/p/<campaign_id>): checks the campaign and its key, then draws the form.
+/* The pledge page (/p/<campaign_id>): checks the campaign and its key, then draws the whole page
+ * at once (nothing a student already sees moves: see reveal() in page/dom.js).
  * Its parts live in page/: dom.js (shared helpers, words, dates, API calls), form.js (fields and
  * answers), sealing.js (seal and send), counts.js (signed tallies), receipt.js (receipt and
  * sharing), notices.js (refusals, in-app warning, announcements); page/withdraw.js is the
@@ -7,12 +8,12 @@
  * No pledge leaves the page unless the campaign and its key verified (envelope.js). The
  * campaign's words are taken in the page's language from the signed descriptor. The user
  * agent is read (notices.js) only to spot in-app browsers; it is never sent anywhere. */
-import { $, ID_RE, LANG, callApi, el, hashParam, longDate, say, setText, show, t, todayIn, todayUTC,
-  withDate } from './page/dom.js';
+import { $, ID_RE, LANG, callApi, el, hashParam, longDate, reveal, say, setText, show, t, todayIn,
+  todayUTC, withDate } from './page/dom.js';
 import { showTally } from './page/counts.js';
 import { onSubmit, renderField } from './page/form.js';
 import { loadAnnouncements, refuse, warnInApp } from './page/notices.js';
-import { copyReceipt, shareCampaign } from './page/receipt.js';
+import { copyReceipt, saveCalendar, shareCampaign } from './page/receipt.js';
 
 function renderCampaign(state) {
   var d = state.descriptor;
@@ -79,6 +80,9 @@ export function startPledgePage(root) {
   warnInApp();
   if (!env || !window.PledgeboxLib || !ID_RE.test(campaignId)) return refuse('library');
   var fragmentKey = hashParam('k');
+  // A key cut short (a link copied in part) is not a link without a key (an address typed from
+  // a poster): the first can never be checked, the second may go on after a warning.
+  if (fragmentKey !== null && !/^[A-Za-z0-9_-]{43}$/.test(fragmentKey)) return refuse('key_cut');
   return campaignAnswer(root, campaignId).then(function (res) {
     if (!res) return refuse('unreachable');
     if (res.status === 404) return refuse('unknown_campaign');
@@ -97,12 +101,13 @@ export function startPledgePage(root) {
     var fields = $('pledge-fields');
     v.descriptor.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
     $('share-button').addEventListener('click', function () { shareCampaign(state); });
+    $('calendar-save').addEventListener('click', function () { saveCalendar(state); });
     var today = todayIn(v.descriptor.time_zone);
     if (env.dayNumber(today) > env.dayNumber(v.descriptor.closes_at)) {
       $('closed').textContent = t('closed', { date: longDate(v.descriptor.closes_at) });
       show('closed', true);
       say('');
-      return;
+      return reveal('closed');
     }
     var gate = $('pledge-controls');
     if (!v.keyCheckedAgainstLink) {
@@ -114,5 +119,6 @@ export function startPledgePage(root) {
     $('copy-receipt').addEventListener('click', copyReceipt);
     show('pledge-form', true);
     say(v.keyCheckedAgainstLink ? t('verified') : t('read_warning'));
+    reveal('ready');
   }).catch(function () { refuse('error'); });
 }

@@ -8,5 +8,7 @@ from organizer.app.views.keys import bp as keys_bp
 from organizer.app.views.news import bp as news_bp
 from organizer.app.views.people import bp as people_bp
 from organizer.app.views.start import bp as start_bp
+from organizer.app.views.watch import bp as watch_bp
 
-BLUEPRINTS = [start_bp, home_bp, jobs_bp, coalition_bp, people_bp, keys_bp, news_bp, campaigns_bp]
+BLUEPRINTS = [start_bp, home_bp, jobs_bp, coalition_bp, people_bp, keys_bp, news_bp, campaigns_bp,
+              watch_bp]

@@ -1,5 +1,5 @@
-"""Publishing a campaign's counts (admins, protocol 1.1 tallies): once by a button, then kept fresh
-while the app is open (organizer/app/autopublish.py)."""
+"""Publishing a campaign's counts (admins, protocol 1.1 tallies): once by a button, then again at
+fixed hours of the campaign's zone while the app is open (organizer/app/autopublish.py)."""
 
 from typing import Any
 
@@ -16,14 +16,14 @@ from organizer.app.views.campaigns import bp
 @bp.post("/<campaign_id>/roster/publish-counts")
 def publish_counts(campaign_id: str) -> WResponse:
     session = current_session()
-    campaigns.find(session, campaign_id)
+    zone = str(campaigns.find(session, campaign_id)["descriptor"].get("time_zone") or "UTC")
     keeper = publisher()
     done = str(gettext("The counts are published: the student page shows them now."))
 
     def work(job: Any) -> str:
         body = tally.compute(session, campaign_id)
         tally.publish(session, campaign_id, body)
-        keeper.remember(session, campaign_id, body)
+        keeper.remember(session, campaign_id, body, zone)
         return done
 
     back = url_for("campaigns.roster", campaign_id=campaign_id)

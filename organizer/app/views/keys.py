@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from organizer import coalition, rotation
-from organizer.app.helpers import current_session, start_job
+from organizer import rotation
+from organizer.app.helpers import current_session, start_job, synced
 from organizer.app.jobs import Job
 
 bp = Blueprint("keys", __name__)
@@ -31,7 +31,7 @@ def reencrypt_summary(tally: rotation.Resealed) -> str:
 @bp.get("/keys")
 def index() -> str:
     session = current_session()
-    me = coalition.sync(session)
+    me = synced(session)
     return render_template("keys.html", key=me["encryption_key"],
                            versions=session.encryption_versions())
 

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from crypto import CryptoError
 from crypto.identity import safety_number
-from organizer import coalition, contacts, invite_records, members, names, rotation
-from organizer.app.helpers import current_session, fail, notify, start_job
+from organizer import contacts, invite_records, members, names, rotation
+from organizer.app.helpers import current_session, fail, notify, start_job, synced
 from organizer.app.jobs import Job
 from organizer.app.views.keys import reencrypt_summary
 from organizer.errors import BadInput, UserError
@@ -32,7 +32,7 @@ def _version(session: Session, listed: list[dict[str, Any]]) -> str:
 @bp.get("/organizers")
 def organizers() -> str:
     session = current_session()
-    coalition.sync(session)
+    synced(session)
     listed = members.organizers(session)
     previews = members.pending_previews(session, listed) if session.signing_key() else {}
     shown = getattr(g.browser, "invite", None)

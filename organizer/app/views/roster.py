@@ -21,6 +21,7 @@ from flask import (
 from werkzeug.wrappers import Response as WResponse
 
 from organizer import campaigns, coalition, live_roster, report, roster
+from organizer.app.autopublish import Keeping
 from organizer.app.helpers import current_session
 from organizer.app.rosters import rosters, stream
 from organizer.app.views.campaigns import bp
@@ -54,7 +55,7 @@ def roster_page(campaign_id: str) -> str:
     return render_template(
         "roster/show.html", item=item, d=item["descriptor"], campaign_id=campaign_id,
         live=_live_context(item, shown, running), rows=rows, matching=matching, query=query,
-        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)),
+        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)), conflicting=shown.conflicting(),
         admin=session.signing_key() is not None, threshold=item["descriptor"].get("threshold"),
         auto=_kept_fresh(campaign_id), can_publish="campaigns.publish_counts" in current_app.view_functions)
 
@@ -71,10 +72,10 @@ def roster_search(campaign_id: str) -> WResponse:
                     code=303)
 
 
-def _kept_fresh(campaign_id: str) -> bool:
-    """Whether this app republishes the campaign's counts (views/counts.py, after a first publish)."""
+def _kept_fresh(campaign_id: str) -> Keeping | None:
+    """How this app republishes the campaign's counts, if it does (after a first publish)."""
     keeper = current_app.extensions.get("pledgebox_autopublish")
-    return bool(keeper and keeper.is_on(campaign_id))
+    return keeper.keeping(campaign_id) if keeper else None
 
 
 def _live_context(item: dict[str, Any], shown: live_roster.RosterRun,
@@ -105,7 +106,7 @@ def _export_writer(campaign_id: str, kind: str) -> Any:
 
     def write(out: Any) -> None:
         counted = roster.Tally()
-        rows = roster.pledges(session, campaign_id, counted, item["pledge_count"])
+        rows = roster.pledges(session, campaign_id, counted, item["pledge_count"], d["fields"])
         if kind == "csv":
             out.write("\ufeff")  # spreadsheets then read accents (é, ñ) as UTF-8
             roster.write_csv(rows, out, d["fields"])

@@ -21,22 +21,51 @@ function tallyRow(state, option, t1) {
   return li;
 }
 
-// "Covina High, Eastside High" (two at most), else "3 of 5": where the action goes ahead.
-function reachedNames(state, t1) {
+function thresholdOptions(state) {
   var th = state.descriptor.threshold;
   var field = th && state.descriptor.fields.filter(function (f) { return f.id === th.field; })[0];
-  var options = (field && field.options) || [];
-  if (t1.reached.length > 2 || !options.length) return t1.reached.length + ' / ' + (options.length || '?');
-  return options.filter(function (o) { return t1.reached.indexOf(o.id) >= 0; })
-    .map(function (o) { return labelOf(o.label).text; }).join(', ');
+  return (field && field.options) || [];
+}
+
+// "Covina High, Eastside High" (two at most) "and 3 more": names of the options in `ids`.
+function namesOf(options, ids) {
+  var names = options.filter(function (o) { return ids.indexOf(o.id) >= 0; })
+    .map(function (o) { return labelOf(o.label).text; });
+  var shown = names.slice(0, 2).join(', ');
+  return names.length > 2 ? t('tally.and_more', { names: shown, n: names.length - 2 }) : shown;
+}
+
+// The headline, true whatever the tally holds: counts are of pledges (a phone can pledge twice),
+// `total` leaves out the options in `few` (1 to 4 pledges each, never published as a number).
+function headline(options, t1) {
+  var started = options.filter(function (o) {
+    return t1.few.indexOf(o.id) >= 0 || t1.counts[o.id] > 0;
+  }).map(function (o) { return o.id; });
+  if (t1.total > 0) return t(t1.few.length ? 'tally.more_than' : 'tally.total', { n: t1.total });
+  if (started.length) return t('tally.started', { where: namesOf(options, started) });
+  return t('tally.none');
+}
+
+// Where the action is on, or else the option nearest its number: something true to aim for.
+function nextStep(state, options, t1) {
+  if (t1.reached.length) return t('tally.on_at', { where: namesOf(options, t1.reached) });
+  var th = state.descriptor.threshold;
+  var best = null;
+  options.forEach(function (o) {
+    var n = t1.counts[o.id] || 0;
+    var more = ((th.per_option && th.per_option[o.id]) || th.count) - n;
+    if (n > 0 && more > 0 && (!best || more < best.more)) best = { name: labelOf(o.label).text, more: more };
+  });
+  return best ? t('tally.closest', best) : '';
 }
 
 function renderTally(state, t1) {
-  var total = t1.total === 1 ? t('tally.total_one') : t('tally.total', { n: t1.total });
+  var options = thresholdOptions(state);
+  var total = headline(options, t1);
   $('tally-total').textContent = total;
   // Safety in numbers, in the banner too: the count, and where it's on, a tap from the details.
-  var on = t1.reached.length ? ' \u00b7 ' + t('tally.on_at', { where: reachedNames(state, t1) }) : '';
-  document.querySelector('#hero-count a').textContent = total + on;
+  var next = options.length ? nextStep(state, options, t1) : '';
+  document.querySelector('#hero-count a').textContent = total + (next ? ' \u00b7 ' + next : '');
   show('hero-count', true);
   var named = state.text.coalitionName;
   var day = $('tally-day');
@@ -44,12 +73,10 @@ function renderTally(state, t1) {
   day.appendChild(withDate('span', named ? 'tally.day_named' : 'tally.day', t1.day,
     { coalition: named ? named.text : '' }));
   var list = $('tally-list');
-  var th = state.descriptor.threshold;
-  var field = th && state.descriptor.fields.filter(function (f) { return f.id === th.field; })[0];
-  if (field && field.options) {
-    $('tally-goal').textContent = t('tally.goal', { n: th.count });
+  if (options.length) {
+    $('tally-goal').textContent = t('tally.goal', { n: state.descriptor.threshold.count });
     show('tally-goal', true);
-    field.options.forEach(function (o) { list.appendChild(tallyRow(state, o, t1)); });
+    options.forEach(function (o) { list.appendChild(tallyRow(state, o, t1)); });
   }
   show('tally', true);
 }

@@ -41,6 +41,15 @@ export function el(tag, attrs, text) {
 
 export function say(text) { $('status').textContent = text; }
 
+// Leaves "checking": the page's final layout, drawn in this same task, appears at once with the
+// footer, so nothing a student already saw moves (layout shift, issue 21). `state` is ready,
+// closed or refused; the stylesheet hides everything but #checking until then.
+export function reveal(state) {
+  $('pledge-app').setAttribute('data-state', state);
+  var footer = document.querySelector('footer[data-wait]');
+  if (footer) footer.removeAttribute('data-wait');
+}
+
 // "2027-02-27" as the page's language writes a date (a calendar day: no zone is shown or
 // applied); the ISO form if Intl is missing.
 var FORMATS = {}; // one Intl formatter per style: making one costs more than using it

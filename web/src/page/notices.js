@@ -1,6 +1,6 @@
 /* What the pledge page tells a student besides the form: a refusal (nothing will be sent), the
  * in-app browser warning, and the organizers' signed announcements. */
-import { $, LANG, callApi, copyText, el, labelOf, longDate, say, show, t, todayIn } from './dom.js';
+import { $, LANG, callApi, copyText, el, labelOf, longDate, reveal, say, show, t, todayIn } from './dom.js';
 
 // refused: the page will never send; sending: a pledge is on its way (one at a time).
 export var pledge = { refused: false, sending: false };
@@ -11,11 +11,12 @@ export function refuse(reason) {
     if ($(id)) $(id).hidden = true;
   });
   var box = $('verify-failed');
-  var known = ['key_expired', 'unknown_campaign', 'unreachable'];
+  var known = ['key_expired', 'key_cut', 'unknown_campaign', 'unreachable'];
   box.textContent = t(known.indexOf(reason) >= 0 ? 'refused.' + reason : 'refused.other');
   box.hidden = false;
   document.title = 'Pledgebox'; // not the server's unchecked title
   say('');
+  reveal('refused');
 }
 
 /* ---------- in-app browsers: the app that opened the link can read the page ---------- */
@@ -47,20 +48,32 @@ export function warnInApp() {
 
 /* ---------- announcements the organizers signed ---------- */
 
+function announcementItem(a) {
+  var item = el('li', { class: 'announcement' });
+  var l = labelOf(a.message);
+  var body = el('div', l.lang !== LANG ? { lang: l.lang } : {});
+  l.text.split(/\n\s*\n/).forEach(function (para) {
+    if (para.trim()) body.appendChild(el('p', {}, para.trim()));
+  });
+  item.appendChild(el('p', { class: 'hint' }, t('announcement_day', { date: longDate(a.day) })));
+  item.appendChild(body);
+  return item;
+}
+
+// News sits above the form, where students look first (issue 18.9): the newest in full, the
+// older ones folded under one line so the form stays near the top of a phone's screen.
 function renderAnnouncements(list) {
   var box = $('announcement-list');
   list.sort(function (a, b) { return a.day < b.day ? 1 : a.day > b.day ? -1 : 0; });
-  list.forEach(function (a) {
-    var item = el('li', { class: 'announcement' });
-    var l = labelOf(a.message);
-    var body = el('div', l.lang !== LANG ? { lang: l.lang } : {});
-    l.text.split(/\n\s*\n/).forEach(function (para) {
-      if (para.trim()) body.appendChild(el('p', {}, para.trim()));
-    });
-    item.appendChild(el('p', { class: 'hint' }, t('announcement_day', { date: longDate(a.day) })));
-    item.appendChild(body);
-    box.appendChild(item);
-  });
+  if (list.length) box.appendChild(announcementItem(list[0]));
+  if (list.length > 1) {
+    var older = el('details', { class: 'older' });
+    older.appendChild(el('summary', {}, t('announcement_older', { n: list.length - 1 })));
+    var rest = el('ul');
+    list.slice(1).forEach(function (a) { rest.appendChild(announcementItem(a)); });
+    older.appendChild(rest);
+    box.appendChild(el('li')).appendChild(older);
+  }
   show('announcements', list.length > 0);
 }
 

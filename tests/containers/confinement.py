@@ -1,0 +1,58 @@
+"""What a running container may do, read from the kernel's view of its first process."""
+
+import json
+from dataclasses import dataclass
+
+from tests.containers.compose import Deployment
+from tests.containers.images import APP_TAG, run
+
+
+@dataclass(frozen=True)
+class Confinement:
+    uid: int
+    capabilities: dict[str, int]  # CapInh, CapPrm, CapEff, CapBnd, CapAmb as bit masks
+    no_new_privs: bool
+    read_only_root: bool
+    wrote_to_root: bool
+
+
+def confinement(deployment: Deployment, service: str) -> Confinement:
+    container = deployment.container(service)
+    status = deployment.podman("exec", container, "cat", "/proc/1/status")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    sets = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+    caps = {name: int(fields[name].strip(), 16) for name in sets}
+    inspect = json.loads(deployment.podman("inspect", container))[0]
+    probe = run(["podman", "exec", container, "sh", "-c", "echo x > /pb-write-probe"], check=False)
+    return Confinement(uid=int(fields["Uid"].split()[1]), capabilities=caps,
+                       no_new_privs=fields.get("NoNewPrivs", "").strip() == "1",
+                       read_only_root=bool(inspect["HostConfig"]["ReadonlyRootfs"]),
+                       wrote_to_root=probe.returncode == 0)
+
+
+def assert_confined(deployment: Deployment, service: str) -> None:
+    """Not root, no capability in any set, no new privileges, a root filesystem it cannot write."""
+    found = confinement(deployment, service)
+    assert found.uid != 0, f"{service} runs as root"
+    assert not any(found.capabilities.values()), f"{service} keeps capabilities: {found.capabilities}"
+    assert found.no_new_privs, f"{service} may gain privileges"
+    assert found.read_only_root, f"{service}'s root filesystem is not read-only"
+    assert not found.wrote_to_root, f"{service} wrote to its root filesystem"
+
+
+def connect_from(deployment: Deployment, service: str, host: str, port: int) -> str:
+    """Try a TCP connection from inside `service`'s network namespace; what happened, in a word."""
+    probe = ("import socket, sys\n"
+             f"try: socket.create_connection(({host!r}, {port}), timeout=5).close(); print('connected')\n"
+             "except OSError as exc: print(type(exc).__name__)\n")
+    container = deployment.container(service)
+    pod = deployment.podman("inspect", container, "--format", "{{.Pod}}").strip()
+    return run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
+                "--network", f"container:{container}", "--tmpfs", "/data", APP_TAG,
+                "python3", "-c", probe]).stdout.strip()
+
+
+def address_on(deployment: Deployment, service: str, network: str) -> str:
+    name = f"{deployment.project}_{network}"
+    return deployment.podman("inspect", deployment.container(service), "--format",
+                             f'{{{{(index .NetworkSettings.Networks "{name}").IPAddress}}}}').strip()
