@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
@@ -124,7 +124,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_whoami(args: argparse.Namespace) -> None:
     fp = _session(args).identity.fingerprint
     print(fp)
-    print(f"safety words: {safety_words(fp)}", file=sys.stderr)
+    print(f"safety number: {safety_number(fp)}\nsafety words: {safety_words(fp)}", file=sys.stderr)
 
 
 def cmd_coalition_create(args: argparse.Namespace) -> None:
