@@ -40,7 +40,9 @@ def cmd_join(args: argparse.Namespace) -> None:
         session = core._session(args)
     except NoKeystore:
         # The newcomer was handed one line; `join` alone is enough (running `init` first works too).
-        session, created = Session.create(args.keystore, core._passphrase(confirm=True)), True
+        session = Session.create(args.keystore, core._passphrase(confirm=True),
+                                 context=(invite.coalition_name,))  # a guesser tries it first
+        created = True
     try:
         members.join(session, invite)
     except BaseException:
