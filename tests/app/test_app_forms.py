@@ -97,12 +97,14 @@ def test_a_date_that_cannot_be_meant_is_named_in_the_forms_words(browser: Browse
 
 def test_a_past_action_day_suggests_next_year_in_spanish_too(browser: Browser) -> None:
     last_year = TODAY.replace(year=TODAY.year - 1) + timedelta(days=20)
-    form = {**WIZARD, "action_date": last_year.isoformat(), "closes": (last_year - timedelta(days=1)).isoformat()}
+    form = {**WIZARD, "action_date": last_year.isoformat(),
+            "closes": (last_year - timedelta(days=1)).isoformat()}
     english = browser.post("/campaigns/new", form)
     later = last_year.replace(year=last_year.year + 1)
     assert f"Did you mean {later:%B} {later.day}, {later.year}?" in english.text
     spanish = browser.post("/campaigns/new", form, headers={"Accept-Language": "es-MX,es;q=0.9"})
-    assert "ya pasó" in spanish.text and "¿Quisiste decir" in spanish.text
+    assert "ya pasó" in spanish.text
+    assert "¿Quisiste decir" in spanish.text
 
 
 def test_the_date_rules_live_in_the_core_for_every_face() -> None:
@@ -121,10 +123,10 @@ def test_a_wrong_setup_code_keeps_every_field(tmp_path: Path, live_server: LiveS
     from tests.support.factories import PASSPHRASE
 
     keystore = tmp_path / "k.json"
-    Session.create(keystore, PASSPHRASE)
+    session = Session.create(keystore, PASSPHRASE)
     app = start_app(keystore)
     try:
-        app.state.unlock(Session.unlock(keystore, PASSPHRASE))
+        app.state.unlock(session)
         b = Browser(app)
         b.sign_in()
         answer = b.post("/coalition/new", {"name": "Covina Students United", "server": live_server.base_url,
@@ -151,7 +153,9 @@ def test_the_zone_list_starts_with_the_zones_people_use_in_words(browser: Browse
     select = page[page.index('<select id="time_zone"'):page.index("</select>")]
     assert "Pacific time (Los Angeles" in select
     assert select.index("Eastern time") < select.index("Every place, A to Z")
-    assert "Etc/GMT" not in select and "Factory" not in select and "US/Pacific" not in select
+    assert "Etc/GMT" not in select
+    assert "Factory" not in select
+    assert "US/Pacific" not in select
     assert re.search(rf'<option value="{local_zone()}" selected>', select)  # this laptop's, chosen
     assert select.count(" selected>") == 1
     assert "America/Argentina/Buenos Aires" in select  # every place is still there, in words
@@ -161,5 +165,6 @@ def test_the_zone_list_starts_with_the_zones_people_use_in_words(browser: Browse
 
 def test_place_zones_keep_places_only() -> None:
     zones = place_zones(campaigns.known_zones())
-    assert "America/Los_Angeles" in zones and "Europe/Madrid" in zones
+    assert "America/Los_Angeles" in zones
+    assert "Europe/Madrid" in zones
     assert not [z for z in zones if z.startswith(("Etc/", "US/", "posix/")) or z == "Factory"]
