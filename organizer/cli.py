@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
@@ -19,6 +19,7 @@ from organizer import (
     cli_people,
     cli_watch,
     coalition,
+    link_life,
     report,
     roster,
 )
@@ -76,8 +77,25 @@ def _session(args: argparse.Namespace) -> Session:
 
 def _synced(args: argparse.Namespace) -> Session:
     session = _session(args)
-    coalition.sync(session)
+    _warn_link_life(coalition.sync(session))
     return session
+
+
+def _link_life_sentence(life: link_life.LinkLife) -> str:
+    if life.stopped:
+        return (f"your share links stopped working after {life.last_day}: students cannot pledge "
+                "until an admin opens Pledgebox (the app or any command)")
+    return (f"your share links work until {life.last_day} unless an admin opens Pledgebox (the "
+            "app or any command) before then")
+
+
+def _warn_link_life(me: dict[str, Any]) -> None:
+    """From 10 days before the links stop (an admin's sync has renewed them by then)."""
+    if me.get("status") != "active":
+        return
+    life = link_life.link_life(me, coalition.utc_today())
+    if life.warn:
+        print(f"warning: {_link_life_sentence(life)}.", file=sys.stderr)
 
 
 def _date(text: str) -> date:
@@ -105,7 +123,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_whoami(args: argparse.Namespace) -> None:
     fp = _session(args).identity.fingerprint
     print(fp)
-    print(f"safety words: {safety_words(fp)}", file=sys.stderr)
+    print(f"safety number: {safety_number(fp)}\nsafety words: {safety_words(fp)}", file=sys.stderr)
 
 
 def cmd_coalition_create(args: argparse.Namespace) -> None:
@@ -146,7 +164,10 @@ def cmd_campaign_list(args: argparse.Namespace) -> None:
 
 
 def cmd_campaign_show(args: argparse.Namespace) -> None:
-    session = _synced(args)
+    session = _session(args)
+    me = coalition.sync(session)
+    _warn_link_life(me)
+    life = link_life.link_life(me, coalition.utc_today())
     item = campaigns.find(session, args.campaign_id)
     d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
     threshold = item["descriptor"].get("threshold")
@@ -156,6 +177,8 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
           + (f"threshold: {printable(str(threshold['count']))} pledges per "
              f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
           + f"pledges: {printable(str(item['pledge_count']))}\n"
+          f"link works until: {life.last_day} (if no admin opens Pledgebox before then; "
+          "each time an admin does, it moves later)\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 

@@ -1,5 +1,6 @@
 // The organizer app's one script: copy buttons, the passphrase strength meter, job progress,
-// live parts (the roster's counts) and print buttons.
+// live parts (the roster's counts), pages that follow changes (the invite handshake) and print
+// buttons.
 // Forms work without it; it only makes them friendlier. No inline script (the CSP forbids it).
 "use strict";
 
@@ -7,8 +8,8 @@
   const csrf = document.body.dataset.csrf || "";
   const background = { "X-CSRF-Token": csrf, "X-Pledgebox-Background": "1" };
 
-  function copyButtons() {
-    document.querySelectorAll("[data-copy]").forEach((button) => {
+  function copyButtons(root) {
+    (root || document).querySelectorAll("[data-copy]").forEach((button) => {
       button.addEventListener("click", async () => {
         const field = document.getElementById(button.dataset.copy);
         if (!field) return;
@@ -168,6 +169,62 @@
     ["action_date", "closes", "delete_after"].forEach((id) => input(id).addEventListener("change", check));
   }
 
+  // A page that follows what others do (the organizers page while someone joins, the joined page
+  // until an admin approves): its script asks a small JSON answer of this app for the page's
+  // version, and when it changed, fetches the page again as a background request and swaps the
+  // watched part in. If the organizer has started filling a form there, nothing is swapped under
+  // their hands: a notice offers the changes instead. Without the script, a reload does the same.
+  function watchedParts() {
+    const first = document.querySelector("[data-watch-url]");
+    if (!first) return;
+    const notice = document.querySelector("[data-watch-notice]");
+    const later = (part) => 1000 * (Number(part.dataset.watchSeconds) || 5);
+    function typing(part) {
+      const changed = Array.from(part.querySelectorAll("input, textarea, select")).some((f) => {
+        if (f.type === "hidden" || f.readOnly) return false;
+        if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
+        if (f.tagName === "SELECT") {  // none marked selected: the first is, by default
+          return f.selectedIndex !== Math.max(0, Array.from(f.options).findIndex((o) => o.defaultSelected));
+        }
+        return f.value !== f.defaultValue;
+      });
+      const active = document.activeElement;
+      return changed || (part.contains(active) && active.matches("input:not([type=hidden]):not([readonly]), textarea:not([readonly])"));
+    }
+    async function swap(part) {
+      const page = await fetch(location.pathname, { headers: background });
+      if (page.redirected) { location.reload(); return; }
+      if (!page.ok) return;
+      const doc = new DOMParser().parseFromString(await page.text(), "text/html");
+      const fresh = doc.querySelector("[data-watch-url]");
+      if (!fresh) return;
+      const node = document.importNode(fresh, true);
+      part.replaceWith(node);
+      copyButtons(node);
+    }
+    async function check() {
+      const part = document.querySelector("[data-watch-url]");
+      try {
+        const reply = await fetch(part.dataset.watchUrl, { headers: background });
+        if (reply.redirected) { location.reload(); return; }
+        if (reply.ok) {
+          const now = (await reply.json()).version;
+          if (now !== part.dataset.watchVersion) {
+            if (typing(part)) {
+              if (notice) notice.hidden = false;
+            } else {
+              await swap(part);
+            }
+          }
+        }
+      } catch (e) {
+        // the app is not answering (stopped?): keep what is shown and try again later
+      }
+      setTimeout(check, later(document.querySelector("[data-watch-url]")));
+    }
+    setTimeout(check, later(first));
+  }
+
   function printButtons() {
     document.querySelectorAll("[data-print]").forEach((button) => {
       button.addEventListener("click", () => window.print());
@@ -180,6 +237,7 @@
   jobProgress();
   confirmations();
   liveParts();
+  watchedParts();
   printButtons();
   dateChecks();
 })();
