@@ -124,6 +124,11 @@
           const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
           const fresh = doc.querySelector("[data-refresh-url]");
           if (fresh) part.replaceWith(document.importNode(fresh, true));
+          // other parts rendered from the same snapshot (the roster's table), swapped together
+          doc.querySelectorAll("[data-live-part][id]").forEach((other) => {
+            const here = document.getElementById(other.id);
+            if (here && here.hasAttribute("data-live-part")) here.replaceWith(document.importNode(other, true));
+          });
         }
       } catch (e) {
         // the app is not answering (stopped?): keep what is shown and try again later
