@@ -60,8 +60,12 @@ class Session:
     closed: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @classmethod
-    def create(cls, path: Path, passphrase: str) -> "Session":
-        passphrase_rule.check(passphrase)  # before any key exists: a refused init leaves nothing behind
+    def create(cls, path: Path, passphrase: str, context: tuple[str, ...] = (),
+               lang: str = "en") -> "Session":
+        """A new keystore; `context` names what a guesser would try first for this organizer
+        (a coalition's name, when joining from its invite), `lang` the suggestion's language."""
+        # Before any key exists: a refused init leaves nothing behind.
+        passphrase_rule.check(passphrase, context, lang)
         identity = OrganizerIdentity.generate()
         payload: dict[str, Any] = {"identity": {"sign_seed": b64u_encode(identity.sign_seed),
                                 "box_secret": b64u_encode(identity.box_secret)},

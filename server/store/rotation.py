@@ -91,19 +91,24 @@ def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], n
     Written out rather than built with peewee's query objects, which cost more per row than the
     database does: the batch is the hot path of re-encrypting a large coalition.
     """
+    # The coalition's live campaigns by name, not by a subquery: on PostgreSQL only their
+    # partitions are then planned, opened and locked, not every campaign's on the server.
+    live = [cid for (cid,) in _live_campaign_ids(coalition_id, now).tuples()]
+    if not live:
+        return 0
     mark = database.param
     values = ", ".join([f"({mark}, {mark}, {mark})"] * len(pledges))
+    campaigns = ", ".join([mark] * len(live))
     # Only placeholders are interpolated; every value travels as a parameter.
     sql = (f"UPDATE pledge SET key_version = {mark}, ciphertext = v.column3 "  # noqa: S608
            f"FROM (VALUES {values}) AS v "
            "WHERE pledge.id = v.column1 AND pledge.key_version = v.column2 "
            "AND length(pledge.ciphertext) = length(v.column3) "
-           f"AND pledge.campaign_id IN (SELECT id FROM campaign WHERE coalition_id = {mark} "
-           f"AND live_until > {mark})")
+           f"AND pledge.campaign_id IN ({campaigns})")
     params: list[Any] = [to_version]
     for item in pledges:
         params.extend(item)
-    params += [coalition_id, now]
+    params += live
     return int(database.execute_sql(sql, params).rowcount)
 
 
@@ -129,8 +134,10 @@ def reencrypt(coalition_id: str, to_version: int, pledges: list[Resealed], cards
 def versions_in_use(coalition_id: str, now: float) -> set[int]:
     """The current version and every version a live pledge or a directory card is sealed to."""
     used = {current_key(coalition_id).version}
-    used |= {v for (v,) in Pledge.select(Pledge.key_version).distinct()
-             .where(Pledge.campaign.in_(_live_campaign_ids(coalition_id, now))).tuples()}
+    live = [cid for (cid,) in _live_campaign_ids(coalition_id, now).tuples()]
+    if live:  # named: on PostgreSQL only these campaigns' partitions are read
+        used |= {v for (v,) in Pledge.select(Pledge.key_version).distinct()
+                 .where(Pledge.campaign.in_(live)).tuples()}
     used |= {v for (v,) in DirectoryEntry.select(DirectoryEntry.key_version).distinct()
              .join(Organizer).where(Organizer.coalition == coalition_id).tuples()}
     return used

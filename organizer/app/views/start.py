@@ -10,7 +10,7 @@ from crypto import CryptoError
 from organizer import passphrase
 from organizer.app.guard import state
 from organizer.app.helpers import fail, notify, own_page
-from organizer.app.i18n import SUPPORTED
+from organizer.app.i18n import SUPPORTED, current_language
 from organizer.errors import BadInput, UserError
 from organizer.session import Session, restore_backup
 
@@ -21,7 +21,7 @@ bp = Blueprint("start", __name__)
 def welcome() -> str | WResponse:
     if state().keystore_path.exists():
         return redirect(url_for("home.index"), code=303)
-    return render_template("welcome.html", suggestion=passphrase.generate(),
+    return render_template("welcome.html", suggestion=passphrase.generate(current_language()),
                            min_bits=passphrase.MIN_BITS, path=state().keystore_path)
 
 
@@ -31,7 +31,7 @@ def create() -> WResponse:
     try:
         if chosen != again:
             raise BadInput(_("The two passphrases differ; type the same one twice."))
-        session = Session.create(state().keystore_path, chosen)
+        session = Session.create(state().keystore_path, chosen, lang=current_language())
     except (UserError, CryptoError) as exc:
         return fail(exc, "start.welcome")
     state().unlock(session)

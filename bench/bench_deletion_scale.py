@@ -1,0 +1,392 @@
+"""Deletion at scale on PostgreSQL: a campaign purged and withdrawals scrubbed among N live pledges.
+
+Issue 20's goal, run for the design before migration 0007 (one `pledge` table, VACUUM FULL of it
+after any deletion) and for the current one (a partition per campaign) in the same invocation,
+on the same data: N live pledges over C campaigns (realistic rows: random 22-character ids,
+1072-byte random ciphertexts, 32-byte hashes), written straight into the database with COPY
+(HTTP would take hours here), one more campaign of E pledges that expires tomorrow, and W
+planted pledges whose withdraw tokens we know. A real gunicorn server (`pledgebox-server run`,
+background purge every 5 s) takes pledges over HTTP at a steady rate into random live campaigns.
+After a baseline the bench withdraws the W pledges over HTTP, moves the server's clock one day
+on, and waits for the purge run that deletes the campaign and scrubs. The old design runs from a
+`git worktree` of the commit before 0007, so each side runs its own code.
+
+Prints, per design: the intake's p99 during the work against its baseline p99 (goal <= 1.5x), the
+worst single request (goal <= 500 ms), answers other than 201, the gunicorn workers' peak memory
+(goal <= 200 MiB), the purge run's duration from the server's log, and bytes written by all of
+PostgreSQL's processes during the work less what the intake wrote at its baseline rate, against
+the size of the campaigns touched (goal <= 2x). Then it reads this database's files and WAL for
+the withdrawn and purged pledges' ciphertexts (the byte-level check at this size).
+
+    python3 bench/bench_deletion_scale.py [--pledges 1000000] [--campaigns 1000] [--expiring 10000]
+        [--withdrawals 100] [--rate 50] [--baseline-seconds 20] [--only new|old]
+"""
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psycopg2  # noqa: E402
+from bench_purge import Intake, p99, purge_window, stop  # noqa: E402
+from bench_scrub import peak_rss_mb  # noqa: E402
+
+from crypto.encoding import b64u_encode  # noqa: E402
+from server.store.partitions import partition_name  # noqa: E402
+from server.zones import end_of_day  # noqa: E402
+from tests.support.live import free_port  # noqa: E402
+
+COALITION, EXPIRING = "bench-coalition", "bench-expiring"
+ADMIN_URL = os.environ.get("PLEDGEBOX_TEST_POSTGRES_URL", "")
+
+
+class SpreadIntake(Intake):
+    """bench_purge's steady intake, each request to a random live campaign."""
+
+    def __init__(self, base_url: str, rate: float, campaigns: list[str]) -> None:
+        super().__init__(base_url, rate)
+        self.base_url, self.campaigns = base_url, campaigns
+
+    def _run(self) -> None:
+        next_at = time.monotonic() + secrets.randbelow(1000) / 1000 * self.period
+        while not self.stop.is_set():
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += self.period
+            url = f"{self.base_url}/api/v1/campaigns/{secrets.choice(self.campaigns)}/pledges"
+            body = json.dumps({"key_version": 1,
+                               "ciphertext": b64u_encode(secrets.token_bytes(1072)),
+                               "withdraw_token_hash": b64u_encode(secrets.token_bytes(32))}).encode()
+            req = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            self.samples.append((t0, time.monotonic() - t0, status))
+
+
+def _pg(url: str) -> Any:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
+
+
+def fresh_database() -> str:
+    name = "pbbench_" + secrets.token_hex(4)
+    admin = _pg(ADMIN_URL)
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    admin = _pg(ADMIN_URL)
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    admin.close()
+
+
+def seed(url: str, tree: Path, n: int, campaigns: int, expiring: int, planted: int
+         ) -> tuple[list[str], list[tuple[str, bytes, bytes]], bytes]:
+    """Migrate with `tree`'s code, then campaigns and pledges by COPY; returns the live campaign
+    ids, the planted (id, token, ciphertext) and one expiring pledge's ciphertext."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env, check=True,
+                   capture_output=True, cwd=tree)
+    today = datetime.now(UTC).date()
+    live = [f"bench-live-{i:04d}" for i in range(campaigns)]
+    conn = _pg(url)
+    cur = conn.cursor()
+    cur.execute("INSERT INTO coalition VALUES (%s, 'Bench', %s, %s)", (COALITION, bytes(32), today))
+    cur.execute("INSERT INTO encryption_key VALUES (%s, 1, %s, %s, %s)",
+                (COALITION, secrets.token_bytes(32), (today + timedelta(days=30)).isoformat(),
+                 secrets.token_bytes(64)))
+    cur.execute("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
+    partitioned = cur.fetchone()[0] == "p"  # migration 0007 ran: a partition per campaign
+    for cid, delete_after in [(c, today + timedelta(days=60)) for c in live] + [(EXPIRING, today)]:
+        ends = end_of_day(delete_after, "UTC")
+        cur.execute("INSERT INTO campaign (id, coalition_id, descriptor, descriptor_signature, "
+                    "closes_at, delete_after, time_zone, open_until, live_until) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, 'UTC', %s, %s)",
+                    (cid, COALITION, b"{}", bytes(64), delete_after, delete_after, ends, ends))
+        if partitioned:
+            cur.execute(f'CREATE TABLE "{partition_name(cid)}" PARTITION OF pledge '
+                        "FOR VALUES IN (%s)", (cid,))
+    planted_rows = [(secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(32),
+                     secrets.token_bytes(1072)) for i in range(planted)]
+    expiring_ct = secrets.token_bytes(1072)
+    _copy(cur, _rows(planted_rows, expiring_ct, live, n, expiring), today)
+    cur.execute("VACUUM ANALYZE")
+    cur.execute("CHECKPOINT")
+    conn.close()
+    return live, [(p, t, c) for p, _, t, c in planted_rows], expiring_ct
+
+
+def _rows(planted: list[tuple[str, str, bytes, bytes]], expiring_ct: bytes, live: list[str],
+          n: int, expiring: int) -> Any:
+    """(id, campaign, ciphertext, token hash): the planted, the expiring campaign's, the rest."""
+    for pid, cid, token, ct in planted:
+        yield pid, cid, ct, hashlib.blake2b(token, digest_size=32).digest()
+    yield secrets.token_urlsafe(16), EXPIRING, expiring_ct, secrets.token_bytes(32)
+    for _ in range(expiring - 1):
+        yield secrets.token_urlsafe(16), EXPIRING, secrets.token_bytes(1072), secrets.token_bytes(32)
+    for i in range(n - len(planted)):
+        yield (secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(1072),
+               secrets.token_bytes(32))
+
+
+def _copy(cur: Any, rows: Any, today: date) -> None:
+    """COPY in batches of 20,000 rows (text format, bytea as hex)."""
+    sql = ("COPY pledge (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "
+           "received_day) FROM STDIN")
+    batch: list[str] = []
+    for pid, cid, ct, hashed in rows:
+        batch.append(f"{pid}\t{cid}\t1\t\\\\x{ct.hex()}\t\\\\x{hashed.hex()}\t{today}\n")
+        if len(batch) == 20_000:
+            cur.copy_expert(sql, io.StringIO("".join(batch)))
+            batch = []
+    if batch:
+        cur.copy_expert(sql, io.StringIO("".join(batch)))
+
+
+def postgres_written() -> int:
+    """Bytes written to storage so far by every PostgreSQL process (/proc/PID/io, as root)."""
+    total = 0
+    for pid in subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True,
+                              check=False).stdout.split():
+        try:
+            io_text = Path(f"/proc/{pid}/io").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^write_bytes:\s+(\d+)", io_text, re.M)
+        total += int(found.group(1)) if found else 0
+    return total
+
+
+def relation_files(url: str) -> dict[int, tuple[int, int]]:
+    """Every relation of this database: oid -> (file node, size in bytes)."""
+    conn = _pg(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT oid, relfilenode, pg_relation_size(oid) FROM pg_class "
+                    "WHERE relfilenode <> 0")
+        return {int(oid): (int(node), int(size)) for oid, node, size in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def rewritten_bytes(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> int:
+    """What rewrites wrote: the size of every relation that now lives in a new file (VACUUM FULL
+    writes it whole; the WAL logs about as much again with wal_level replica). Dropped ones: 0."""
+    return sum(size for oid, (node, size) in after.items()
+               if oid in before and before[oid][0] != node)
+
+
+def serve(url: str, tree: Path, folder: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    clock = folder / "clock-offset-days"
+    clock.write_text("0")
+    env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url,
+           "PLEDGEBOX_INSTANCE_PATH": str(folder), "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock),
+           "PLEDGEBOX_RATELIMITS": "0", "PLEDGEBOX_PURGE_INTERVAL_SECONDS": "5"}
+    port = free_port()
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--port", str(port),
+                                   "--workers", "2"], env=env, stdout=out, stderr=out,
+                                  start_new_session=True, cwd=tree)
+    base_url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(base_url + "/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base_url
+
+
+def withdraw(base_url: str, pledge_id: str, token: bytes) -> int:
+    body = json.dumps({"withdraw_token": b64u_encode(token)}).encode()
+    req = urllib.request.Request(f"{base_url}/api/v1/pledges/{pledge_id}/withdraw", data=body,
+                                 method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def database_size(url: str) -> int:
+    conn = _pg(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT pg_database_size(current_database())")
+        return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def database_files(url: str) -> list[Path]:
+    conn = _pg(url)
+    cur = conn.cursor()
+    cur.execute("CHECKPOINT")
+    cur.execute("SELECT current_setting('data_directory'), pg_relation_filepath('campaign')")
+    data_dir, rel = cur.fetchone()
+    conn.close()
+    folder = (Path(data_dir) / rel).parent
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def found_in(paths: list[Path], needles: list[bytes]) -> int:
+    hits = 0
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        hits += sum(1 for n in needles if n in data)
+    return hits
+
+
+def run(label: str, tree: Path, args: argparse.Namespace) -> None:
+    url = fresh_database()
+    folder = Path(tempfile.mkdtemp(prefix=f"pledgebox-bench-scale-{label}-"))
+    log = folder / "server.log"
+    server = None
+    try:
+        started = time.monotonic()
+        live, planted, expiring_ct = seed(url, tree, args.pledges, args.campaigns, args.expiring,
+                                          args.withdrawals)
+        db_size = database_size(url)
+        print(f"[{label}] seeded {args.pledges + args.expiring} pledges over {args.campaigns + 1} "
+              f"campaigns by COPY in {time.monotonic() - started:.0f} s; database "
+              f"{db_size / 2**30:.2f} GiB")
+        server, base_url = serve(url, tree, folder, log)
+        intake = SpreadIntake(base_url, args.rate, live)
+        intake.start()
+        time.sleep(args.baseline_seconds)
+        files_before = relation_files(url)
+        written_before, base_end = postgres_written(), time.monotonic()
+        work_start = base_end
+        # Students withdraw independently: ten at a time, while the clock moves the campaign out.
+        with ThreadPoolExecutor(10) as pool:
+            pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
+            (folder / "clock-offset-days").write_text("1")
+            statuses = [f.result() for f in pending]
+        deadline = time.monotonic() + args.work_limit
+        finished = False
+        while time.monotonic() < deadline and not finished:
+            finished = purge_window(log) is not None and _gone(url)
+            time.sleep(1)
+        if not finished:
+            print(f"[{label}] the purge and scrub had not finished {args.work_limit:.0f} s after "
+                  "the withdrawals: stopped there", flush=True)
+        time.sleep(2)
+        work_end = time.monotonic()
+        written = postgres_written() - written_before
+        rewritten = rewritten_bytes(files_before, relation_files(url))
+        intake.finish()
+        memory = peak_rss_mb(server.pid)
+        base = [lat for t, lat, _ in intake.samples if t < base_end]
+        during = [lat for t, lat, _ in intake.samples if work_start <= t <= work_end]
+        failed = sum(1 for _, _, s in intake.samples if s != 201)
+        intake_share = args.rate * 3 * 1024 * (work_end - work_start)  # ~3 KiB per pledge
+        # Campaigns touched: the purged one and those withdrawn from (~1.25 KiB a stored pledge).
+        touched = (args.expiring + min(args.withdrawals, args.campaigns)
+                   * (args.pledges / args.campaigns)) * 1.25 * 1024
+        window = purge_window(log)
+        took = (window[1] - window[0]).total_seconds() if window else float("nan")
+        print(f"[{label}] withdrawals: {statuses.count(204)} of {len(statuses)} answered 204")
+        print(f"[{label}] intake {args.rate:.0f}/s: {len(intake.samples)} requests, {failed} not 201")
+        print(f"[{label}] intake p99 ms baseline / during the work: {p99(base) * 1000:.1f} / "
+              f"{p99(during) * 1000:.1f}  ratio {p99(during) / p99(base):.2f}x (goal <= 1.5x)")
+        print(f"[{label}] worst request during the work: {max(during) * 1000:.0f} ms (goal <= 500)")
+        print(f"[{label}] longest purge run (server log): {took:.1f} s")
+        print(f"[{label}] workers' peak memory: {memory:.0f} MiB (goal <= 200)")
+        print(f"[{label}] relations rewritten by the scrub: {rewritten / 2**20:.0f} MiB (and about "
+              f"as much WAL); campaigns touched hold ~{touched / 2**20:.0f} MiB: "
+              f"{rewritten / touched:.2f}x (goal <= 2x with the WAL: <= 1x here)")
+        print(f"[{label}] every PostgreSQL process on the machine wrote {written / 2**20:.0f} MiB "
+              f"during the work (other databases' too; ~{intake_share / 2**20:.0f} MiB the intake's)")
+        deleted = [ct[100:164] for _, _, ct in planted] + [expiring_ct[100:164]]
+        print(f"[{label}] deleted ciphertexts found in this database's files: "
+              f"{found_in(database_files(url), deleted)} of {len(deleted)}")
+    finally:
+        stop(server)
+        drop_database(url)
+
+
+def _gone(url: str) -> bool:
+    conn = _pg(url)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM campaign WHERE id = %s", (EXPIRING,))
+        campaign_left = cur.fetchone()[0]
+        cur.execute("SELECT value FROM server_state WHERE name = 'scrub-due'")
+        due = cur.fetchone()
+        cur.execute("SELECT count(*) FROM server_state WHERE name LIKE 'scrub:%%'")
+        marks = cur.fetchone()[0]
+        return campaign_left == 0 and (due is None or due[0] == "") and marks == 0
+    finally:
+        conn.close()
+
+
+def old_tree(folder: Path) -> Path:
+    """A worktree of the commit before migration 0007 (the design this change replaced)."""
+    added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--",
+                            "migrations/0007_pledges_by_campaign.py"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()[-1]
+    tree = folder / "old"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), f"{added}~1"], cwd=ROOT,
+                   check=True, capture_output=True)
+    return tree
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pledges", type=int, default=1_000_000)
+    ap.add_argument("--campaigns", type=int, default=1000)
+    ap.add_argument("--expiring", type=int, default=10_000)
+    ap.add_argument("--withdrawals", type=int, default=100)
+    ap.add_argument("--rate", type=float, default=50.0)
+    ap.add_argument("--baseline-seconds", type=float, default=20.0)
+    ap.add_argument("--only", choices=["new", "old"])
+    ap.add_argument("--work-limit", type=float, default=600.0,
+                    help="seconds to wait for the purge and scrub after the withdrawals")
+    args = ap.parse_args()
+    if not ADMIN_URL:
+        sys.exit("set PLEDGEBOX_TEST_POSTGRES_URL to a PostgreSQL role that may create databases")
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
+          f"{date.today()}")
+    scratch = Path(tempfile.mkdtemp(prefix="pledgebox-bench-scale-"))
+    if args.only != "old":
+        run("new", ROOT, args)
+    if args.only != "new":
+        tree = old_tree(scratch)
+        try:
+            run("old", tree, args)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                           check=False, capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
