@@ -124,6 +124,11 @@
           const doc = new DOMParser().parseFromString(await reply.text(), "text/html");
           const fresh = doc.querySelector("[data-refresh-url]");
           if (fresh) part.replaceWith(document.importNode(fresh, true));
+          // other parts rendered from the same snapshot (the roster's table), swapped together
+          doc.querySelectorAll("[data-live-part][id]").forEach((other) => {
+            const here = document.getElementById(other.id);
+            if (here && here.hasAttribute("data-live-part")) here.replaceWith(document.importNode(other, true));
+          });
         }
       } catch (e) {
         // the app is not answering (stopped?): keep what is shown and try again later
@@ -131,6 +136,42 @@
       setTimeout(refresh, later(document.querySelector("[data-refresh-url]")));
     }
     setTimeout(refresh, later(first));
+  }
+
+  // The wizard's dates, checked as soon as one is typed, with the same rules and words as the
+  // app's own check when the form is sent (organizer/campaign_form.py check_dates).
+  function dateChecks() {
+    const box = document.getElementById("date-problem");
+    if (!box) return;
+    const input = (id) => document.getElementById(id);
+    const long = (iso) => new Date(iso + "T12:00:00Z").toLocaleDateString(box.dataset.lang,
+      { dateStyle: "long", timeZone: "UTC" });
+    const nextYear = (iso) => {
+      const later = String(Number(iso.slice(0, 4)) + 1) + iso.slice(4);
+      return later >= box.dataset.today && !iso.endsWith("-02-29") ? later : null;
+    };
+    const say = (key, day, other) => box.dataset[key].replace("{day}", long(day))
+      .replace("{other}", other ? long(other) : "");
+    function problem() {
+      const today = box.dataset.today;
+      const [action, closes, del] = ["action_date", "closes", "delete_after"].map((id) => input(id).value);
+      if (!action || !closes || !del) return null;
+      if (action < today) return ["action_date", say("actionPast", action), nextYear(action)];
+      if (closes < today) return ["closes", say("closesPast", closes), nextYear(closes)];
+      if (closes > action) return ["closes", say("closesAfterAction", closes, action), null];
+      if (del < action) return ["delete_after", say("deletedBeforeAction", del, action), null];
+      return null;
+    }
+    function check() {
+      const found = problem();
+      ["action_date", "closes", "delete_after"].forEach((id) => input(id).removeAttribute("aria-invalid"));
+      box.hidden = !found;
+      if (!found) return;
+      const [id, sentence, suggestion] = found;
+      input(id).setAttribute("aria-invalid", "true");
+      box.textContent = sentence + (suggestion ? " " + say("didYouMean", suggestion) : "");
+    }
+    ["action_date", "closes", "delete_after"].forEach((id) => input(id).addEventListener("change", check));
   }
 
   // A page that follows what others do (the organizers page while someone joins, the joined page
@@ -203,4 +244,5 @@
   liveParts();
   watchedParts();
   printButtons();
+  dateChecks();
 })();

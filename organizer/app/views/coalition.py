@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 from crypto import CryptoError
 from organizer import coalition, members
 from organizer.app.helpers import current_session, fail, notify
+from organizer.app.i18n import user_message
 from organizer.errors import UserError
 from organizer.session import Session
 
@@ -50,18 +51,18 @@ def join_status() -> Response:
 
 
 @bp.route("/coalition/new", methods=["GET", "POST"])
-def create() -> str | Response:
+def create() -> str | tuple[str, int] | Response:
     session = current_session()
+    typed = {k: request.form.get(k, "") for k in ("name", "server", "setup_code")}
     if request.method == "POST":
-        form = request.form
         try:
-            coalition.create(session, form.get("server", ""), form.get("setup_code", ""),
-                             form.get("name", "").strip())
-        except (UserError, CryptoError) as exc:
-            return fail(exc, "coalition.create")
+            coalition.create(session, typed["server"], typed["setup_code"], typed["name"].strip())
+        except (UserError, CryptoError) as exc:  # the page again, with everything as typed
+            notify(user_message(exc), "error")
+            return render_template("coalition_new.html", typed=typed), 400
         notify(_("Your coalition is ready, and you are its first admin."))
         return redirect(url_for("home.index"), code=303)
-    return render_template("coalition_new.html")
+    return render_template("coalition_new.html", typed=typed)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
