@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
@@ -26,6 +26,7 @@ from organizer import (
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
+from organizer.tally import zone_today
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 INSTAGRAM_BIO = 150
@@ -123,7 +124,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_whoami(args: argparse.Namespace) -> None:
     fp = _session(args).identity.fingerprint
     print(fp)
-    print(f"safety words: {safety_words(fp)}", file=sys.stderr)
+    print(f"safety number: {safety_number(fp)}\nsafety words: {safety_words(fp)}", file=sys.stderr)
 
 
 def cmd_coalition_create(args: argparse.Namespace) -> None:
@@ -213,7 +214,7 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
     if args.html:
         report.write_html(rows, out, title=item["descriptor"]["title"],
                           campaign_id=args.campaign_id, fields=fields, tally=tally,
-                          today=coalition.utc_today())
+                          today=zone_today(item["descriptor"]))  # the campaign's date, as the page's
     elif args.summary:
         roster.count(rows, fields, tally)
         roster.write_summary(out, fields, tally)

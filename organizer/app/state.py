@@ -57,6 +57,7 @@ class AppState:
 
     keystore_path: Path
     port: int = 0
+    command: str = "pledgebox app"  # what the organizer types to start it again (said on refusals)
     clock: Callable[[], float] = time.monotonic
     idle_seconds: float = IDLE_SECONDS
     token: str | None = field(default_factory=lambda: secrets.token_urlsafe(TOKEN_BYTES))

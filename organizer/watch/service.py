@@ -64,9 +64,10 @@ class WatchState:
 def watch_forever(make_plan: Callable[[], Plan | None], state: WatchState, stop: threading.Event,
                   proxy: Proxy | None = None, on_round: Callable[[Round], None] | None = None,
                   first_pause: float = 0.0, wake: threading.Event | None = None,
-                  rng: random.Random | None = None) -> None:
+                  rng: random.Random | None = None, spread: float | None = None) -> None:
     """Rounds at random intervals until `stop` is set. `wake` starts one at once ("Check now"),
-    its visits not spread. No plan yet (the app was never unlocked): wait for the next turn."""
+    its visits not spread; `spread` fixes the seconds a round's visits are spread over (default:
+    a share of the pause after it). No plan yet (the app was never unlocked): wait for the next turn."""
     rng = rng or random.SystemRandom()
     wake = wake or threading.Event()
     pause = first_pause
@@ -81,7 +82,8 @@ def watch_forever(make_plan: Callable[[], Plan | None], state: WatchState, stop:
             continue
         state.running = True
         try:
-            result = run_round(p.target, proxy=proxy, spread=0.0 if woken else pause * SPREAD_SHARE,
+            over = pause * SPREAD_SHARE if spread is None else spread
+            result = run_round(p.target, proxy=proxy, spread=0.0 if woken else over,
                                rng=rng, sleep=stop.wait)
         finally:
             state.running = False

@@ -57,6 +57,8 @@ def test_the_apps_security_headers_pass_through_caddy(deployment: Deployment, ca
     for path in ("/", "/healthz", f"/p/{campaign.campaign_id}", f"/api/v1/campaigns/{campaign.campaign_id}",
                  "/nothing-here"):
         reply = call(deployment.base_url, "GET", path)
+        # The one header Caddy adds, with the onion profile on (its value is checked below).
+        assert reply.headers.pop("onion-location", "").endswith(".onion" + path)
         # HSTS too: Caddy says the request came over TLS and the app trusts exactly that one hop.
         assert_hardened(reply, f"GET {path} through Caddy", tls=True)
     page = call(deployment.base_url, "GET", f"/p/{campaign.campaign_id}", headers={"Accept-Encoding": "gzip"})
@@ -230,3 +232,14 @@ def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: D
     for service in ("caddy", "tor", "app"):
         assert_confined(deployment, service)
 
+
+def test_the_clearnet_site_offers_the_onion_address_by_itself(deployment: Deployment) -> None:
+    """Issue 17, finding 12: Onion-Location needed a manual edit of the Caddyfile. With the onion
+    profile on, Tor publishes its address (not its keys) and Caddy sends it."""
+    address = deployment.podman("exec", deployment.container("tor"), "cat",
+                                "/var/lib/tor/pledgebox/hostname").strip()
+    for path in ("/", "/healthz?x=1"):
+        reply = call(deployment.base_url, "GET", path)
+        assert reply.headers.get("onion-location") == f"http://{address}{path}", reply.headers
+    published = deployment.podman("exec", deployment.container("caddy"), "ls", "-A", "/var/lib/onion-address")
+    assert published.split() == ["hostname"]  # the address only: no key ever leaves Tor's volume

@@ -116,3 +116,6 @@ def test_redis_answers_only_with_its_password(deployment: Deployment) -> None:
     assert with_password.strip() == "True"
     assert password not in deployment.logs("redis")
 
+
+def test_without_the_onion_profile_no_onion_location_is_sent(deployment: Deployment) -> None:
+    assert "onion-location" not in call(deployment.base_url, "GET", "/").headers

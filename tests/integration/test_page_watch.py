@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -280,3 +281,20 @@ def test_through_a_socks5_proxy_each_round_has_its_own_login_and_nothing_resolve
     host, port = urlsplit(world.server_url).hostname, urlsplit(world.server_url).port
     assert set(proxy.targets) == {(host, port)}
     proxy.sock.close()
+
+
+def test_without_once_it_keeps_watching_until_interrupted(world: World, tmp_path: Path) -> None:
+    env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE, "XDG_DATA_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "organizer.cli", "--keystore", str(world.admin.keystore),
+                             "watch", "--spread", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first round comes at once
+        assert "every page, header and file was what this release serves" in first
+        assert proc.poll() is None  # and it waits for the next one
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert out == ""

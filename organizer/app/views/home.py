@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from crypto.identity import safety_words
 from organizer import campaigns, coalition
 from organizer.app.guard import state
 from organizer.app.helpers import current_session, synced
@@ -30,10 +29,10 @@ def index() -> str | Response:
     session = current_session()
     me = session.identity.fingerprint
     if not session.data.get("coalition"):
-        return render_template("start_here.html", words=safety_words(me))
+        return render_template("start_here.html")
     status = synced(session)
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
-    return render_template("home.html", campaigns=listed, status=status, words=safety_words(me),
+    return render_template("home.html", campaigns=listed, status=status,
                            fingerprint=me, name=session.coalition.get("name", ""),
                            optional_url=optional_url, watch_line=watch_line() if listed else None,
                            life=link_life(status, coalition.utc_today()))
