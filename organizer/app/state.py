@@ -97,6 +97,7 @@ class AppState:
 
     def unlock(self, session: Session) -> None:
         with self.lock:
+            session.closed.clear()  # a session handed back after a lock is in use again
             self.session = session
             self.last_active = self.clock()
 
