@@ -112,6 +112,14 @@ def embedded_answer_differs(request: Headers, path: str, headers: Headers, body:
     return (headers, new.encode()) if new != html else None
 
 
+def a_release_the_tool_does_not_know(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+    if not header(headers, "Content-Type").startswith("text/html"):
+        return None
+    html = body.decode()
+    new = re.sub(r'content="Pledgebox [^"]+"', 'content="Pledgebox 9.9.9"', html, count=1)
+    return (headers, new.encode()) if new != html else None
+
+
 def everyone(client: str) -> bool:
     return True
 
@@ -128,6 +136,8 @@ CASES = {  # attack, which clients it targets, words the report must hold
     "the withdraw page changed": (withdraw_page_changed, everyone, "HTML differs"),
     "an embedded campaign answer that differs from the API's":
         (embedded_answer_differs, everyone, "embedded in the page differs"),
+    "a page that names a release the tool does not know":
+        (a_release_the_tool_does_not_know, everyone, "update the tool; if it persists"),
 }
 
 
