@@ -20,20 +20,22 @@ SPREAD_SHARE = 0.3  # a continuous watch spreads a round's visits over this shar
 class Plan:
     target: Target
     action_days: list[date]
+    titles: dict[str, str] = field(default_factory=dict)  # campaign id -> title, for the app
 
 
 def plan(session: Session, campaign_ids: list[str] | None = None) -> Plan:
     """The coalition's live campaigns (or those named), with what the keystore pins."""
     listed = campaigns.list_campaigns(session)
     ids = tuple(campaign_ids) if campaign_ids else tuple(str(c["campaign_id"]) for c in listed)
-    days = []
+    days, titles = [], {}
     for item in listed:
+        titles[str(item["campaign_id"])] = str(item["descriptor"].get("title") or "")
         try:
             days.append(date.fromisoformat(str(item["descriptor"].get("action_date"))))
         except ValueError:
             continue
     target = Target(str(session.data["server"]), session.coalition_id, session.signing_public, ids)
-    return Plan(target, days)
+    return Plan(target, days, titles)
 
 
 def status_code(result: Round) -> int:

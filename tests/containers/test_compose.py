@@ -18,7 +18,7 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
-from tests.containers.confinement import assert_confined
+from tests.containers.confinement import assert_confined, has_route_out
 from tests.containers.images import APP_TAG, run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
@@ -74,9 +74,8 @@ def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campa
     call(deployment.base_url, "POST", f"/api/v1/campaigns/{campaign.campaign_id}/pledges",
          raw=b"{not json", headers={**agent, "Content-Type": "application/json"})
     pledge(deployment.base_url, campaign.campaign_id)
-    # What the containers see as the visitor's address: the podman network's gateway.
-    network = deployment.podman("network", "inspect", f"{deployment.project}_default",
-                                "--format", "{{range .Subnets}}{{.Gateway}} {{end}}").split()
+    # What the containers see as the visitor's address: a gateway of Caddy's networks.
+    network = sorted(deployment.client_addresses("caddy"))
     forbidden = [SENTINEL, campaign.campaign_id, "198.51.100.77", "Mozilla", "/api/v1", "/p/", "HTTP/1.1",
                  "HTTP/2", *network]
     for service in ("app", "caddy", "tor"):
@@ -231,6 +230,9 @@ def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: D
     """Issue 17, finding 12: Caddy ran as root with every capability, Tor in its namespace."""
     for service in ("caddy", "tor", "app"):
         assert_confined(deployment, service)
+    # Only Caddy's namespace (which Tor shares) has a way out: for certificates and the Tor network.
+    assert has_route_out(deployment, "caddy")
+    assert not has_route_out(deployment, "app")
 
 
 def test_the_clearnet_site_offers_the_onion_address_by_itself(deployment: Deployment) -> None:

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from organizer import campaigns, coalition
+from organizer import campaigns, coalition, members, start_over
 from organizer.app.guard import state
 from organizer.app.helpers import current_session, synced
 from organizer.app.watching import watch_line
@@ -32,7 +32,9 @@ def index() -> str | Response:
         return render_template("start_here.html")
     status = synced(session)
     listed = campaigns.list_campaigns(session) if status["status"] == "active" else []
-    return render_template("home.html", campaigns=listed, status=status,
+    alone = session.signing_key() is not None and status["status"] == "active" and \
+        start_over.sole_admin(members.organizers(session), me)
+    return render_template("home.html", campaigns=listed, status=status, sole_admin=alone,
                            fingerprint=me, name=session.coalition.get("name", ""),
                            optional_url=optional_url, watch_line=watch_line() if listed else None,
                            life=link_life(status, coalition.utc_today()))
