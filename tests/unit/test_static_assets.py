@@ -21,7 +21,7 @@ STATIC = ROOT / "server" / "static"
 TEMPLATES = ROOT / "server" / "templates"
 BUNDLE = "server/static/js/pledgebox.js"
 BUNDLES = [BUNDLE, "server/static/js/withdraw.js"]
-OUR_SOURCES = sorted((WEB / "src").glob("*.js"))
+OUR_SOURCES = sorted((WEB / "src").rglob("*.js"))  # src/page/ too
 
 
 def sri_sha384(data: bytes) -> str:
