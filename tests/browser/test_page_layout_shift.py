@@ -113,9 +113,9 @@ def test_while_checking_only_the_checking_banner_shows_and_no_form_can_send(brow
         route.fulfill(status=200, headers=headers, body=html[: html.index("<script>")])
 
     page.route("**/p/*", cut_before_script)
-    page.goto(link(site, "plain", "en", site["key"]))
+    page.goto(link(site, "plain", "en", site["key"]), wait_until="commit")
     checking = page.locator("#checking")
-    expect(checking).to_be_visible()
+    expect(checking).to_be_visible(timeout=30_000)
     expect(checking).to_have_text("Checking this link…")
     for hidden in ("#pledge-form", "#send-button", "#campaign-title", "#status", "footer.site"):
         expect(page.locator(hidden)).to_be_hidden()
