@@ -35,7 +35,7 @@ from crypto.envelope import seal_pledge  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
 
 LUA = ROOT / "bench" / "pledge.lua"
-SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another"]
+SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another-school"]  # the demo's option ids
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -40,7 +40,7 @@ from crypto.envelope import seal_pledge  # noqa: E402
 from organizer.session import Session  # noqa: E402
 
 DISTINCT = 100_000
-SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another"]
+SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another-school"]  # the demo's option ids
 
 
 def seal_many(public: bytes, campaign_id: str, n: int) -> list[bytes]:

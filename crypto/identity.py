@@ -7,16 +7,18 @@ from crypto import _primitives as p
 
 _FINGERPRINT = b"pledgebox/v1/organizer-fingerprint\x00"
 SAFETY_WORD_COUNT = 8
+SAFETY_DIGITS = 20  # the same 64 bits as the words: 2**64 has 20 decimal digits
+WORD_LISTS = {"en": "wordlist.txt", "es": "wordlist_es.txt"}
 
 
-def _load_words() -> tuple[str, ...]:
-    words = tuple(resources.files("crypto").joinpath("wordlist.txt").read_text().split())
+def _load_words(name: str) -> tuple[str, ...]:
+    words = tuple(resources.files("crypto").joinpath(name).read_text("utf-8").split())
     if len(words) != 256 or len(set(words)) != 256:
-        raise RuntimeError("crypto/wordlist.txt must hold 256 distinct words")
+        raise RuntimeError(f"crypto/{name} must hold 256 distinct words")
     return words
 
 
-_WORDS = _load_words()
+_WORDS = {lang: _load_words(name) for lang, name in WORD_LISTS.items()}
 
 
 def fingerprint(sign_public: bytes, box_public: bytes) -> str:
@@ -24,10 +26,21 @@ def fingerprint(sign_public: bytes, box_public: bytes) -> str:
     return p.blake2b(_FINGERPRINT + sign_public + box_public, size=20).hex()
 
 
-def safety_words(fingerprint_hex: str) -> str:
-    """Eight words (64 bits) from the fingerprint: easy to read aloud and compare on a call."""
+def safety_words(fingerprint_hex: str, language: str = "en") -> str:
+    """Eight words (64 bits) from the fingerprint, in the reader's language (English if unknown):
+    an aid to reading aloud. Two organizers who read different languages see different words,
+    so what they compare is the safety number, which every language shows alike."""
     raw = bytes.fromhex(fingerprint_hex)
-    return " ".join(_WORDS[b] for b in raw[:SAFETY_WORD_COUNT])
+    words = _WORDS.get(language, _WORDS["en"])
+    return " ".join(words[b] for b in raw[:SAFETY_WORD_COUNT])
+
+
+def safety_number(fingerprint_hex: str) -> str:
+    """Twenty digits in four groups of five, like Signal's safety numbers: the same 64 bits as the
+    safety words (one maps to the other), written the same way whatever anyone's language."""
+    value = int.from_bytes(bytes.fromhex(fingerprint_hex)[:SAFETY_WORD_COUNT], "big")
+    digits = f"{value:0{SAFETY_DIGITS}d}"
+    return " ".join(digits[i:i + 5] for i in range(0, SAFETY_DIGITS, 5))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ MAX_TEXT = 1000
 
 
 def _text(value: str, what: str) -> str:
-    text = value.strip()
+    text = campaigns.plain_text(value)
     if not text:
         raise BadInput(f"The {what} is empty: write the message in quotes, e.g. \"Meet at 10am\".")
     if len(text) > MAX_TEXT:

@@ -183,6 +183,64 @@ def to_spec(form: CampaignForm) -> CampaignSpec:
         time_zone=form.time_zone.strip() or None, threshold=threshold, threshold_field="school")
 
 
+class DateProblem(BadInput):
+    """A date of the campaign that cannot be what the organizer meant."""
+
+    def __init__(self, field_name: str, kind: str, day: date, other: date | None = None,
+                 suggestion: date | None = None) -> None:
+        self.field_name, self.kind, self.day, self.other, self.suggestion = (
+            field_name, kind, day, other, suggestion)
+        super().__init__(self.english())
+
+    def english(self) -> str:
+        """The sentence for the command line (the app words it from the same fields)."""
+        said = {
+            "action_past": f"The action day, {self.day}, has already passed.",
+            "closes_past": f"The last day to pledge, {self.day}, has already passed.",
+            "closes_after_action": (f"The last day to pledge, {self.day}, is after the action day, "
+                                    f"{self.other}: pick the action day or a day before it."),
+            "deleted_before_action": (f"Everything would be deleted on {self.day}, before the action "
+                                      f"day, {self.other}: pick a day after the action day."),
+        }[self.kind]
+        return said + (f" Did you mean {self.suggestion}?" if self.suggestion else "")
+
+
+def _next_year(day: date, today: date) -> date | None:
+    """The same day a year on, when that is not past either: the usual slip in January."""
+    try:
+        later = day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return None
+    return later if later >= today else None
+
+
+def check_dates(spec: CampaignSpec, today: date) -> None:
+    """The dates as a person means them, checked before anything is signed: `today` is the date in
+    the campaign's zone. (The server checks its own rules, and its retention limit, when publishing.)"""
+    if spec.action_date < today:
+        raise DateProblem("action_date", "action_past", spec.action_date,
+                          suggestion=_next_year(spec.action_date, today))
+    if spec.closes < today:
+        raise DateProblem("closes", "closes_past", spec.closes, suggestion=_next_year(spec.closes, today))
+    if spec.closes > spec.action_date:
+        raise DateProblem("closes", "closes_after_action", spec.closes, spec.action_date)
+    if spec.delete_after < spec.action_date:
+        raise DateProblem("delete_after", "deleted_before_action", spec.delete_after, spec.action_date)
+
+
+# The zones a US coalition meets first, in the order of the map; the app names each in words.
+COMMON_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+                "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
+                "America/Mexico_City", "America/Tijuana")
+_PLACE_ZONE = re.compile(r"^(Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific)/")
+
+
+def place_zones(known: Iterable[str]) -> list[str]:
+    """Every zone named after a place (America/Los_Angeles), sorted: no Etc/GMT+8, Factory, US/…
+    aliases or posix/ copies, which only confuse a person choosing where their school is."""
+    return sorted(z for z in known if _PLACE_ZONE.match(z) and not z.startswith(("posix/", "right/")))
+
+
 def cli_fields(schools: list[str] | None, specs: list[str] | None) -> list[dict[str, Any]]:
     """The CLI's --school and --field options as fields: with schools, the wizard's own school
     question and "I want to help" box, then the --field questions; without, --field or the default."""

@@ -91,8 +91,15 @@ class CampaignSpec:
     per_option: dict[str, int] | None = None
 
 
+def plain_text(text: str) -> str:
+    """Text with Unix line ends, trimmed: browsers send a textarea's line breaks as CRLF, and the
+    protocol's plain text has no carriage return, so a multi-line text is normalised before it is
+    signed (what the organizer previewed and what students read are then the same)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _i18n(spec: CampaignSpec) -> dict[str, dict[str, str]]:
-    es = {k: v.strip() for k, v in (("title", spec.title_es), ("description", spec.description_es))
+    es = {k: plain_text(v) for k, v in (("title", spec.title_es), ("description", spec.description_es))
           if v and v.strip()}
     return {"es": es} if es else {}
 
@@ -112,8 +119,8 @@ def build_descriptor(session: Session, spec: CampaignSpec) -> bytes:
     languages = ["en", "es"] if labels_es or i18n else ["en"]
     descriptor: dict[str, Any] = {
         "protocol": "1.1", "campaign_id": new_id(), "coalition_id": session.coalition_id,
-        "coalition_name": session.coalition_name, "title": spec.title.strip(),
-        "description": spec.description.strip(), "action_date": spec.action_date.isoformat(),
+        "coalition_name": session.coalition_name, "title": " ".join(spec.title.split()),
+        "description": plain_text(spec.description), "action_date": spec.action_date.isoformat(),
         "closes_at": spec.closes.isoformat(), "delete_after": spec.delete_after.isoformat(),
         "languages": languages, "fields": fields, "i18n": i18n, "time_zone": zone,
     }

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
@@ -19,12 +19,14 @@ from organizer import (
     cli_people,
     cli_watch,
     coalition,
+    link_life,
     report,
     roster,
 )
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
+from organizer.tally import zone_today
 
 PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 INSTAGRAM_BIO = 150
@@ -76,8 +78,25 @@ def _session(args: argparse.Namespace) -> Session:
 
 def _synced(args: argparse.Namespace) -> Session:
     session = _session(args)
-    coalition.sync(session)
+    _warn_link_life(coalition.sync(session))
     return session
+
+
+def _link_life_sentence(life: link_life.LinkLife) -> str:
+    if life.stopped:
+        return (f"your share links stopped working after {life.last_day}: students cannot pledge "
+                "until an admin opens Pledgebox (the app or any command)")
+    return (f"your share links work until {life.last_day} unless an admin opens Pledgebox (the "
+            "app or any command) before then")
+
+
+def _warn_link_life(me: dict[str, Any]) -> None:
+    """From 10 days before the links stop (an admin's sync has renewed them by then)."""
+    if me.get("status") != "active":
+        return
+    life = link_life.link_life(me, coalition.utc_today())
+    if life.warn:
+        print(f"warning: {_link_life_sentence(life)}.", file=sys.stderr)
 
 
 def _date(text: str) -> date:
@@ -105,7 +124,7 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_whoami(args: argparse.Namespace) -> None:
     fp = _session(args).identity.fingerprint
     print(fp)
-    print(f"safety words: {safety_words(fp)}", file=sys.stderr)
+    print(f"safety number: {safety_number(fp)}\nsafety words: {safety_words(fp)}", file=sys.stderr)
 
 
 def cmd_coalition_create(args: argparse.Namespace) -> None:
@@ -146,7 +165,10 @@ def cmd_campaign_list(args: argparse.Namespace) -> None:
 
 
 def cmd_campaign_show(args: argparse.Namespace) -> None:
-    session = _synced(args)
+    session = _session(args)
+    me = coalition.sync(session)
+    _warn_link_life(me)
+    life = link_life.link_life(me, coalition.utc_today())
     item = campaigns.find(session, args.campaign_id)
     d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
     threshold = item["descriptor"].get("threshold")
@@ -156,6 +178,8 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
           + (f"threshold: {printable(str(threshold['count']))} pledges per "
              f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
           + f"pledges: {printable(str(item['pledge_count']))}\n"
+          f"link works until: {life.last_day} (if no admin opens Pledgebox before then; "
+          "each time an admin does, it moves later)\n"
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
@@ -190,7 +214,7 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
     if args.html:
         report.write_html(rows, out, title=item["descriptor"]["title"],
                           campaign_id=args.campaign_id, fields=fields, tally=tally,
-                          today=coalition.utc_today())
+                          today=zone_today(item["descriptor"]))  # the campaign's date, as the page's
     elif args.summary:
         roster.count(rows, fields, tally)
         roster.write_summary(out, fields, tally)

@@ -44,8 +44,9 @@ def register(sub: Any, opener: Opener) -> None:
             "served from this laptop only.")
     p = sub.add_parser("app", help=text, description=text)
     p.set_defaults(func=cmd_app)
-    p.add_argument("--port", type=port_number, default=0,
-                   help="the port on 127.0.0.1 to listen on (default: a free one)")
+    p.add_argument("--port", type=port_number, default=None,
+                   help="the port on 127.0.0.1 to listen on (default: the last run's when it is "
+                        "free, so bookmarks keep working, else a free one; 0: any free one)")
     p.add_argument("--no-browser", action="store_true",
                    help="do not open the browser; just print the address to open")
 

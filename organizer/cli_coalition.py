@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer import cli as core
-from organizer import contacts, members, roster, rotation
+from organizer import contacts, members, names, roster, rotation
 from organizer.errors import NoKeystore
 from organizer.printable import printable
 from organizer.session import Session
@@ -54,23 +54,48 @@ def cmd_join(args: argparse.Namespace) -> None:
     if created:
         _err(f"Keystore created at {args.keystore}. Keep a backup and never share the passphrase.")
     _err(f"You asked to join “{printable(invite.coalition_name)}” as {invite.role}.\n"
+         f"safety number: {safety_number(fp)}\n"
          f"safety words: {safety_words(fp)}\n"
-         "Read these words to the admin who invited you (in person or on a call); they approve you "
-         "only if theirs match. Until then you can read nothing.")
+         "Read the safety number to the admin who invited you (in person or on a call); they "
+         "approve you only if theirs matches. The digits are the same in every language; the "
+         "words help if you both read English. Until then you can read nothing.")
 
 
-def _write_organizers(listed: list[dict[str, Any]], fmt: str) -> None:
+def _write_organizers(listed: list[dict[str, Any]], known: dict[str, names.Name], fmt: str
+                      ) -> None:
     if fmt == "jsonl":
         for o in listed:
-            print(json.dumps({k: o[k] for k in ("fingerprint", "role", "status", "safety_words")}))
+            line = {k: o[k] for k in ("fingerprint", "role", "status", "safety_words",
+                                      "safety_number")}
+            found = known.get(o["fingerprint"])
+            print(json.dumps({**line, "name": found.text if found else None}, ensure_ascii=False))
         return
-    print(f"{'fingerprint':<40}  {'role':<6}  {'status':<7}  safety words")
+    shown = {o["fingerprint"]: _name_cell(known.get(o["fingerprint"])) for o in listed}
+    width = max([4, *(len(v) for v in shown.values())])
+    print(f"{'fingerprint':<40}  {'role':<6}  {'status':<7}  {'safety number':<23}  "
+          f"{'name':<{width}}  safety words")
     for o in listed:
-        print(f"{o['fingerprint']:<40}  {o['role']:<6}  {o['status']:<7}  {o['safety_words']}")
+        print(f"{o['fingerprint']:<40}  {o['role']:<6}  {o['status']:<7}  "
+              f"{o['safety_number']:<23}  {shown[o['fingerprint']]:<{width}}  {o['safety_words']}")
+
+
+def _name_cell(found: names.Name | None) -> str:
+    if found is None:
+        return "-"
+    return printable(found.text) + ("" if found.mine else " (their card)")
 
 
 def cmd_organizer_list(args: argparse.Namespace) -> None:
-    _write_organizers(members.organizers(core._synced(args)), args.format)
+    session = core._synced(args)
+    listed = members.organizers(session)
+    _write_organizers(listed, names.names_for(session, listed), args.format)
+
+
+def cmd_organizer_name(args: argparse.Namespace) -> None:
+    session = core._synced(args)
+    given = names.set_name(session, args.fingerprint, args.name)
+    _err(f"Saved on this laptop only: {printable(given)}." if given else
+         "The name is cleared on this laptop.")
 
 
 def cmd_organizer_approve(args: argparse.Namespace) -> None:
@@ -83,7 +108,7 @@ def cmd_organizer_approve(args: argparse.Namespace) -> None:
     members.approve(session, args.fingerprint, args.role)
     fp = pending.target["fingerprint"]  # checked against their keys, unlike the server's echo
     _err(f"Approved {fp} as {role} "
-         f"(safety words: {safety_words(fp)}); the coalition's keys are "
+         f"(safety number: {safety_number(fp)}); the coalition's keys are "
          "now wrapped to them.")
 
 
@@ -201,7 +226,8 @@ def register(sub: Any) -> None:
     p.add_argument("invite", help="the pledgebox-invite:… line an admin sent you")
 
     org = group("organizer", "List, approve or remove your coalition's organizers.")
-    p = add(org, "list", cmd_organizer_list, "List organizers with roles, status and safety words.")
+    p = add(org, "list", cmd_organizer_list,
+            "List organizers with roles, status, safety numbers and names.")
     p.add_argument("--format", choices=["table", "jsonl"], default="table",
                    help="table (to read on screen, the default) or jsonl (for scripts)")
     p = add(org, "approve", cmd_organizer_approve,
@@ -210,6 +236,10 @@ def register(sub: Any) -> None:
     p.add_argument("--role", choices=members.ROLES,
                    help="needed only when another admin made their invite: the role that admin "
                         "gave them (it must match what the server lists)")
+    p = add(org, "name", cmd_organizer_name,
+            "Give an organizer a name kept in your keystore only (never sent to the server).")
+    p.add_argument("fingerprint", help="their full 40-character fingerprint")
+    p.add_argument("name", help="the name to show for them; \"\" clears it")
     p = add(org, "remove", cmd_organizer_remove,
             "Revoke an organizer's access now and rotate the key.")
     p.add_argument("fingerprint", help="their full 40-character fingerprint "

@@ -58,14 +58,14 @@ def cmd_watch(opener: Opener, args: argparse.Namespace) -> int:
         print("Your coalition has no live campaign to watch.", file=sys.stderr)
         return 0
     if args.once:
-        return _report(run_round(p.target, proxy=proxy, spread=args.spread))
+        return _report(run_round(p.target, proxy=proxy, spread=args.spread or 0.0))
     worst = [0]
 
     def on_round(result: Round) -> None:
         worst[0] = max(worst[0], _report(result))
 
     service.watch_forever(lambda: service.plan(session, args.campaign_ids), service.WatchState(),
-                          threading.Event(), proxy=proxy, on_round=on_round)
+                          threading.Event(), proxy=proxy, on_round=on_round, spread=args.spread)
     return worst[0]
 
 
@@ -80,5 +80,6 @@ def register(sub: Any, opener: Opener) -> None:
     p.add_argument("--proxy", metavar="URL",
                    help="send every request through this SOCKS5 proxy, e.g. socks5h://127.0.0.1:9050 "
                    "(Tor: a new circuit each round)")
-    p.add_argument("--spread", type=float, default=0.0, metavar="SECONDS",
-                   help="with --once: spread the round's visits over about this many seconds")
+    p.add_argument("--spread", type=float, default=None, metavar="SECONDS",
+                   help="spread each round's visits over about this many seconds (default: none "
+                   "with --once; otherwise about a third of the pause before the next round)")

@@ -49,12 +49,16 @@ def prune(session: Session) -> None:
         del records[key]
 
 
+def record_id(secret: bytes) -> str:
+    """The name of an invite's record: the hash the server knows it by (b64u)."""
+    return b64u_encode(invites.locator_hash(invites.locator(secret)))
+
+
 def record(session: Session, secret: bytes, role: str, days: int) -> int:
     """Remember an invite the server accepted (the caller saves); returns its expiry by our clock."""
     prune(session)
     expires_at = int(now()) + days * 86400
-    found_by = invites.locator_hash(invites.locator(secret))
-    _records(session)[b64u_encode(found_by)] = {
+    _records(session)[record_id(secret)] = {
         "v": RECORD_VERSION, "role": role, "expires_at": expires_at,
         "mac_key": b64u_encode(invites.mac_key(secret))}
     return expires_at
@@ -106,9 +110,36 @@ def forget(session: Session, target: dict[str, Any]) -> None:
     prune(session)
 
 
-def pending_invites(session: Session) -> list[dict[str, Any]]:
-    """This keystore's invites not yet used and not yet expired (by this laptop's clock)."""
-    return sorted(({"role": r["role"], "expires_at": r["expires_at"]}
-                   for r in _records(session).values()
-                   if r.get("v") == RECORD_VERSION and r["expires_at"] > now()),
+def used_by(session: Session, listed: list[dict[str, Any]]) -> dict[str, str]:
+    """Which of our live invites a listed organizer's keys are bound to: record id -> fingerprint.
+    Only a binding that verifies counts, so a server cannot mark an invite used (or unused)."""
+    found: dict[str, str] = {}
+    for target in listed:
+        if target.get("status") == "removed":
+            continue
+        bound = _bound(session, target)
+        if bound is not None:
+            found[bound[0]] = target["fingerprint"]
+    return found
+
+
+def open_invites(session: Session, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This keystore's invites that nobody has used yet and that have not expired (by this
+    laptop's clock), soonest to expire first: what the app lists as still valid."""
+    used = used_by(session, listed)
+    return sorted(({"id": key, "role": r["role"], "expires_at": r["expires_at"]}
+                   for key, r in _records(session).items()
+                   if _live(r) and r["expires_at"] > now() and key not in used),
                   key=lambda r: r["expires_at"])
+
+
+def invite_state(session: Session, listed: list[dict[str, Any]], key: str) -> tuple[str, str | None]:
+    """What became of one invite: ("open", None), ("used", fingerprint of who joined with it), or
+    ("gone", None) when its record is no more (approved, expired, or made before an upgrade)."""
+    used = used_by(session, listed)
+    if key in used:
+        return "used", used[key]
+    found = _records(session).get(key)
+    if found is None or not _live(found) or found["expires_at"] <= now():
+        return "gone", None
+    return "open", None

@@ -121,15 +121,26 @@ class RosterRun:
 
     def snapshot(self) -> Snapshot:
         with self._lock:
-            current = (self._counts.current() if self._counts and not self.finished
-                       else self.tally.counts)
-            counts = [(f, current[f["id"]].most_common()) for f in roster.countable(self.fields)
-                      if current.get(f["id"])]
-            per_day = sorted(self.per_day.items())
-            return Snapshot(self.done, max(self.expected, self.done), self.finished, self.error,
-                            self.tally.opened, self.tally.unopened + self.tally.missing_key,
-                            self.tally.duplicates, self.tally.conflicts, counts, per_day,
-                            len(self.helpers))
+            return self._snapshot()
+
+    def view(self, query: str = "", page: int = 1, per_page: int = PER_PAGE
+             ) -> tuple[Snapshot, list[Row], int]:
+        """The counts and one page of the table taken together, so the page never shows a table
+        that disagrees with the counts above it (issue 18, item 10)."""
+        with self._lock:
+            rows, matching = self._table(query, page, per_page)
+            return self._snapshot(), rows, matching
+
+    def _snapshot(self) -> Snapshot:
+        current = (self._counts.current() if self._counts and not self.finished
+                   else self.tally.counts)
+        counts = [(f, current[f["id"]].most_common()) for f in roster.countable(self.fields)
+                  if current.get(f["id"])]
+        per_day = sorted(self.per_day.items())
+        return Snapshot(self.done, max(self.expected, self.done), self.finished, self.error,
+                        self.done, self.tally.unopened + self.tally.missing_key,
+                        self.tally.duplicates, self.tally.conflicts, counts, per_day,
+                        len(self.helpers))
 
     def seen(self) -> int:
         """Every stored pledge this pass met, opened or not: compared with the server's count."""
@@ -138,6 +149,10 @@ class RosterRun:
 
     def table(self, query: str = "", page: int = 1, per_page: int = PER_PAGE
               ) -> tuple[list[Row], int]:
+        with self._lock:
+            return self._table(query, page, per_page)
+
+    def _table(self, query: str, page: int, per_page: int) -> tuple[list[Row], int]:
         """One page of the rows matching `query` (any cell, ignoring case), and how many match."""
         rows = self.rows[: self.done]  # a consistent prefix while the worker appends
         needle = query.casefold().strip()

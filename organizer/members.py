@@ -14,7 +14,7 @@ from typing import Any
 
 from crypto import BadSignature, CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
-from crypto.identity import fingerprint, safety_words
+from crypto.identity import fingerprint, safety_number, safety_words
 from crypto.statements import organizer_message, verify_statement
 from organizer import invite_records, keyring
 from organizer.client import Client
@@ -64,6 +64,10 @@ class Invite:
     role: str
     secret: bytes  # never sent to the server: it derives the locator and the binding's key
 
+    @property
+    def record_id(self) -> str:
+        return invite_records.record_id(self.secret)
+
     def encode(self) -> str:
         body = {"v": INVITE_VERSION, "server": self.server, "coalition_id": self.coalition_id,
                 "coalition_name": self.coalition_name, "signing_key": self.signing_key,
@@ -100,7 +104,7 @@ def create_invite(session: Session, role: str, days: int) -> tuple[Invite, int]:
     if that is sooner: the server refuses a join after its own expiry)."""
     if session.signing_key() is None:
         raise NeedsAdmin("Only admins can invite organizers; ask one of your coalition's admins.")
-    secret = secrets.token_bytes(invites.SECRET_BYTES)
+    secret = secrets.token_bytes(invites.SECRET_BYTES)  # Invite.record_id names its record
     reply = session.client().post("/api/v1/org/invites", {
         "locator_hash": b64u_encode(invites.locator_hash(invites.locator(secret))), "role": role,
         "days": days})
@@ -162,12 +166,14 @@ def _check(session: Session, o: dict[str, Any], removed: set[str]) -> None:
 
 
 def organizers(session: Session) -> list[dict[str, Any]]:
-    """The coalition's organizers, each checked against the coalition key, with safety words."""
+    """The coalition's organizers, each checked against the coalition key, with safety number and
+    (English) safety words; the app shows words in the page's language."""
     listed = session.client().get("/api/v1/org/organizers")["organizers"]
     removed = set(session.coalition.setdefault("removed", []))
     for o in listed:
         _check(session, o, removed)
         o["safety_words"] = safety_words(o["fingerprint"])
+        o["safety_number"] = safety_number(o["fingerprint"])
     newly = {o["fingerprint"] for o in listed if o["status"] == "removed"} - removed
     if newly:
         session.coalition["removed"] = sorted(removed | newly)

@@ -7,6 +7,7 @@ time, and summaries keep counts, not rows.
 import csv
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +28,6 @@ from organizer.session import Session
 
 PAGE = 1000
 OPENERS = max(1, min(4, os.cpu_count() or 1))  # threads that open a page's slices
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SCHOOL_IDS = {"school", "escuela", "schools"}
 NO_ANSWER = "(no answer)"
 BAR_WIDTH = 30
@@ -209,10 +209,18 @@ def _open(keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
             digest(plaintext))
 
 
+# A formula character at the start of a cell, or after anything a spreadsheet may split a line
+# on (`,`; `;` in Spanish and other locales; a tab; a line end), with spaces or quote marks between.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"""(^|[,;\t\r\n])([\s"']*)([=+\-@])""")
+
+
 def safe_cell(value: Any) -> str:
-    """Spreadsheet-safe text: a leading =,+,-,@ would otherwise run as a formula."""
+    """Spreadsheet-safe text: a =, +, - or @ that a spreadsheet could read at the start of a cell
+    gets a ' before it, shown as text. Cells are also all quoted (write_csv), but a spreadsheet
+    that splits on `;` (Spanish locales) while the file separates with `,` would still cut
+    `x;=HYPERLINK(…)` into a cell starting with `=`, so every such place is neutralised."""
     text = "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return _FORMULA_AFTER_SEPARATOR.sub(r"\1\2'\3", text)
 
 
 _JSONL = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build one per row
@@ -228,7 +236,7 @@ def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str
     """Columns headed by the questions and cells holding the answers as the table and report
     show them (option labels, yes/no); `ids` writes field and option ids instead, for scripts
     written against the earlier CSV (JSON Lines carries ids too)."""
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # no cell a spreadsheet splits on its own
     heads = [f["id"] if ids else f["label"]["en"] for f in fields]
     writer.writerow(["pledge_id", "received_day", "key_version", *(safe_cell(h) for h in heads)])
     for row in rows:

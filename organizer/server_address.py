@@ -27,12 +27,18 @@ def _local_or_onion(host: str) -> bool:
 
 
 def check(url: str) -> str:
-    """Return `url` without trailing slashes if the tool may use it; raise InsecureServerAddress."""
-    parts = urlsplit(url.strip())
+    """Return `url` without trailing slashes if the tool may use it; raise InsecureServerAddress.
+
+    An address typed without a scheme (`pledges.example.org`, as people read it off a message) is
+    taken as https://, the only scheme the tool uses across a network."""
+    url = url.strip()
+    if url and "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     if not host or parts.username is not None or parts.query or parts.fragment:
         raise InsecureServerAddress("That is not a server address: give just its web address, "
                                     "like https://pledges.example.org.")
     if parts.scheme == "https" or (parts.scheme == "http" and _local_or_onion(host)):
-        return url.strip().rstrip("/")
+        return url.rstrip("/")
     raise InsecureServerAddress()

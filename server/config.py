@@ -21,6 +21,9 @@ class Config:
     trusted_proxies: int = 0
     purge_interval_seconds: int = 300
     purge_in_background: bool = True
+    # The UTC hour from which SQLite's daily whole-file scrub runs (server/retention/purge.py):
+    # 10:00 UTC is 02:00 in California and 05:00 in New York, when no class is pledging.
+    scrub_hour_utc: int = 10
     # A file holding a whole number of days added to the real date: tests move time with it.
     clock_offset_file: Path | None = None
     ratelimits_enabled: bool = True
@@ -81,6 +84,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: Path | None
         trusted_proxies=_int(env, "PLEDGEBOX_TRUSTED_PROXIES", 0, 0, 10),
         purge_interval_seconds=_int(env, "PLEDGEBOX_PURGE_INTERVAL_SECONDS", 300, 1, 600),
         purge_in_background=env.get("PLEDGEBOX_PURGE_IN_BACKGROUND", "1") != "0",
+        scrub_hour_utc=_int(env, "PLEDGEBOX_SCRUB_HOUR_UTC", Config.scrub_hour_utc, 0, 23),
         clock_offset_file=Path(offset) if offset else None,
         ratelimits_enabled=env.get("PLEDGEBOX_RATELIMITS", "1") != "0",
         ratelimit_key_file=Path(key_file) if key_file else None,

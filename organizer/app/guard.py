@@ -5,10 +5,14 @@ hostname, so nothing else may run for it), then the one-time token or the sessio
 for anything that changes state, the Origin and the CSRF token. Views never repeat any of this.
 """
 
+import base64
+import hashlib
 import secrets
+from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from organizer.app.state import AppState, BrowserSession
@@ -53,13 +57,38 @@ def _refuse(status: int, text: str) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain")
 
 
+# The command to type, easy to spot on the page below (the app's own pages have no such element).
+_CLOSED_CSS = ("\ncode { font-size: 1rem; background: var(--brand-soft); padding: .1rem .4rem; "
+               "border-radius: 6px; }\n")
+
+
+@cache
+def _closed_assets() -> tuple[str, str, str]:
+    """The app's stylesheet, its CSP hash and the app's icon as a data: address, for the one page
+    served before any session (it cannot load /static)."""
+    static = Path(current_app.root_path) / "static"
+    css = (static / "app.css").read_text(encoding="utf-8") + _CLOSED_CSS
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    icon = "data:image/svg+xml;base64," + base64.b64encode((static / "icon.svg").read_bytes()).decode("ascii")
+    return css, digest, icon
+
+
+def _closed(used: bool) -> Response:
+    """401 for a browser the app has not let in, as a page that looks like the app, in the
+    browser's language (Accept-Language), saying what to do. It gives nothing away: no session,
+    no token, no page of the app; its only style is the app's stylesheet, allowed by its hash."""
+    css, digest, icon = _closed_assets()
+    g.inline_style = digest
+    page = render_template("closed.html", css=css, icon=icon, used=used, command=state().command)
+    return Response(page, status=401, mimetype="text/html")
+
+
 def _exchange_token(app_state: AppState) -> Response:
     cookie = app_state.exchange_token(request.args["token"])
     if cookie is None:
         if app_state.browser(request.cookies.get(COOKIE)) is not None:
             return redirect("/", code=303)  # an old address reopened in the same browser
-        return _refuse(401, "This address was already used or is wrong. Stop the app (Ctrl-C) "
-                       "and run `pledgebox app` again to get a new one.")
+        return _closed(used=True)
     reply = redirect("/", code=303)
     reply.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path="/")
     return reply
@@ -79,8 +108,7 @@ def check_request() -> Response | None:
         return _exchange_token(app_state)
     browser: BrowserSession | None = app_state.browser(request.cookies.get(COOKIE))
     if browser is None:
-        return _refuse(401, "Open the app from the address `pledgebox app` printed in your "
-                       "terminal (stop it with Ctrl-C and run it again for a new one).")
+        return _closed(used=False)
     if request.method not in SAFE_METHODS:
         if not _same_origin():
             abort(403, "This request came from another site and was refused.")
@@ -100,6 +128,9 @@ def secure_headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = CSP.replace(
             "frame-ancestors 'none'", "frame-ancestors 'self'")
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if g.get("inline_style"):  # the page for a browser not let in (_closed): its one style block
+        response.headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"].replace(
+            "style-src 'self'", f"style-src 'sha256-{g.inline_style}'")
     response.headers.pop("Server", None)
     return response
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 
+from crypto.identity import safety_number, safety_words
 from organizer.errors import KeyRolledBack, ServerUnreachable, WeakPassphrase
 
 SUPPORTED = ("en", "es")
@@ -93,7 +94,11 @@ def user_message(exc: Exception) -> str:
 def _template_globals() -> dict[str, Any]:
     lang = current_language()
     return {"lang": lang, "language_names": NAMES, "translate_message": translate_message,
-            "other_languages": [other for other in SUPPORTED if other != lang]}
+            "other_languages": [other for other in SUPPORTED if other != lang],
+            # Organizers compare the number (the same in every language); the words, in the
+            # page's language, are an aid to reading it (crypto/identity.py).
+            "safety_number": safety_number,
+            "safety_words_for": lambda fp: safety_words(fp, lang)}
 
 
 def init_app(app: Flask) -> None:

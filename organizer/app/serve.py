@@ -3,6 +3,11 @@
 Werkzeug's threaded server, not gunicorn: one person's browser talks to it, and it must hold
 the unlocked keys in this one process's memory. Its request log is silenced: the first address
 carries the one-time token, and nothing about what the organizer does belongs in a terminal log.
+
+The app comes back on the same address when it can (issue 18, item 8): the port of the last run is
+kept in the tool's config folder (`app-port`: a number, not a secret; never the token), tried first,
+and bound with SO_REUSEADDR so that a run right after Ctrl-C is not refused while the last run's
+connections wait out TIME_WAIT. (On Linux SO_REUSEADDR never lets two sockets listen on one port.)
 """
 
 import logging
@@ -21,6 +26,7 @@ from organizer.app import create_app
 from organizer.app.state import AppState
 from organizer.app.upkeep import Upkeep
 from organizer.errors import BadInput
+from organizer.session import default_keystore_path
 
 HOST = "127.0.0.1"
 
@@ -33,21 +39,61 @@ class QuietHandler(WSGIRequestHandler):
         """Log nothing: request lines hold the token, and paths say what the organizer does."""
 
 
-def build_server(state: AppState, port: int) -> BaseWSGIServer:
-    """Bind 127.0.0.1 only (never 0.0.0.0, never ::) and record the port the guard checks."""
+def port_file() -> Path:
+    """Where the last run's port is kept: the tool's config folder, beside the default keystore."""
+    return default_keystore_path().parent / "app-port"
+
+
+def remembered_port() -> int:
+    """The last run's port, or 0 (any free one) when there is none or it is not a port number."""
+    try:
+        value = int(port_file().read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return 0
+    return value if 1024 <= value <= 65535 else 0
+
+
+def remember_port(port: int) -> None:
+    """Keep the port for the next run; a config folder that cannot be written costs only that."""
+    path = port_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(f"{port}\n", encoding="ascii")
+    except OSError:
+        return
+
+
+def _listen(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+        listener.listen(64)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def build_server(state: AppState, port: int | None) -> BaseWSGIServer:
+    """Bind 127.0.0.1 only (never 0.0.0.0, never ::) and record the port the guard checks.
+
+    `port`: the one asked for (0: any free one), or None: the last run's if it is free, else any."""
     app = create_app(state)
     # werkzeug logs a failure while streaming (an export) with its traceback, which could quote
     # an answer: the app's only output is what serve() prints itself.
     logging.getLogger("werkzeug").disabled = True
     # Bound here, not by werkzeug: a taken port is then one plain sentence, not its exit(1).
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        try:
-            listener.bind((HOST, port))
-        except OSError as exc:
+    try:
+        listener = _listen(remembered_port() if port is None else port)
+    except OSError as exc:
+        if port is not None:
             raise BadInput(f"Port {port} on this laptop is taken: pick another with --port, or "
                            "leave --port out to get a free one.") from exc
-        listener.listen(64)
-        server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler,
+        listener = _listen(0)  # the usual one is in use (another run of the app, say)
+    with listener:
+        server = make_server(HOST, listener.getsockname()[1], app, threaded=True,
+                             request_handler=QuietHandler,
                              fd=listener.fileno())  # werkzeug serves a duplicate of it
     state.port = server.socket.getsockname()[1]
     return server
@@ -57,25 +103,28 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(keystore: Path, port: int = 0, open_browser: bool = True,
+def serve(keystore: Path, port: int | None = None, open_browser: bool = True,
           again: str = "pledgebox app") -> None:
-    state = AppState(keystore)
+    state = AppState(keystore, command=again)
     server = build_server(state, port)
-    url = state.first_url()
-    print(url, flush=True)
-    how = ("It is opening in your browser; if it does not, open the address above in your "
-           "browser" if open_browser else "Open the address above in your browser")
-    print(f"The Pledgebox app is running on this laptop only. {how} (it works once). "
-          "Press Ctrl-C here to stop it.", file=sys.stderr, flush=True)
+    remember_port(state.port)
     upkeep = Upkeep(state)
-    upkeep.start()
     watch = server.app.extensions["pledgebox_watch"]  # type: ignore[attr-defined]
-    watch.start()  # the page watch, while the app is open (organizer/app/watching.py)
+    # Before the address is printed, and everything after inside the try: a Ctrl-C (or a
+    # script's SIGINT) at any moment from then on stops the app cleanly.
     for signum in (signal.SIGINT, signal.SIGTERM):  # even when started with SIGINT ignored
         signal.signal(signum, _interrupt)
-    if open_browser:
-        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     try:
+        upkeep.start()
+        watch.start()  # the page watch, while the app is open (organizer/app/watching.py)
+        url = state.first_url()
+        print(url, flush=True)
+        how = ("It is opening in your browser; if it does not, open the address above in your "
+               "browser" if open_browser else "Open the address above in your browser")
+        print(f"The Pledgebox app is running on this laptop only. {how} (it works once). "
+              "Press Ctrl-C here to stop it.", file=sys.stderr, flush=True)
+        if open_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         server.serve_forever()  # werkzeug's returns quietly on Ctrl-C
     except KeyboardInterrupt:
         pass

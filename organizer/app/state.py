@@ -57,6 +57,7 @@ class AppState:
 
     keystore_path: Path
     port: int = 0
+    command: str = "pledgebox app"  # what the organizer types to start it again (said on refusals)
     clock: Callable[[], float] = time.monotonic
     idle_seconds: float = IDLE_SECONDS
     token: str | None = field(default_factory=lambda: secrets.token_urlsafe(TOKEN_BYTES))
@@ -96,6 +97,7 @@ class AppState:
 
     def unlock(self, session: Session) -> None:
         with self.lock:
+            session.closed.clear()  # a session handed back after a lock is in use again
             self.session = session
             self.last_active = self.clock()
 

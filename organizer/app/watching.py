@@ -87,6 +87,18 @@ def watch_line() -> dict[str, Any]:
         ago=minutes_ago(at))}
 
 
+def client_label(client: str) -> str:
+    """"iPhone Safari, Spanish" in the page's language (the browser's name stays as it is)."""
+    name, _, lang = client.rpartition(", ")
+    words = {"English": gettext("English"), "Spanish": gettext("Spanish")}
+    return f"{name}, {words[lang]}" if name and lang in words else client
+
+
+def campaign_titles() -> dict[str, str]:
+    plan = app_watch().plan
+    return dict(plan.titles) if plan else {}
+
+
 def post_messages() -> list[tuple[str, str]]:
     """The ready-to-post warning, in English and in Spanish whatever the app's language."""
     out = []

@@ -3,7 +3,7 @@
 A server that serves a changed page only to some clients must not be able to tell the watch from
 a student by its headers, so each request carries exactly what that browser would send for that
 kind of request over HTTP/1.1, no cookie, no Referer (the pages say no-referrer), and nothing
-else. Chromium's were recorded from Chromium 156 itself (tests/integration/test_watch_profiles.py
+else. Chromium's were recorded from Chromium 156 itself (tests/browser/test_watch_profiles.py
 compares them again with a live Chromium on every run); Safari's (WebKit on iOS, as Instagram's
 in-app browser uses too) follow WebKit's order. What headers cannot hide (TLS and HTTP/2
 fingerprints, the laptop's address) is in docs/page-watch.md.

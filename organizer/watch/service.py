@@ -20,20 +20,22 @@ SPREAD_SHARE = 0.3  # a continuous watch spreads a round's visits over this shar
 class Plan:
     target: Target
     action_days: list[date]
+    titles: dict[str, str] = field(default_factory=dict)  # campaign id -> title, for the app
 
 
 def plan(session: Session, campaign_ids: list[str] | None = None) -> Plan:
     """The coalition's live campaigns (or those named), with what the keystore pins."""
     listed = campaigns.list_campaigns(session)
     ids = tuple(campaign_ids) if campaign_ids else tuple(str(c["campaign_id"]) for c in listed)
-    days = []
+    days, titles = [], {}
     for item in listed:
+        titles[str(item["campaign_id"])] = str(item["descriptor"].get("title") or "")
         try:
             days.append(date.fromisoformat(str(item["descriptor"].get("action_date"))))
         except ValueError:
             continue
     target = Target(str(session.data["server"]), session.coalition_id, session.signing_public, ids)
-    return Plan(target, days)
+    return Plan(target, days, titles)
 
 
 def status_code(result: Round) -> int:
@@ -64,9 +66,10 @@ class WatchState:
 def watch_forever(make_plan: Callable[[], Plan | None], state: WatchState, stop: threading.Event,
                   proxy: Proxy | None = None, on_round: Callable[[Round], None] | None = None,
                   first_pause: float = 0.0, wake: threading.Event | None = None,
-                  rng: random.Random | None = None) -> None:
+                  rng: random.Random | None = None, spread: float | None = None) -> None:
     """Rounds at random intervals until `stop` is set. `wake` starts one at once ("Check now"),
-    its visits not spread. No plan yet (the app was never unlocked): wait for the next turn."""
+    its visits not spread; `spread` fixes the seconds a round's visits are spread over (default:
+    a share of the pause after it). No plan yet (the app was never unlocked): wait for the next turn."""
     rng = rng or random.SystemRandom()
     wake = wake or threading.Event()
     pause = first_pause
@@ -81,7 +84,8 @@ def watch_forever(make_plan: Callable[[], Plan | None], state: WatchState, stop:
             continue
         state.running = True
         try:
-            result = run_round(p.target, proxy=proxy, spread=0.0 if woken else pause * SPREAD_SHARE,
+            over = pause * SPREAD_SHARE if spread is None else spread
+            result = run_round(p.target, proxy=proxy, spread=0.0 if woken else over,
                                rng=rng, sleep=stop.wait)
         finally:
             state.running = False

@@ -16,6 +16,7 @@ from flask import Flask
 from peewee import DatabaseError
 
 from server.clock import Clock
+from server.config import Config
 from server.db import database, is_postgres, is_sqlite
 from server.models import (
     Announcement,
@@ -43,11 +44,11 @@ PAUSE_FACTOR = 1.5
 
 _SCRUBBED_AT = "pledges-at-scrub"  # the pledge count the last scrub laid out in id order
 # SQLite's scrub rewrites the whole file, so the background purge does it at most once a UTC day:
-# at its first run from SCRUB_HOUR_UTC on, if anything was deleted or arrived since the last one.
-# Stored times are days, so one rewrite a day is enough to hide arrival order; a deleted row is
-# zeroed at once (secure_delete) and its WAL frames emptied, and a copy an earlier rebalancing
-# left behind is gone by that rewrite: within 25 hours (docs/deletion.md, the withdraw page).
-SCRUB_HOUR_UTC = 3
+# at its first run from the scrub hour on (PLEDGEBOX_SCRUB_HOUR_UTC, Config.scrub_hour_utc), if
+# anything was deleted or arrived since the last one. Stored times are days, so one rewrite a day
+# is enough to hide arrival order; a deleted row is zeroed at once (secure_delete) and its WAL
+# frames emptied, and a copy an earlier rebalancing left behind is gone by that rewrite: within
+# 25 hours whatever the hour (docs/deletion.md, the withdraw page).
 _SCRUBBED_ON = "scrubbed-on"  # the UTC day of the last daily rewrite
 
 
@@ -84,9 +85,10 @@ def _delete_expired_pledges(instant: float, lease: Lease) -> int:
         time.sleep(took_all * PAUSE_FACTOR)
 
 
-def _purge(clock: Clock, lease: Lease, daily: bool = False) -> PurgeResult:
-    """One run. `daily` (the background timer): SQLite's whole-file rewrite only at its hour;
-    otherwise (`pledgebox-server purge`, an operator asking now) whenever one is owed."""
+def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeResult:
+    """One run. With `scrub_hour` (the background timer), SQLite's whole-file rewrite waits for
+    that UTC hour; without (`pledgebox-server purge`, an operator asking now) it runs whenever
+    one is owed."""
     hold_day_floor(clock)
     now, instant = int(clock.now()), clock.instant()
     pledges = _delete_expired_pledges(instant, lease)
@@ -104,7 +106,7 @@ def _purge(clock: Clock, lease: Lease, daily: bool = False) -> PurgeResult:
             scrub.mark_scrub_due()  # the rewrite may wait for the day's scrub hour
     arrived = _pledges_since_scrub()
     deleted = bool(pledges or campaigns or gone or arrived)
-    day = _daily_scrub_owed(clock) if daily and is_sqlite() else ""
+    day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
     if not deleted and not scrub.scrub_due():
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
     elif day is None:
@@ -118,10 +120,10 @@ def _purge(clock: Clock, lease: Lease, daily: bool = False) -> PurgeResult:
     return PurgeResult(campaigns, pledges, compacted)
 
 
-def _daily_scrub_owed(clock: Clock) -> str | None:
-    """The UTC day whose rewrite is owed now, or None before SCRUB_HOUR_UTC or once done today."""
+def _daily_scrub_owed(clock: Clock, scrub_hour: int) -> str | None:
+    """The UTC day whose rewrite is owed now, or None before `scrub_hour` or once done today."""
     moment = datetime.fromtimestamp(clock.now(), UTC)
-    if moment.hour < SCRUB_HOUR_UTC:
+    if moment.hour < scrub_hour:
         return None
     day = moment.date().isoformat()
     return None if get_state(_SCRUBBED_ON) == day else day
@@ -177,7 +179,8 @@ def _end_run(lease: Lease, until: int) -> None:
         log.warning("the write-ahead log is held by a reader; the next purge empties it")
 
 
-def purge_if_due(clock: Clock, interval: int) -> PurgeResult | None:
+def purge_if_due(clock: Clock, interval: int, scrub_hour: int = Config.scrub_hour_utc
+                 ) -> PurgeResult | None:
     """Purge unless another process purges or purged less than `interval` seconds ago."""
     lease = Lease(clock)
     with _connected():
@@ -186,7 +189,7 @@ def purge_if_due(clock: Clock, interval: int) -> PurgeResult | None:
         started = int(clock.now())
         try:
             with _logged_run():
-                return _purge(clock, lease, daily=True)
+                return _purge(clock, lease, scrub_hour=scrub_hour)
         finally:
             _end_run(lease, started + interval)
 
@@ -221,7 +224,7 @@ def start_background_purge(app: Flask) -> threading.Thread:
     def loop() -> None:
         while not stop.is_set():
             try:
-                purge_if_due(rt.clock, interval)
+                purge_if_due(rt.clock, interval, rt.config.scrub_hour_utc)
             except Exception as exc:  # keep purging tomorrow whatever broke today
                 log.warning("purge failed: %s", type(exc).__name__)
             stop.wait(interval)

@@ -23,7 +23,8 @@ def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int, str]
         [console_script("pledgebox"), "--keystore", str(tmp_path / "ks.json"), "app",
          "--no-browser", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PLEDGEBOX_INSECURE_TEST_KDF": "1"})
+        env={**os.environ, "PLEDGEBOX_INSECURE_TEST_KDF": "1",
+             "XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert proc.stdout is not None
     line = proc.stdout.readline()  # flushed at once, before any request
     found = FIRST_LINE.fullmatch(line)
@@ -102,8 +103,51 @@ def test_a_taken_port_is_one_plain_sentence(tmp_path):
         port = s.getsockname()[1]
         run = subprocess.run([console_script("pledgebox"), "--keystore", str(tmp_path / "k.json"),
                               "app", "--no-browser", "--port", str(port)], capture_output=True,
-                             text=True, timeout=60, check=False)
+                             text=True, timeout=60, check=False,
+                             env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert run.returncode == 1
     assert run.stdout == ""
     assert f"Port {port} on this laptop is taken" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_the_app_comes_back_on_the_same_address(tmp_path):
+    """Issue 18, item 8: a bookmark keeps working from one run to the next, and right after
+    Ctrl-C (the last run's connections still in TIME_WAIT) the port is free to use again."""
+    proc, first, token = start(tmp_path)
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError):
+        opener.open(f"http://127.0.0.1:{first}/?token={token}", timeout=10)
+    # A connection the browser keeps open (as Chromium does): on Ctrl-C the app closes it first, so
+    # the port stays in TIME_WAIT for a minute, which refused `--port` before SO_REUSEADDR.
+    idle = socket.create_connection(("127.0.0.1", first))
+    time.sleep(0.2)
+    stop(proc)
+    remembered = (tmp_path / "config" / "pledgebox" / "app-port").read_text()
+    assert remembered.strip() == str(first)  # the port, not a secret: never the token
+    assert token not in remembered
+    proc, again, _ = start(tmp_path)
+    stop(proc)
+    assert again == first
+    proc, chosen, _ = start(tmp_path, "--port", str(first))  # as typed right after Ctrl-C
+    stop(proc)
+    idle.close()
+    assert chosen == first
+
+
+def test_a_taken_remembered_port_gives_a_free_one(tmp_path):
+    proc, first, _ = start(tmp_path)
+    try:
+        other, second, _ = start(tmp_path)  # the same keystore's app is still running there
+        err = stop(other)
+    finally:
+        stop(proc)
+    assert second != first
+    assert "Traceback" not in err

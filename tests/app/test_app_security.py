@@ -282,3 +282,39 @@ def test_next_keeps_a_real_page_of_the_app_with_its_query(browser_in, made_keyst
     answer = browser_in.get("/language/es?next=/unlock%3Fnext%3D//evil.example")
     assert answer.location == "/unlock?next=%2F%2Fevil.example"
     assert browser_in.get(answer.location).location == "/"
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["Open Pledgebox from your terminal", "Ctrl-C", "<code>pledgebox app</code>"]),
+    ("es-MX,es;q=0.9", ["Abre Pledgebox desde tu terminal", "Ctrl-C", "<code>pledgebox app</code>"]),
+])
+def test_a_browser_without_the_cookie_gets_a_page_that_looks_like_the_app_and_says_what_to_do(
+        running, lang, words):
+    """Issue 18, item 8: a new browser, a bookmark from an earlier run, or the used first address."""
+    import base64
+    import hashlib
+    import re
+
+    b = Browser(running)
+    token = running.state.token
+    for path in ("/", "/organizers", "/?token=" + "A" * 43):
+        page = b.get(path, headers={"Accept-Language": lang})
+        assert page.status == 401
+        assert page.headers["Content-Type"].startswith("text/html")
+        for word in words:
+            assert word in page.text, (path, word)
+        assert "`" not in page.text
+        assert '<header class="top">' in page.text
+        style = re.search(r"<style>(.*?)</style>", page.text, re.S)
+        assert style is not None
+        digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+        assert f"style-src 'sha256-{digest}'" in page.headers["Content-Security-Policy"]
+        assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+        assert "<script" not in page.text
+        assert "--brand" in style.group(1)  # the app's own stylesheet
+    assert running.state.token == token  # none of this spends or shows the real token
+    assert token not in page.text
+    b.get(f"/?token={token}")
+    used = Browser(running).get(f"/?token={token}", headers={"Accept-Language": lang})
+    assert used.status == 401
+    assert ("already used" in used.text) or ("ya se usó" in used.text)

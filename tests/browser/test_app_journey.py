@@ -113,10 +113,11 @@ def test_an_organizer_does_everything_through_the_app(browser: Browser, live_ser
     a.reload()
     pending = a.locator(".pending-person")
     expect(pending.locator(".words-text")).to_have_text(words_b)  # the same words on both sides
-    pending.get_by_label("We compared the words aloud and they match.").check()
+    pending.get_by_label("We compared the safety number aloud and it matches.").check()
     pending.get_by_role("button", name="Approve").click()
     expect(a.get_by_text("can now read your coalition's pledges")).to_be_visible()
-    b.get_by_role("link", name="Done").click()
+    expect(b.locator("h1")).to_have_text("You are in", timeout=15000)  # without a reload
+    b.get_by_role("link", name="See your coalition's campaigns").click()
     b.get_by_role("link", name="Roster").first.click()
     expect(b.locator("#roster-live")).to_have_attribute("data-opened", "1", timeout=LONG)
 

@@ -101,22 +101,25 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
     newcomer.get_by_role("link", name="Join with an invite").click()
     newcomer.fill("#invite", invite)
     newcomer.get_by_role("button", name="Join").click()
-    expect(newcomer.locator("h1")).to_have_text("Read your safety words aloud")
+    expect(newcomer.locator("h1")).to_have_text("Read your safety number aloud")
     their_words = newcomer.locator(".words-text").inner_text()
     assert len(their_words.split()) >= 4
+    their_number = newcomer.locator(".safety-number").inner_text()
+    assert len(their_number.replace(" ", "")) == 20
 
     admin.reload()
     pending = admin.locator(".pending-person")
     expect(pending.locator(".words-text")).to_have_text(their_words)  # the same words on both sides
+    expect(pending.locator(".safety-number")).to_have_text(their_number)
     expect(pending).to_contain_text("member")
     expect(admin.locator("#pending-title + p")).to_contain_text(
         "Compare these aloud, by call or in person.")
     pending.get_by_role("button", name="Approve").click()
     assert newcomer_app.state.session is not None
     expect(admin.locator("#pending-title")).to_have_count(1)  # refused: the box was not ticked
-    pending.get_by_label("We compared the words aloud and they match.").check()
+    pending.get_by_label("We compared the safety number aloud and it matches.").check()
     pending.get_by_role("button", name="Approve").click()
-    expect(admin.locator(".notice")).to_contain_text("Approved as member.")
+    expect(admin.locator(".notice.ok")).to_contain_text("Approved as member.")
     expect(admin.locator("#pending-title")).to_have_count(0)
 
     # Pledges to re-encrypt, then a rotation with re-encryption and its progress bar.

@@ -77,6 +77,7 @@ def test_the_app_says_what_its_watch_saw_and_raises_the_alarm_on_every_page(
             findings = page.locator(".watch-findings li")
             expect(findings.first).to_contain_text("iPhone")
             expect(findings.first).to_contain_text(cid)
+            expect(findings.first).to_contain_text("Walkout")  # the campaign's title, not only its id
             expect(page.locator(".watch-findings")).to_contain_text("scripts where this release has")
             expect(page.locator(".watch-findings")).not_to_contain_text("Android")
             expect(page.locator("#post-en")).to_have_value(re.compile("Don't pledge until we say it's safe"))
@@ -94,6 +95,7 @@ def test_the_app_says_what_its_watch_saw_and_raises_the_alarm_on_every_page(
             _shots(page, "home-alarm", "es")
             page.goto(f"{base}/watch")
             expect(page.locator("h1")).to_have_text("Vigilancia de la página")
+            expect(page.locator(".watch-findings")).to_contain_text("iPhone Safari, español")
             _shots(page, "watch-alarm", "es")
         finally:
             proxy.rewrite = None

@@ -101,7 +101,9 @@ class Deployment:
                    if line[:1] in "AC"]
         root = Path(self.podman("mount", container).strip())
         try:
-            places += [root / path.lstrip("/") for path in changed]
+            # the layer's changed files (a changed folder's files are listed one by one), and
+            # everything in the volumes
+            places += [root / path.lstrip("/") for path in changed if (root / path.lstrip("/")).is_file()]
             mounts = json.loads(self.podman("inspect", container, "--format", "{{json .Mounts}}"))
             places += [Path(m["Source"]) for m in mounts if m.get("Type") == "volume"]
             for place in places:

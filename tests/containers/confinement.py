@@ -56,3 +56,13 @@ def address_on(deployment: Deployment, service: str, network: str) -> str:
     name = f"{deployment.project}_{network}"
     return deployment.podman("inspect", deployment.container(service), "--format",
                              f'{{{{(index .NetworkSettings.Networks "{name}").IPAddress}}}}').strip()
+
+
+def has_route_out(deployment: Deployment, service: str) -> bool:
+    """Whether `service`'s network namespace has a default route (IPv4 or IPv6)."""
+    container = deployment.container(service)
+    ipv4 = deployment.podman("exec", container, "cat", "/proc/net/route").splitlines()[1:]
+    ipv6 = run(["podman", "exec", container, "cat", "/proc/net/ipv6_route"], check=False).stdout.splitlines()
+    default6 = "00000000000000000000000000000000 00 "
+    return (any(line.split()[1] == "00000000" for line in ipv4 if line.split())
+            or any(line.startswith(default6) and not line.rstrip().endswith("lo") for line in ipv6))

@@ -18,7 +18,7 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
-from tests.containers.confinement import assert_confined
+from tests.containers.confinement import assert_confined, has_route_out
 from tests.containers.images import APP_TAG, run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
@@ -57,6 +57,8 @@ def test_the_apps_security_headers_pass_through_caddy(deployment: Deployment, ca
     for path in ("/", "/healthz", f"/p/{campaign.campaign_id}", f"/api/v1/campaigns/{campaign.campaign_id}",
                  "/nothing-here"):
         reply = call(deployment.base_url, "GET", path)
+        # The one header Caddy adds, with the onion profile on (its value is checked below).
+        assert reply.headers.pop("onion-location", "").endswith(".onion" + path)
         # HSTS too: Caddy says the request came over TLS and the app trusts exactly that one hop.
         assert_hardened(reply, f"GET {path} through Caddy", tls=True)
     page = call(deployment.base_url, "GET", f"/p/{campaign.campaign_id}", headers={"Accept-Encoding": "gzip"})
@@ -72,9 +74,8 @@ def test_no_log_anywhere_holds_a_request(deployment: Deployment, campaign: Campa
     call(deployment.base_url, "POST", f"/api/v1/campaigns/{campaign.campaign_id}/pledges",
          raw=b"{not json", headers={**agent, "Content-Type": "application/json"})
     pledge(deployment.base_url, campaign.campaign_id)
-    # What the containers see as the visitor's address: the podman network's gateway.
-    network = deployment.podman("network", "inspect", f"{deployment.project}_default",
-                                "--format", "{{range .Subnets}}{{.Gateway}} {{end}}").split()
+    # What the containers see as the visitor's address: a gateway of Caddy's networks.
+    network = sorted(deployment.client_addresses("caddy"))
     forbidden = [SENTINEL, campaign.campaign_id, "198.51.100.77", "Mozilla", "/api/v1", "/p/", "HTTP/1.1",
                  "HTTP/2", *network]
     for service in ("app", "caddy", "tor"):
@@ -229,4 +230,18 @@ def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: D
     """Issue 17, finding 12: Caddy ran as root with every capability, Tor in its namespace."""
     for service in ("caddy", "tor", "app"):
         assert_confined(deployment, service)
+    # Only Caddy's namespace (which Tor shares) has a way out: for certificates and the Tor network.
+    assert has_route_out(deployment, "caddy")
+    assert not has_route_out(deployment, "app")
 
+
+def test_the_clearnet_site_offers_the_onion_address_by_itself(deployment: Deployment) -> None:
+    """Issue 17, finding 12: Onion-Location needed a manual edit of the Caddyfile. With the onion
+    profile on, Tor publishes its address (not its keys) and Caddy sends it."""
+    address = deployment.podman("exec", deployment.container("tor"), "cat",
+                                "/var/lib/tor/pledgebox/hostname").strip()
+    for path in ("/", "/healthz?x=1"):
+        reply = call(deployment.base_url, "GET", path)
+        assert reply.headers.get("onion-location") == f"http://{address}{path}", reply.headers
+    published = deployment.podman("exec", deployment.container("caddy"), "ls", "-A", "/var/lib/onion-address")
+    assert published.split() == ["hostname"]  # the address only: no key ever leaves Tor's volume

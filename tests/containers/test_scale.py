@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.containers.compose import Deployment
-from tests.containers.confinement import address_on, assert_confined, connect_from
+from tests.containers.confinement import address_on, assert_confined, connect_from, has_route_out
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import pledge
 from tests.support.http import call
@@ -91,8 +91,11 @@ def test_the_apps_wait_for_postgresql_instead_of_restarting(deployment: Deployme
 
 
 def test_every_container_is_unprivileged_on_a_read_only_root(deployment: Deployment) -> None:
-    for service in ("caddy", "app", "app2", "postgres", "redis"):
+    services = ("caddy", "app", "app2", "postgres", "redis")
+    for service in services:
         assert_confined(deployment, service)
+    # Only Caddy's namespace has a way out (certificates); nothing on `default` or `backend` has.
+    assert [s for s in services if has_route_out(deployment, s)] == ["caddy"]
 
 
 def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> None:
@@ -116,3 +119,6 @@ def test_redis_answers_only_with_its_password(deployment: Deployment) -> None:
     assert with_password.strip() == "True"
     assert password not in deployment.logs("redis")
 
+
+def test_without_the_onion_profile_no_onion_location_is_sent(deployment: Deployment) -> None:
+    assert "onion-location" not in call(deployment.base_url, "GET", "/").headers

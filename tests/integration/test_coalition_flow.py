@@ -20,7 +20,7 @@ from crypto import BadEnvelope
 from crypto import ids as crypto_ids
 from crypto.encoding import b64u_encode
 from crypto.envelope import open_bytes
-from crypto.identity import safety_words
+from crypto.identity import safety_number, safety_words
 from organizer.session import Session
 from server.db import database
 from server.models import DirectoryEntry, Invite, Organizer, Pledge, WrappedSecret
@@ -114,6 +114,7 @@ def test_three_organizers_invite_remove_rotate_reencrypt(live_server: LiveServer
     joined = bob.run("join", admin_invite)
     assert joined.stdout.strip() == bob_fp
     assert safety_words(bob_fp) in joined.stderr
+    assert safety_number(bob_fp) in joined.stderr
     carol_fp = carol.out("join", member_invite)
     assert FINGERPRINT.fullmatch(carol_fp)
 
@@ -123,10 +124,12 @@ def test_three_organizers_invite_remove_rotate_reencrypt(live_server: LiveServer
     # Pending: listed with safety words for the admin, unable to read anything themselves.
     listed = [json.loads(line) for line in
               alice.out("organizer", "list", "--format", "jsonl").splitlines()]
-    assert all(set(o) == {"fingerprint", "role", "status", "safety_words"} for o in listed)
+    assert all(set(o) == {"fingerprint", "role", "status", "safety_words", "safety_number",
+                          "name"} for o in listed)
     by_fp = {o["fingerprint"]: o for o in listed}
     assert by_fp[bob_fp] == {"fingerprint": bob_fp, "role": "admin", "status": "pending",
-                             "safety_words": safety_words(bob_fp)}
+                             "safety_words": safety_words(bob_fp),
+                             "safety_number": safety_number(bob_fp), "name": None}
     assert by_fp[carol_fp]["role"] == "member"
     assert by_fp[alice_fp]["status"] == "active"
     assert "approved" in bob.refused("roster", campaign_id)

@@ -297,3 +297,51 @@ def test_a_campaign_stored_with_a_threshold_below_5_keeps_working(
     t = json.loads(tally.compute(org.session, cid))
     assert (t["counts"]["northview-high"], t["reached"]) == (5, ["northview-high"])
     tally.publish(org.session, cid, tally.compute(org.session, cid))
+
+
+# ---------- finding 8: CSV formulas after a separator ----------
+
+HOSTILE_TEXT = ['x;=HYPERLINK("http://evil.example","click")', "a,+1+cmd|' /C calc'!A0",
+                'b\t@SUM(1+1)', 'c; "=1+1"', "d;\n-2+3", "=plain"]
+
+
+def formula_cells(raw: str) -> list[str]:
+    """Every cell a spreadsheet could make of `raw` when it splits on `,`, `;` or a tab, honours
+    quotes or not, and trims spaces and quotes: the ones that would run as a formula."""
+    import re
+
+    found = []
+    for piece in re.split(r"[,;\t\r\n]", raw):
+        cell = piece.strip().lstrip('"').strip()
+        if cell[:1] in ("=", "+", "-", "@"):
+            found.append(cell)
+    return found
+
+
+def test_csv_cells_are_quoted_and_no_formula_follows_a_separator(
+        site: tuple[str, OrganizerHandle]) -> None:
+    import csv
+
+    base_url, org = site
+    cid = _campaign(org)
+    info = campaign_info(base_url, cid)
+    for text in HOSTILE_TEXT:
+        post_sealed(base_url, info, seal_v11(info, {"school": "covina-high", "message": text},
+                                             b64u(secrets.token_bytes(16))))
+    env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE}
+    for extra in ([], ["--ids"]):
+        run = subprocess.run([console_script("pledgebox"), "--keystore", str(org.keystore), "roster",
+                              cid, "--format", "csv", *extra], capture_output=True, text=True,
+                             env=env, timeout=120, check=False)
+        assert run.returncode == 0, run.stderr
+        assert formula_cells(run.stdout) == []
+        rows = list(csv.reader(io.StringIO(run.stdout)))
+        assert len(rows) == 1 + len(HOSTILE_TEXT)
+        quoted = io.StringIO()
+        csv.writer(quoted, quoting=csv.QUOTE_ALL).writerows(rows)
+        assert run.stdout.replace("\r\n", "\n") == quoted.getvalue().replace("\r\n", "\n")  # all quoted
+        messages = sorted(r[4] for r in rows[1:])
+        # the text is all there, a quote mark put before each formula character that follows a
+        # separator (or starts the cell), as spreadsheets show text
+        assert "x;'=HYPERLINK(\"http://evil.example\",\"click\")" in messages
+        assert "'=plain" in messages

@@ -280,3 +280,36 @@ def test_a_rotation_numbers_past_every_version_it_has_seen(admin: OrganizerHandl
     assert rotation.rotate(admin.session) == 3
     assert Session.open(admin.keystore, PASSPHRASE).coalition["key_version"] == 3
     assert sorted(key_rows()) == [1, 2, 3]
+
+
+def test_the_cli_says_when_the_links_stop(admin: OrganizerHandle, tmp_path: Path, days: Days,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18, item 1: `campaign show` gives the day; from 10 days before it, a member's every
+    command warns (an admin's command renews instead, so it never needs to)."""
+    campaign_id = make_campaign(admin, action_in=40, closes_in=39, delete_in=45)
+    member = joined(tmp_path, admin, "member", "member")
+    members.approve(admin.session, fp(member))
+    monkeypatch.setenv("PLEDGEBOX_PASSPHRASE", PASSPHRASE)
+    last_day = days.today + timedelta(days=30)
+
+    def run(who: OrganizerHandle, *argv: str) -> tuple[str, str]:
+        assert cli.main(["--keystore", str(who.keystore), *argv]) == 0
+        out = capsys.readouterr()
+        return out.out, out.err
+
+    days.move_to(19)  # 11 days left: no warning yet
+    out, err = run(member, "campaign", "show", campaign_id)
+    assert f"link works until: {last_day}" in out
+    assert "warning" not in err
+    days.move_to(20)
+    _, err = run(member, "campaign", "list")
+    assert f"warning: your share links work until {last_day} unless an admin opens Pledgebox" in err
+    out, err = run(admin, "campaign", "show", campaign_id)  # renews: 30 days from day 20
+    assert f"link works until: {days.today + timedelta(days=30)}" in out
+    assert "warning" not in err
+    _, err = run(member, "campaign", "list")
+    assert "warning" not in err
+    days.move_to(51)
+    _, err = run(member, "campaign", "list")
+    assert "warning: your share links stopped working after" in err

@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -111,6 +112,14 @@ def embedded_answer_differs(request: Headers, path: str, headers: Headers, body:
     return (headers, new.encode()) if new != html else None
 
 
+def a_release_the_tool_does_not_know(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+    if not header(headers, "Content-Type").startswith("text/html"):
+        return None
+    html = body.decode()
+    new = re.sub(r'content="Pledgebox [^"]+"', 'content="Pledgebox 9.9.9"', html, count=1)
+    return (headers, new.encode()) if new != html else None
+
+
 def everyone(client: str) -> bool:
     return True
 
@@ -127,6 +136,8 @@ CASES = {  # attack, which clients it targets, words the report must hold
     "the withdraw page changed": (withdraw_page_changed, everyone, "HTML differs"),
     "an embedded campaign answer that differs from the API's":
         (embedded_answer_differs, everyone, "embedded in the page differs"),
+    "a page that names a release the tool does not know":
+        (a_release_the_tool_does_not_know, everyone, "update the tool; if it persists"),
 }
 
 
@@ -280,3 +291,20 @@ def test_through_a_socks5_proxy_each_round_has_its_own_login_and_nothing_resolve
     host, port = urlsplit(world.server_url).hostname, urlsplit(world.server_url).port
     assert set(proxy.targets) == {(host, port)}
     proxy.sock.close()
+
+
+def test_without_once_it_keeps_watching_until_interrupted(world: World, tmp_path: Path) -> None:
+    env = {**os.environ, "PLEDGEBOX_PASSPHRASE": PASSPHRASE, "XDG_DATA_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "organizer.cli", "--keystore", str(world.admin.keystore),
+                             "watch", "--spread", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first round comes at once
+        assert "every page, header and file was what this release serves" in first
+        assert proc.poll() is None  # and it waits for the next one
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert out == ""

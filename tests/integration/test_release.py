@@ -42,8 +42,10 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def bootstrap() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("single_file_main", ROOT / "release" / "single_file_main.py")
-    assert spec and spec.loader
+    path = ROOT / "release" / "single_file_main.py"
+    spec = importlib.util.spec_from_file_location("single_file_main", path)
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -65,7 +67,8 @@ def test_two_builds_of_one_commit_are_the_same_bytes_and_pass_sha256sum(releases
                             f"pledgebox-{version}.tar.gz"])
     checked = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=first, capture_output=True, text=True,
                              check=False)
-    assert checked.returncode == 0 and checked.stdout.count(": OK") == 3, checked.stdout + checked.stderr
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count(": OK") == 3, checked.stdout
     for name in names:  # and not by luck of the sums file: the bytes themselves
         assert hashlib.sha256((first / name).read_bytes()).digest() == \
             hashlib.sha256((second / name).read_bytes()).digest()
@@ -79,9 +82,11 @@ def test_the_single_file_runs_on_a_fresh_python_with_nothing_installed(releases,
     helped = subprocess.run(["python3", str(single), "--help"], capture_output=True, text=True, env=env,
                             timeout=120, check=False)
     assert helped.returncode == 0, helped.stderr
-    assert "pledgebox" in helped.stdout and " app " in helped.stdout
+    assert "pledgebox" in helped.stdout
+    assert " app " in helped.stdout
     unpacked = list((tmp_path / "home" / ".cache" / "pledgebox").glob("app-*"))
-    assert len(unpacked) == 1 and not (unpacked[0] / "server").exists()  # the organizer's tool only
+    assert len(unpacked) == 1
+    assert not (unpacked[0] / "server").exists()
     answer_on_loopback(["python3", str(single), "app", "--no-browser"], env, tmp_path)
 
 

@@ -509,7 +509,7 @@ def test_on_sqlite_the_background_purge_rewrites_the_file_once_a_day_at_the_scru
     """Issue 20: a withdrawal or a new pledge no longer costs a whole-file rewrite every purge
     interval; the background purge does it once a UTC day, at its first run from 03:00, and a
     withdrawal before that hour stays due until then (what the withdraw page promises)."""
-    from server.retention.purge import SCRUB_HOUR_UTC
+    hour = 7  # PLEDGEBOX_hour, passed on by the timer as here
 
     campaign_id = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
     pledges = [pledge_in(client, campaign_id) for _ in range(3)]
@@ -525,25 +525,25 @@ def test_on_sqlite_the_background_purge_rewrites_the_file_once_a_day_at_the_scru
                             json={"withdraw_token": b64u_encode(pledge[1])})
         assert reply.status_code == 204
 
-    _clock_at_utc_hour(clock_file, 2, SCRUB_HOUR_UTC - 1.5)
+    _clock_at_utc_hour(clock_file, 2, hour - 1.5)
     withdraw(pledges[0])
     assert state("scrub-due")
-    assert purge_if_due(clock, 1) is not None
+    assert purge_if_due(clock, 1, hour) is not None
     assert state("scrub-due")  # before the hour: nothing rewritten yet
     assert state("scrubbed-on") is None
 
-    _clock_at_utc_hour(clock_file, 2, SCRUB_HOUR_UTC + 0.25)
-    assert purge_if_due(clock, 1) is not None
+    _clock_at_utc_hour(clock_file, 2, hour + 0.25)
+    assert purge_if_due(clock, 1, hour) is not None
     assert not state("scrub-due")  # the day's rewrite ran
     day = datetime.fromtimestamp(clock.now(), UTC).date().isoformat()
     assert state("scrubbed-on") == day
 
     withdraw(pledges[1])
-    _clock_at_utc_hour(clock_file, 2, SCRUB_HOUR_UTC + 2)
-    assert purge_if_due(clock, 1) is not None
+    _clock_at_utc_hour(clock_file, 2, hour + 2)
+    assert purge_if_due(clock, 1, hour) is not None
     assert state("scrub-due")  # once a day: the next one waits for tomorrow's hour
-    _clock_at_utc_hour(clock_file, 3, SCRUB_HOUR_UTC)
-    assert purge_if_due(clock, 1) is not None
+    _clock_at_utc_hour(clock_file, 3, hour)
+    assert purge_if_due(clock, 1, hour) is not None
     assert not state("scrub-due")
 
 
@@ -551,12 +551,12 @@ def test_the_withdraw_page_states_the_bound_the_scrub_keeps(client: FlaskClient)
     """The page promises what docs/deletion.md states and the code keeps: a day between daily
     rewrites plus the longest purge interval the server accepts fits in 25 hours."""
     from server.config import ConfigError, load_config
-    from server.retention.purge import SCRUB_HOUR_UTC
 
     longest = 600
     with pytest.raises(ConfigError, match="between"):
         load_config({"PLEDGEBOX_PURGE_INTERVAL_SECONDS": str(longest + 1)})
-    assert 0 <= SCRUB_HOUR_UTC < 24
+    with pytest.raises(ConfigError, match="between"):
+        load_config({"PLEDGEBOX_SCRUB_HOUR_UTC": "24"})
     assert 24 * 3600 + longest <= 25 * 3600
     docs = (Path(__file__).parents[2] / "docs" / "deletion.md").read_text()
     assert "within 25 hours" in docs

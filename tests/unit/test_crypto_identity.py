@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey as NaclSigningKey
 
-from crypto.identity import SAFETY_WORD_COUNT, OrganizerIdentity, fingerprint, safety_words
+from crypto.identity import (
+    SAFETY_DIGITS,
+    SAFETY_WORD_COUNT,
+    OrganizerIdentity,
+    fingerprint,
+    safety_number,
+    safety_words,
+)
 
 SIGN_SEED, BOX_SECRET = bytes(range(32)), bytes(range(32, 64))
 WORDS = resources.files("crypto").joinpath("wordlist.txt").read_text().split()
@@ -73,3 +80,32 @@ def test_secrets_never_appear_in_repr() -> None:
     text = repr(OrganizerIdentity(SIGN_SEED, BOX_SECRET))
     assert repr(SIGN_SEED) not in text
     assert repr(BOX_SECRET) not in text
+
+
+WORDS_ES = resources.files("crypto").joinpath("wordlist_es.txt").read_text("utf-8").split()
+
+
+def test_known_answer_safety_number_and_spanish_words() -> None:
+    """Pinned like the words: the number is the same in every language, so an English and a
+    Spanish reader compare the same digits; the words are an aid in each one's language."""
+    fp = OrganizerIdentity(SIGN_SEED, BOX_SECRET).fingerprint
+    assert safety_number(fp) == "10625 23625 98972 51037"  # int(fp[:16], 16), 20 digits
+    assert safety_number("00" * 20) == "00000 00000 00000 00000"
+    assert safety_number("ff" * 20) == "18446 74407 37095 51615"
+    assert safety_words(fp, "es") == "joya fresa espejo arroz copa panda juego ratón"
+    assert safety_words(fp, "xx") == safety_words(fp)  # a language without a list: English
+
+
+def test_the_spanish_wordlist_has_256_distinct_words() -> None:
+    assert len(WORDS_ES) == 256
+    assert len(set(WORDS_ES)) == 256
+    assert all(w.isalpha() and w.islower() for w in WORDS_ES)
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_the_number_and_the_words_carry_the_same_64_bits(raw: bytes) -> None:
+    """Comparing either is as strong as comparing the other: each determines the first 8 bytes."""
+    digits = safety_number(raw.hex()).replace(" ", "")
+    assert len(digits) == SAFETY_DIGITS
+    assert int(digits).to_bytes(8, "big") == raw[:8]
+    assert [WORDS_ES.index(w) for w in safety_words(raw.hex(), "es").split(" ")] == list(raw[:8])

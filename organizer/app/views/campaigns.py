@@ -6,12 +6,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WResponse
 
-from organizer import campaigns
+from organizer import campaigns, coalition
 from organizer.app import preview
-from organizer.app.helpers import current_session, fail, notify
+from organizer.app.helpers import current_session, fail, notify, synced
 from organizer.app.i18n import current_language
 from organizer.app.rosters import rosters
 from organizer.errors import UserError
+from organizer.link_life import link_life
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -46,10 +47,11 @@ def index() -> str:
 @bp.get("/<campaign_id>")
 def show(campaign_id: str) -> str:
     session = current_session()
+    life = link_life(synced(session), coalition.utc_today())  # an admin's visit renews the key
     item = campaigns.find(session, campaign_id)
     return render_template("campaigns/show.html", item=item, d=item["descriptor"],
                            link=campaigns.share_link(session, campaign_id),
-                           admin=session.signing_key() is not None)
+                           admin=session.signing_key() is not None, life=life)
 
 
 @bp.get("/<campaign_id>/wipe")

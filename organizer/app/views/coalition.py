@@ -1,14 +1,15 @@
 """Joining with an invite, starting a coalition, and the coalition server's address."""
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from crypto.identity import safety_words
 from organizer import coalition, members
 from organizer.app.helpers import current_session, fail, notify
+from organizer.app.i18n import user_message
 from organizer.errors import UserError
+from organizer.session import Session
 
 bp = Blueprint("coalition", __name__)
 
@@ -26,27 +27,42 @@ def join() -> str | Response:
     return render_template("join.html")
 
 
+def _status(session: Session) -> str:
+    """Our status on the server (fetching any keys wrapped to us), or the last one we know when
+    the server cannot be asked: the page then keeps saying "waiting" and asks again later."""
+    try:
+        return str(coalition.sync(session)["status"])
+    except (UserError, CryptoError):
+        return str(session.coalition.get("status", "pending"))
+
+
 @bp.get("/join/words")
 def joined() -> str:
     session = current_session()
-    return render_template("joined.html", words=safety_words(session.identity.fingerprint),
-                           name=session.coalition.get("name", ""),
+    return render_template("joined.html", fingerprint=session.identity.fingerprint,
+                           name=session.coalition.get("name", ""), status=_status(session),
                            role=session.coalition.get("role", ""))
 
 
+@bp.get("/join/status.json")
+def join_status() -> Response:
+    """Polled by the joined page's script: "active" once an admin has approved us."""
+    return jsonify({"version": _status(current_session())})
+
+
 @bp.route("/coalition/new", methods=["GET", "POST"])
-def create() -> str | Response:
+def create() -> str | tuple[str, int] | Response:
     session = current_session()
+    typed = {k: request.form.get(k, "") for k in ("name", "server", "setup_code")}
     if request.method == "POST":
-        form = request.form
         try:
-            coalition.create(session, form.get("server", ""), form.get("setup_code", ""),
-                             form.get("name", "").strip())
-        except (UserError, CryptoError) as exc:
-            return fail(exc, "coalition.create")
+            coalition.create(session, typed["server"], typed["setup_code"], typed["name"].strip())
+        except (UserError, CryptoError) as exc:  # the page again, with everything as typed
+            notify(user_message(exc), "error")
+            return render_template("coalition_new.html", typed=typed), 400
         notify(_("Your coalition is ready, and you are its first admin."))
         return redirect(url_for("home.index"), code=303)
-    return render_template("coalition_new.html")
+    return render_template("coalition_new.html", typed=typed)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -20,7 +20,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WResponse
 
-from organizer import campaigns, coalition, live_roster, report, roster
+from organizer import campaigns, days, live_roster, report, roster, tally
 from organizer.app.autopublish import Keeping
 from organizer.app.helpers import current_session
 from organizer.app.rosters import rosters, stream
@@ -49,15 +49,24 @@ def _page() -> int:
 @bp.get("/<campaign_id>/roster", endpoint="roster")
 def roster_page(campaign_id: str) -> str:
     item, shown, running = _runs(campaign_id)
-    query, page = g.browser.searches.get(campaign_id, ""), _page()
-    rows, matching = shown.table(query, page)
     session = current_session()
     return render_template(
         "roster/show.html", item=item, d=item["descriptor"], campaign_id=campaign_id,
-        live=_live_context(item, shown, running), rows=rows, matching=matching, query=query,
-        page=page, pages=max(1, -(-matching // live_roster.PER_PAGE)), conflicting=shown.conflicting(),
+        **_page_context(item, shown, running),
         admin=session.signing_key() is not None, threshold=item["descriptor"].get("threshold"),
         auto=_kept_fresh(campaign_id), can_publish="campaigns.publish_counts" in current_app.view_functions)
+
+
+def _page_context(item: dict[str, Any], shown: live_roster.RosterRun,
+                  running: live_roster.RosterRun | None) -> dict[str, Any]:
+    """The counts and the table from one snapshot of the shown pass (issue 18, item 10)."""
+    query, page = g.browser.searches.get(item["campaign_id"], ""), _page()
+    snap, rows, matching = shown.view(query, page)
+    day_span = days.stored_day_span(item["descriptor"].get("time_zone"))
+    return {"live": _live_context(item, snap, shown, running, page, day_span), "rows": rows,
+            "matching": matching, "query": query, "page": page,
+            "pages": max(1, -(-matching // live_roster.PER_PAGE)),
+            "conflicting": shown.conflicting(), "day_span": day_span}
 
 
 @bp.post("/<campaign_id>/roster/search", endpoint="roster_search")
@@ -78,10 +87,10 @@ def _kept_fresh(campaign_id: str) -> Keeping | None:
     return keeper.keeping(campaign_id) if keeper else None
 
 
-def _live_context(item: dict[str, Any], shown: live_roster.RosterRun,
-                  running: live_roster.RosterRun | None) -> dict[str, Any]:
-    snap = shown.snapshot()
-    progress = (running or shown).snapshot()
+def _live_context(item: dict[str, Any], snap: live_roster.Snapshot, shown: live_roster.RosterRun,
+                  running: live_roster.RosterRun | None, page: int,
+                  day_span: days.DaySpan | None) -> dict[str, Any]:
+    progress = snap if running is None or running is shown else running.snapshot()
     busy = not progress.finished
     most = max([n for _, counts in snap.counts for _, n in counts] or [1])
     days_most = max([n for _, n in snap.per_day] or [1])
@@ -89,14 +98,18 @@ def _live_context(item: dict[str, Any], shown: live_roster.RosterRun,
             "updating": running is not None and running is not shown, "most": most,
             "days_most": days_most, "helpers": shown.helper_rows(), "fields": item["descriptor"]["fields"],
             "campaign_id": item["campaign_id"], "refresh": 2 if busy else 15,
-            "school": roster.is_school}
+            "school": roster.is_school, "page": page, "day_span": day_span}
 
 
 @bp.get("/<campaign_id>/roster/live")
 def roster_live(campaign_id: str) -> str:
-    """The part of the page app.js swaps in while the page is open (counts, days, helpers)."""
+    """The parts of the page app.js swaps in while the page is open: the counts, days, helpers
+    and the table, all from one snapshot."""
     item, shown, running = _runs(campaign_id)
-    return render_template("roster/_live.html", live=_live_context(item, shown, running))
+    context = {"d": item["descriptor"], "campaign_id": campaign_id,
+               **_page_context(item, shown, running)}
+    return render_template("roster/_live.html", **context) + render_template(
+        "roster/_table.html", **context)
 
 
 def _export_writer(campaign_id: str, kind: str) -> Any:
@@ -114,7 +127,7 @@ def _export_writer(campaign_id: str, kind: str) -> Any:
             roster.write_jsonl(rows, out)
         else:
             report.write_html(rows, out, title=d["title"], campaign_id=campaign_id,
-                              fields=d["fields"], tally=counted, today=coalition.utc_today())
+                              fields=d["fields"], tally=counted, today=tally.zone_today(d))
     return write
 
 

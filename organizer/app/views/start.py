@@ -1,5 +1,6 @@
 """First run (make or restore a keystore), unlock and lock, the backup download, the language."""
 
+from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, send_file, url_for
@@ -7,7 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
 from crypto import CryptoError
-from organizer import passphrase
+from organizer import passphrase, start_over
 from organizer.app.guard import state
 from organizer.app.helpers import fail, notify, own_page
 from organizer.app.i18n import SUPPORTED, current_language
@@ -80,6 +81,37 @@ def unlock() -> str | WResponse:
             return fail(exc, "start.unlock", next=target)
         return redirect(target, code=303)
     return render_template("unlock.html", next=target, path=app_state.keystore_path)
+
+
+@bp.get("/start-over")
+def start_over_page() -> str | WResponse:
+    """A forgotten passphrase: what starting again means, before anything is moved."""
+    if not state().keystore_path.exists():
+        return redirect(url_for("start.welcome"), code=303)
+    if state().session is not None:
+        return redirect(url_for("home.index"), code=303)  # unlocked: the passphrase is known
+    return render_template("start_over.html", path=state().keystore_path)
+
+
+@bp.post("/start-over")
+def start_over_confirmed() -> WResponse:
+    """Set the keystore aside (renamed, never deleted) and begin a new one, to join again."""
+    app_state = state()
+    if app_state.session is not None or not app_state.keystore_path.exists():
+        return redirect(url_for("home.index"), code=303)
+    if request.form.get("confirm") != "yes":
+        return fail(BadInput(_("Tick the box first: it says what starting again means.")),
+                    "start.start_over_page")
+    try:
+        aside = start_over.set_aside(app_state.keystore_path, date.today())
+    except OSError:
+        return fail(BadInput(_("The keystore file could not be moved aside, so nothing was "
+                               "changed. Check that its folder can be written to.")),
+                    "start.start_over_page")
+    notify(_("Your old keystore is kept at %(path)s, in case you remember its passphrase. Now "
+             "make a new keystore, then choose “Join with an invite” and paste the invite an "
+             "admin sends you.", path=str(aside)))
+    return redirect(url_for("start.welcome"), code=303)
 
 
 @bp.post("/lock")

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from organizer.app.watching import app_watch, post_messages, watch_line
+from organizer.app.watching import app_watch, campaign_titles, client_label, post_messages, watch_line
 
 bp = Blueprint("watch", __name__)
 
@@ -14,7 +14,7 @@ def index() -> str:
     with watch.status.lock:
         alarms, last = list(watch.status.alarms), watch.status.last
     return render_template("watch.html", line=watch_line(), alarms=alarms, last=last,
-                           posts=post_messages())
+                           posts=post_messages(), titles=campaign_titles(), client_label=client_label)
 
 
 @bp.post("/watch/check")

@@ -4,17 +4,19 @@ the wizard works without JavaScript; the form's texts become a CampaignSpec in t
 core (organizer/campaign_form.py), never here.
 """
 
+from datetime import UTC, date, datetime
+
 from flask import Response, abort, g, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_date, gettext, lazy_gettext
 from werkzeug.wrappers import Response as WResponse
 
-from organizer import campaign_form, campaigns, coalition
+from organizer import campaign_form, campaigns, clock, coalition, tally
 from organizer.app import preview
 from organizer.app.drafts import Draft, drafts
 from organizer.app.helpers import current_session, notify
 from organizer.app.i18n import SUPPORTED, user_message
 from organizer.app.views.campaigns import bp
-from organizer.campaign_form import QUESTION_KINDS, CampaignForm, Question
+from organizer.campaign_form import QUESTION_KINDS, CampaignForm, DateProblem, Question
 from organizer.errors import NeedsAdmin, UserError
 
 
@@ -22,7 +24,9 @@ def _render(form: CampaignForm, error: str | None = None, focus: str | None = No
     session = current_session()
     return render_template(
         "campaigns/new.html", form=form, error=error, focus=focus, kinds=QUESTION_KINDS,
-        zones=sorted(campaigns.known_zones()), coalition_name=session.coalition_name,
+        common_zones=[(z, ZONE_WORDS[z]) for z in campaign_form.COMMON_ZONES],
+        zones=campaign_form.place_zones(campaigns.known_zones()), local_zone=campaigns.local_zone(),
+        today=_zone_today(form.time_zone or None).isoformat(), coalition_name=session.coalition_name,
         admin=session.signing_key() is not None), 400 if error else 200
 
 
@@ -51,11 +55,53 @@ def submit() -> tuple[str, int] | WResponse:
     try:
         if session.signing_key() is None:
             raise NeedsAdmin("Only admins can create campaigns; ask one of your coalition's admins.")
-        descriptor = campaigns.build_descriptor(session, campaign_form.to_spec(form))
+        spec = campaign_form.to_spec(form)
+        campaign_form.check_dates(spec, _zone_today(spec.time_zone))
+        descriptor = campaigns.build_descriptor(session, spec)
+    except DateProblem as problem:
+        return _render(form, error=date_words(problem), focus=problem.field_name)
     except UserError as exc:
         return _render(form, error=user_message(exc))
     draft_id = drafts().put(Draft(form, descriptor))
     return redirect(url_for("campaigns.check", draft_id=draft_id), code=303)
+
+
+ZONE_WORDS = {
+    "America/New_York": lazy_gettext("Eastern time (New York, Miami, Atlanta)"),
+    "America/Chicago": lazy_gettext("Central time (Chicago, Houston, Dallas)"),
+    "America/Denver": lazy_gettext("Mountain time (Denver, Salt Lake City)"),
+    "America/Phoenix": lazy_gettext("Arizona (Phoenix, no daylight saving)"),
+    "America/Los_Angeles": lazy_gettext("Pacific time (Los Angeles, San Francisco, Seattle)"),
+    "America/Anchorage": lazy_gettext("Alaska (Anchorage)"),
+    "Pacific/Honolulu": lazy_gettext("Hawaii (Honolulu)"),
+    "America/Puerto_Rico": lazy_gettext("Puerto Rico (San Juan)"),
+    "America/Mexico_City": lazy_gettext("Mexico City"),
+    "America/Tijuana": lazy_gettext("Tijuana and Baja California"),
+}
+
+
+def _zone_today(zone: str | None) -> date:
+    now = datetime.fromtimestamp(clock.now(), tz=UTC)
+    return tally.zone_today({"time_zone": zone or campaigns.local_zone()}, now)
+
+
+def date_words(problem: DateProblem) -> str:
+    """The core's date problem in the page's language, with the dates as the page shows them."""
+    day = format_date(problem.day, "long")
+    other = format_date(problem.other, "long") if problem.other else ""
+    said = {
+        "action_past": gettext("The action day, %(day)s, has already passed.", day=day),
+        "closes_past": gettext("The last day to pledge, %(day)s, has already passed.", day=day),
+        "closes_after_action": gettext(
+            "The last day to pledge, %(day)s, is after the action day, %(other)s: pick the action "
+            "day or a day before it.", day=day, other=other),
+        "deleted_before_action": gettext(
+            "Everything would be deleted on %(day)s, before the action day, %(other)s: pick a day "
+            "after the action day.", day=day, other=other),
+    }[problem.kind]
+    if problem.suggestion:
+        said += " " + gettext("Did you mean %(day)s?", day=format_date(problem.suggestion, "long"))
+    return said
 
 
 def _draft(draft_id: str) -> Draft:
