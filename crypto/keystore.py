@@ -110,6 +110,13 @@ class Keystore:
             raise KeystoreCorrupt() from exc
         return cls(path, payload, kdf, salt, key)
 
+    def matches(self, passphrase: str) -> bool:
+        """Whether `passphrase` is the one this keystore is sealed with (compared in constant time)."""
+        try:
+            return p.equal(self.kdf.derive(passphrase, self.salt), self._key)
+        except HashingError:
+            return False
+
     def rekey(self, passphrase: str, kdf: KdfParams) -> None:
         """Seal the same payload under `kdf` and a new salt. save() replaces the file atomically,
         so the old file stays whole until the new one is complete; if writing fails, this object

@@ -17,7 +17,7 @@ from crypto import BadSignature
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.ids import is_id, new_id
 from crypto.statements import campaign_message, verify_statement
-from organizer.errors import BadInput, KeyMismatch, NeedsAdmin
+from organizer.errors import BadInput, KeyMismatch, NeedsAdmin, UserError
 from organizer.session import Session
 
 FIELD_TYPES = ("text", "choice", "checkbox", "contact")
@@ -237,6 +237,25 @@ def verified_descriptor(session: Session, item: dict[str, Any]) -> dict[str, Any
 def list_campaigns(session: Session) -> list[dict[str, Any]]:
     items = session.client().get("/api/v1/org/campaigns")["campaigns"]
     return [{**item, "descriptor": verified_descriptor(session, item)} for item in items]
+
+
+def passphrase_context(session: Session) -> tuple[str, ...]:
+    """What someone who seized this laptop would try first in a passphrase: the coalition's name,
+    its campaigns' titles and their options (the schools), in every language. Only the coalition's
+    name when the server cannot be reached."""
+    names = [session.coalition_name]
+    try:
+        listed = list_campaigns(session)
+    except UserError:
+        listed = []
+    for item in listed:
+        d = item["descriptor"]
+        names.append(str(d.get("title", "")))
+        names.extend(str(t.get("title", "")) for t in d.get("i18n", {}).values())
+        for f in d.get("fields", []):
+            names.extend(str(text) for option in f.get("options", [])
+                         for text in option.get("label", {}).values())
+    return tuple(n for n in names if n)
 
 
 def find(session: Session, campaign_id: str) -> dict[str, Any]:

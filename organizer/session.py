@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crypto.encoding import b64u_decode, b64u_encode
+from crypto.errors import WrongPassphrase
 from crypto.identity import OrganizerIdentity
 from crypto.keystore import TEST_KDF, KdfParams, Keystore
 from crypto.signing import EncryptionKey, SigningKey
@@ -85,6 +86,16 @@ class Session:
 
     def save(self) -> None:
         self.keystore.save()
+
+    def change_passphrase(self, current: str, new: str, context: tuple[str, ...] = (),
+                          lang: str = "en") -> None:
+        """Re-seal this keystore under `new` (checked against the rule with `context`: the names a
+        guesser tries first for this coalition), once `current` proves it is its owner. The file is
+        replaced atomically; backups made before still open with the old passphrase."""
+        if not self.keystore.matches(current):
+            raise WrongPassphrase()
+        passphrase_rule.check(new, context, lang)
+        self.keystore.rekey(new, kdf_params())
 
     def close(self) -> None:
         """No more requests with these keys (what is in memory still saves, so nothing is lost)."""

@@ -1,14 +1,14 @@
-"""Joining with an invite, starting a coalition, and the coalition server's address."""
+"""Joining with an invite, starting a coalition, and the settings: the server's address, the passphrase."""
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from organizer import coalition, members
+from organizer import campaigns, coalition, members, passphrase
 from organizer.app.helpers import current_session, fail, notify
-from organizer.app.i18n import user_message
-from organizer.errors import UserError
+from organizer.app.i18n import current_language, user_message
+from organizer.errors import BadInput, UserError
 from organizer.session import Session
 
 bp = Blueprint("coalition", __name__)
@@ -76,4 +76,20 @@ def server() -> str | Response:
         notify(_("Saved. This app now talks to %(address)s.", address=address))
         return redirect(url_for("coalition.server"), code=303)
     return render_template("settings.html", address=session.data.get("server") or "",
-                           path=session.keystore.path)
+                           path=session.keystore.path, min_length=passphrase.MIN_LENGTH)
+
+
+@bp.post("/settings/passphrase")
+def change_passphrase() -> Response:
+    """A new passphrase, checked against the names a guesser tries first for this coalition."""
+    session, form = current_session(), request.form
+    try:
+        if form.get("passphrase", "") != form.get("passphrase_again", ""):
+            raise BadInput(_("The two passphrases differ; type the same one twice."))
+        session.change_passphrase(form.get("current", ""), form.get("passphrase", ""),
+                                  campaigns.passphrase_context(session), current_language())
+    except (UserError, CryptoError) as exc:
+        return fail(exc, "coalition.server")  # the notice shows at the top of the page
+    notify(_("Your passphrase is changed. Backups you made before still open with the old one: "
+             "download a new backup now and delete the old ones."))
+    return redirect(url_for("coalition.server"), code=303)
