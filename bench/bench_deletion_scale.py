@@ -223,15 +223,17 @@ def serve(url: str, tree: Path, folder: Path, log: Path) -> tuple[subprocess.Pop
     return server, base_url
 
 
-def withdraw(base_url: str, pledge_id: str, token: bytes) -> int:
+def withdraw(base_url: str, pledge_id: str, token: bytes) -> tuple[int, float]:
+    """(status, seconds) of one withdrawal over HTTP."""
     body = json.dumps({"withdraw_token": b64u_encode(token)}).encode()
     req = urllib.request.Request(f"{base_url}/api/v1/pledges/{pledge_id}/withdraw", data=body,
                                  method="POST", headers={"Content-Type": "application/json"})
+    started = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
-            return int(resp.status)
+            return int(resp.status), time.monotonic() - started
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        return int(exc.code), time.monotonic() - started
 
 
 def database_size(url: str) -> int:
@@ -290,7 +292,8 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
         with ThreadPoolExecutor(10) as pool:
             pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
             (folder / "clock-offset-days").write_text("1")
-            statuses = [f.result() for f in pending]
+            answers = [f.result() for f in pending]
+        statuses, took_each = [a[0] for a in answers], sorted(a[1] for a in answers)
         deadline = time.monotonic() + args.work_limit
         finished = False
         while time.monotonic() < deadline and not finished:
@@ -314,7 +317,9 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
                    * (args.pledges / args.campaigns)) * 1.25 * 1024
         window = purge_window(log)
         took = (window[1] - window[0]).total_seconds() if window else float("nan")
-        print(f"[{label}] withdrawals: {statuses.count(204)} of {len(statuses)} answered 204")
+        print(f"[{label}] withdrawals: {statuses.count(204)} of {len(statuses)} answered 204; "
+              f"median {took_each[len(took_each) // 2] * 1000:.0f} ms, "
+              f"slowest {took_each[-1] * 1000:.0f} ms")
         print(f"[{label}] intake {args.rate:.0f}/s: {len(intake.samples)} requests, {failed} not 201")
         print(f"[{label}] intake p99 ms baseline / during the work: {p99(base) * 1000:.1f} / "
               f"{p99(during) * 1000:.1f}  ratio {p99(during) / p99(base):.2f}x (goal <= 1.5x)")

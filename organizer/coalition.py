@@ -10,7 +10,7 @@ from crypto.ids import new_id
 from crypto.signing import EncryptionKey, SigningKey
 from crypto.statements import encryption_key_message, organizer_message, verify_statement
 from crypto.wrapping import unwrap_secret, wrap_secret
-from organizer import clock, keyring
+from organizer import backup, clock, keyring
 from organizer.client import Client
 from organizer.errors import KeyMismatch, ServerRefused
 from organizer.session import Session
@@ -87,6 +87,7 @@ def create(session: Session, server: str, setup_code: str, name: str) -> dict[st
                                  keyring.RECORD: 1}
     session.remember_secret("signing", 1, signing.seed)
     session.remember_secret("encryption", 1, key.secret)
+    backup.mark_due(session, "coalition")
     session.save()
     return me
 
@@ -149,8 +150,12 @@ def sync(session: Session, client: Client | None = None) -> dict[str, Any]:
         check_received_secret(session, kind, version, secret, me["encryption_key"])
         received.append((kind, version, secret))
     keyring.record_seen(session, int(me["encryption_key"]["version"]))
+    held = set(session.encryption_versions())
+    arrived = {v for kind, v, _ in received if kind == "encryption" and v not in held}
     for kind, version, secret in received:
         session.remember_secret(kind, version, secret)
+    if arrived:  # our first keys (approved), or a rotation's: an older backup lacks them
+        backup.mark_due(session, "keys" if held else "coalition")
     keyring.forget_pruned(session, me)
     session.coalition["role"], session.coalition["status"] = me["role"], me["status"]
     session.save()  # the record first: a failed renewal below must not lose it

@@ -16,7 +16,7 @@ from crypto import BadSignature, CryptoError, invites
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.identity import fingerprint, safety_number, safety_words
 from crypto.statements import organizer_message, verify_statement
-from organizer import invite_records, keyring
+from organizer import backup, invite_records, keyring
 from organizer.client import Client
 from organizer.coalition import approval, sync, verify_key, wrap_all
 from organizer.errors import BadInput, KeyMismatch, NeedsAdmin, UserError
@@ -251,6 +251,7 @@ def approve(session: Session, fp: str, role: str | None = None) -> dict[str, Any
                                            box_public),
             "wrapped": wrap_all(session.coalition_id, box_public, checked, signing, keys)})
     invite_records.forget(session, target)
+    backup.mark_due(session, "approval")
     session.save()
     return {**target, "role": checked, "status": "active"}
 

@@ -12,7 +12,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from crypto import CryptoError
-from organizer import coalition
+from organizer import backup, coalition
 from organizer.app.guard import CSRF_FIELD, state
 from organizer.app.i18n import translate_message, user_message
 from organizer.app.jobs import Jobs, Work
@@ -128,6 +128,7 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": browser.csrf if browser else "", "csrf_field": CSRF_FIELD,
             "messages": messages, "unlocked": session is not None,
             "key_alarm": user_message(app_state.alarm) if app_state.alarm else None,
+            "backup_due": backup.due(session) if session is not None else None,
             "in_coalition": bool(session and session.data.get("coalition")
                                  and session.data["coalition"].get("status") != "pending"),
             "is_admin": bool(session and session.signing_key() is not None)}

@@ -108,6 +108,20 @@ def list_campaigns() -> Response:
     return jsonify({"campaigns": campaigns.coalition_campaigns(g.organizer.coalition_id, instant())})
 
 
+@bp.put("/campaigns/<campaign_id>")
+@describe("Publish a new version of a campaign (text, dates, new options: crypto/revisions.py)",
+          body=obj({"descriptor": b64u(), "signature": b64u(64)}), ok={204: None}, errors=(400, 409))
+@signed(role="admin")
+def revise_campaign(campaign_id: str) -> tuple[str, int]:
+    body = body_json()
+    exact_fields(body, {"descriptor", "signature"})
+    campaigns.revise_campaign(
+        campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, instant()),
+        b64u_field(body, "descriptor"), b64u_field(body, "signature", 64), instant(),
+        runtime().config.max_retention_days)
+    return "", 204
+
+
 @bp.delete("/campaigns/<campaign_id>")
 @describe("Wipe a campaign and its pledges now", ok={204: None}, errors=())
 @signed(role="admin")

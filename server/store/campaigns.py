@@ -9,9 +9,11 @@ from peewee import fn
 from crypto import BadSignature
 from crypto.encoding import b64u_encode
 from crypto.ids import is_id
+from crypto.revisions import revision_problem
 from crypto.statements import campaign_message, verify_statement
 from server.db import database, is_postgres
 from server.errors import BadRequest, Conflict, UnknownCampaign
+from server.jsonbody import parse_json
 from server.models import Announcement, Campaign, Coalition, EncryptionKey, Pledge, Tally
 from server.store.descriptors import check_descriptor
 from server.store.partitions import create_partition
@@ -78,6 +80,31 @@ def create_campaign(coalition: Coalition, descriptor: bytes, signature: bytes, n
             open_until=end_of_day(closes, zone), live_until=end_of_day(delete, zone))
         create_partition(campaign.id)  # PostgreSQL: the campaign's pledges' own partition
     return campaign
+
+
+def revise_campaign(campaign: Campaign, descriptor: bytes, signature: bytes, now: float,
+                    max_retention_days: int) -> Campaign:
+    """Replace a live campaign's descriptor with a new version its coalition signed.
+
+    crypto/revisions.py says what a version may change (text, dates, new options; never the
+    meaning of a question or option); the dates pass the same checks as a new campaign's."""
+    coalition = campaign.coalition
+    try:
+        verify_statement(bytes(coalition.signing_key), campaign_message(descriptor), signature)
+    except BadSignature:
+        raise BadRequest("The descriptor is not signed by this coalition's signing key.") from None
+    d = check_descriptor(descriptor, coalition.id, now, max_retention_days)
+    problem = revision_problem(parse_json(bytes(campaign.descriptor)), d)
+    if problem is not None:
+        raise Conflict(problem) if "revision" in problem else BadRequest(problem)
+    zone = d.get("time_zone", UTC_ZONE)
+    closes, delete = date.fromisoformat(d["closes_at"]), date.fromisoformat(d["delete_after"])
+    with database.atomic():
+        (Campaign.update(descriptor=descriptor, descriptor_signature=signature, closes_at=closes,
+                         delete_after=delete, open_until=end_of_day(closes, zone),
+                         live_until=end_of_day(delete, zone))
+         .where(Campaign.id == campaign.id).execute())
+    return Campaign.get_by_id(campaign.id)
 
 
 def coalition_campaigns(coalition_id: str, now: float) -> list[dict[str, Any]]:

@@ -168,3 +168,29 @@ def test_place_zones_keep_places_only() -> None:
     assert "America/Los_Angeles" in zones
     assert "Europe/Madrid" in zones
     assert not [z for z in zones if z.startswith(("Etc/", "US/", "posix/")) or z == "Factory"]
+
+
+def test_a_published_campaign_is_changed_from_its_page_and_a_refusal_keeps_what_was_typed(
+        browser: Browser, org) -> None:
+    campaign_id = make_campaign(org, title="Walkuot",
+                                fields=["school!:choice:Your school|Tu escuela:Covina High,Northview High"])
+    shown = browser.get(f"/campaigns/{campaign_id}")
+    assert f'href="/campaigns/{campaign_id}/edit"' in shown.text
+    page = browser.get(f"/campaigns/{campaign_id}/edit")
+    assert page.status == 200
+    assert 'value="Walkuot"' in page.text
+    assert "Covina High, Northview High" in page.text  # the choices now, kept as they are
+    form = {k: v for k, v in re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page.text)}
+    refused = browser.post(f"/campaigns/{campaign_id}/edit", {**form, "title": "Walkout",
+                                                              "add-school": "Covina High"})
+    assert refused.status == 400
+    assert "already a choice" in refused.text
+    assert 'value="Walkout"' in refused.text  # as typed
+    saved = browser.post(f"/campaigns/{campaign_id}/edit", {**form, "title": "Walkout",
+                                                            "add-school": "Baldwin Park High\r\n"})
+    assert saved.status == 303
+    d = campaigns.find(org.session, campaign_id)["descriptor"]
+    assert d["title"] == "Walkout"
+    assert d["revision"] == 2
+    assert d["fields"][0]["options"][-1]["label"]["en"] == "Baldwin Park High"
+    assert "Students see the new version now" in browser.get(saved.location).text

@@ -73,11 +73,7 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
                                                                          tmp_path, apps):
     admin_app, admin = open_app(browser, apps, tmp_path / "admin" / "keystore.json")
     make_keystore(admin)
-    with admin.expect_download() as download:
-        admin.get_by_role("link", name="Download a backup").click()
-    backup = Path(download.value.path()).read_bytes()
-    assert backup == (tmp_path / "admin" / "keystore.json").read_bytes()
-    assert json.loads(backup)["format"] == "pledgebox-keystore"  # locked, not the keys in clear
+    expect(admin.get_by_role("link", name="Download a backup")).to_have_count(0)  # nothing yet
     admin.get_by_role("link", name="Continue").click()
 
     admin.get_by_role("link", name="Start a coalition").click()
@@ -87,6 +83,13 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
     admin.get_by_role("button", name="Start the coalition").click()
     expect(admin.locator(".notice")).to_contain_text("you are its first admin")
     expect(admin.locator(".eyebrow")).to_have_text("Covina Students United")
+    # Now the keystore holds the coalition's keys: the app asks for a backup.
+    with admin.expect_download() as download:
+        admin.locator(".backup-due").get_by_role("link", name="Download a backup").click()
+    assert download.value.suggested_filename.startswith("pledgebox-covina-students-united-")
+    backup = Path(download.value.path()).read_bytes()
+    assert backup == (tmp_path / "admin" / "keystore.json").read_bytes()
+    assert json.loads(backup)["format"] == "pledgebox-keystore"  # locked, not the keys in clear
 
     # An invite for a member, and a newcomer's own app joining with it.
     admin.get_by_role("link", name="Organizers").click()
@@ -345,7 +348,9 @@ def test_restore_a_backup_then_change_the_server_address(browser, live_server, t
     page.set_input_files("#backup", str(backup))
     page.fill("#restore-passphrase", PASSPHRASE)
     page.get_by_role("button", name="Restore").click()
-    expect(page.locator(".notice")).to_contain_text("Welcome back")
+    expect(page.locator("h1")).to_have_text("Your keystore is back")
+    expect(page.locator(".restored")).to_contain_text("Covina Schools Coalition")
+    page.get_by_role("link", name="Continue").click()
     expect(page.locator("h1")).to_have_text("Campaigns")
 
     page.get_by_role("link", name="Settings").click()

@@ -78,4 +78,4 @@ def wipe(campaign_id: str) -> WResponse:
 
 
 # The wizard, sharing and roster pages add their routes to this Blueprint (one name, "campaigns").
-from organizer.app.views import counts, roster, share, wizard  # noqa: E402, F401
+from organizer.app.views import counts, edit, roster, share, wizard  # noqa: E402, F401

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
 from crypto import CryptoError
-from organizer import passphrase, start_over
+from organizer import backup, campaigns, coalition, passphrase, start_over
 from organizer.app.guard import state
-from organizer.app.helpers import fail, notify, own_page
+from organizer.app.helpers import current_session, fail, notify, own_page
 from organizer.app.i18n import SUPPORTED, current_language
 from organizer.errors import BadInput, UserError
 from organizer.session import Session, restore_backup
@@ -54,8 +54,21 @@ def restore() -> WResponse:
     except (UserError, CryptoError) as exc:
         return fail(exc, "start.welcome")
     state().unlock(session)
-    notify(_("Your keystore is back. Welcome back!"))
-    return redirect(url_for("home.index"), code=303)
+    return redirect(url_for("start.restored"), code=303)
+
+
+@bp.get("/welcome/restored")
+def restored() -> str:
+    """What the backup brought back, and how many campaigns the server still has for it."""
+    session = current_session()
+    found = backup.contents(session)
+    live: int | None = None
+    if found.status == "active":
+        try:
+            live = len(campaigns.list_campaigns(session))
+        except (UserError, CryptoError):
+            live = None  # offline, or the server refuses: the page says it could not count
+    return render_template("restored.html", found=found, live=live)
 
 
 @bp.post("/passphrase/estimate")
@@ -121,14 +134,19 @@ def lock() -> WResponse:
     return redirect(url_for("start.unlock"), code=303)
 
 
-@bp.get("/backup")
-def backup() -> Response:
-    """The keystore file as it is on disk: sealed with the passphrase, safe to keep elsewhere."""
+@bp.get("/backup", endpoint="backup")
+def download_backup() -> Response:
+    """The keystore file as it is on disk: sealed with the passphrase, safe to keep elsewhere.
+    Named by coalition, day and key version; downloading it answers the app's request for one."""
     path: Path = state().keystore_path
     if not path.exists():
         return Response(status=404)
+    session, today = state().session, coalition.utc_today()
+    if session is not None:
+        backup.mark_saved(session, today)
+        session.save()
     return send_file(path, mimetype="application/json", as_attachment=True,
-                     download_name="pledgebox-keystore-backup.json", max_age=0)
+                     download_name=backup.file_name(session, today), max_age=0)
 
 
 @bp.get("/language/<code>")

@@ -14,15 +14,16 @@ from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
-    cli_app,
-    cli_coalition,
-    cli_people,
-    cli_watch,
     coalition,
     link_life,
     report,
+    revisions,
     roster,
 )
+from organizer.cli import app as cli_app
+from organizer.cli import coalition as cli_coalition
+from organizer.cli import people as cli_people
+from organizer.cli import watch as cli_watch
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
@@ -183,6 +184,55 @@ def cmd_campaign_show(args: argparse.Namespace) -> None:
           f"share link: {campaigns.share_link(session, args.campaign_id)}")
 
 
+EDIT_HELP = ("Change a published campaign without a new link: its text, its dates, and new choices "
+             "for a question (a new school). What a question or an existing choice means never changes, "
+             "so pledges already sent keep their meaning.")
+EDIT_EXAMPLE = ('Example:\n  pledgebox campaign edit CAMPAIGN_ID --title "Walkout Feb 27" '
+                '--add-option "school=Baldwin Park High | Preparatoria Baldwin Park"')
+
+
+def _edit_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
+                   help="which campaign (see `pledgebox campaign list`)")
+    p.add_argument("--title", help="the new title")
+    p.add_argument("--description", help="the new description")
+    p.add_argument("--title-es", metavar="TEXT", help="the new Spanish title")
+    p.add_argument("--description-es", metavar="TEXT", help="the new Spanish description")
+    p.add_argument("--action-date", type=_date, metavar="YYYY-MM-DD", help="the new action day")
+    p.add_argument("--closes", type=_date, metavar="YYYY-MM-DD", help="the new last day to pledge")
+    p.add_argument("--delete-after", type=_date, metavar="YYYY-MM-DD",
+                   help="the new deletion day (within the server's limit)")
+    p.add_argument("--add-option", type=_new_option, action="append", metavar="QUESTION=LABEL",
+                   help='a new choice for a choice question, e.g. "school=Baldwin Park High"; '
+                   "repeat for others")
+
+
+def _new_option(text: str) -> tuple[str, str]:
+    question, _, label = text.partition("=")
+    if not question.strip() or not label.strip():
+        raise argparse.ArgumentTypeError("give QUESTION=LABEL, like school=Baldwin Park High")
+    return question.strip(), label.strip()
+
+
+def cmd_campaign_edit(args: argparse.Namespace) -> None:
+    session = _synced(args)
+    now = revisions.Revision.of(campaigns.find(session, args.campaign_id)["descriptor"])
+    added: dict[str, str] = {}
+    for question, label in args.add_option or []:
+        added[question] = added.get(question, "") + label + "\n"
+    change = revisions.Revision(
+        title=args.title if args.title is not None else now.title,
+        description=args.description if args.description is not None else now.description,
+        action_date=args.action_date or now.action_date, closes=args.closes or now.closes,
+        delete_after=args.delete_after or now.delete_after,
+        title_es=args.title_es if args.title_es is not None else now.title_es,
+        description_es=args.description_es if args.description_es is not None else now.description_es,
+        new_options=added)
+    new = revisions.publish_revision(session, args.campaign_id, change)
+    print(f"Campaign {args.campaign_id} is now at version {new['revision']}; its link stays the same.",
+          file=sys.stderr)
+
+
 def cmd_campaign_wipe(args: argparse.Namespace) -> None:
     session = _synced(args)
     campaigns.find(session, args.campaign_id)
@@ -287,7 +337,7 @@ Saved files hold students' answers: only you can open them on this laptop (mode 
 Keep them off shared drives and delete them when you are done."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one list of every command)
     parser = FriendlyParser(
         prog="pledgebox", formatter_class=HelpFormatter,
         description="The organizers' tool for Pledgebox. Students pledge through a link; what "
@@ -374,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
             "share link again.", ca)
     p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
                    help="which campaign (see `pledgebox campaign list`)")
+    _edit_parser(add("edit", cmd_campaign_edit, EDIT_HELP, ca, epilog=EDIT_EXAMPLE))
     p = add("wipe", cmd_campaign_wipe, "Delete a campaign and all its pledges right now, for "
             "good. Nobody can get them back.", ca)
     p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
