@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crypto.identity import safety_number, safety_words
-from organizer import cli as core
 from organizer import contacts, members, names, roster, rotation
+from organizer.cli import pledgebox as core
 from organizer.errors import NoKeystore
 from organizer.printable import printable
 from organizer.session import Session

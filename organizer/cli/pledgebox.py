@@ -14,16 +14,16 @@ from crypto.identity import safety_number, safety_words
 from organizer import (
     campaign_form,
     campaigns,
-    cli_app,
-    cli_coalition,
-    cli_people,
-    cli_watch,
     coalition,
     link_life,
     report,
     revisions,
     roster,
 )
+from organizer.cli import app as cli_app
+from organizer.cli import coalition as cli_coalition
+from organizer.cli import people as cli_people
+from organizer.cli import watch as cli_watch
 from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
