@@ -45,11 +45,24 @@ def connect_from(deployment: Deployment, service: str, host: str, port: int) -> 
     probe = ("import socket, sys\n"
              f"try: socket.create_connection(({host!r}, {port}), timeout=5).close(); print('connected')\n"
              "except OSError as exc: print(type(exc).__name__)\n")
+    return python_in_namespace_of(deployment, service, probe).strip()
+
+
+def python_in_namespace_of(deployment: Deployment, service: str, code: str, *args: str,
+                           env: tuple[str, ...] = (), timeout: float = 120) -> str:
+    """Run `code` with the app image's Python inside `service`'s network namespace (as a process
+    of that container would reach the network); its stdout."""
     container = deployment.container(service)
     pod = deployment.podman("inspect", container, "--format", "{{.Pod}}").strip()
     return run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
-                "--network", f"container:{container}", "--tmpfs", "/data", APP_TAG,
-                "python3", "-c", probe]).stdout.strip()
+                "--network", f"container:{container}", "--tmpfs", "/data",
+                *(arg for pair in env for arg in ("--env", pair)), APP_TAG,
+                "python3", "-c", code, *args], timeout=timeout).stdout
+
+
+def network_namespace(deployment: Deployment, service: str) -> str:
+    """The kernel's name of `service`'s network namespace, e.g. net:[4026532781]."""
+    return deployment.podman("exec", deployment.container(service), "readlink", "/proc/1/ns/net").strip()
 
 
 def address_on(deployment: Deployment, service: str, network: str) -> str:

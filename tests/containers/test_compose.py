@@ -18,8 +18,15 @@ from typing import Self
 import pytest
 
 from tests.containers.compose import Deployment
-from tests.containers.confinement import assert_confined, has_route_out
-from tests.containers.images import APP_TAG, run
+from tests.containers.confinement import (
+    address_on,
+    assert_confined,
+    connect_from,
+    has_route_out,
+    network_namespace,
+    python_in_namespace_of,
+)
+from tests.containers.images import run
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PledgeReceipt, pledge
 from tests.support.hardening import assert_hardened
@@ -31,7 +38,7 @@ TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
 
 @pytest.fixture(scope="module")
 def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    # With the onion profile: Tor runs in Caddy's network namespace (kept off the Tor network).
+    # With the onion profile: Tor in a network namespace of its own (kept off the Tor network).
     running = Deployment({"COMPOSE_PROFILES": "onion"}, overrides=(TOR_OFFLINE,))
     try:
         yield running.up(trust)
@@ -154,21 +161,26 @@ def _started(deployment: Deployment, container: str) -> str:
     return deployment.podman("inspect", container, "--format", "{{.State.StartedAt}}").strip()
 
 
-def test_caddys_onion_listener_serves_the_app_inside_its_own_network_namespace_only(
-        deployment: Deployment) -> None:
-    """Where the onion profile's Tor (network_mode service:caddy) hands its visitors."""
-    fetch = ("import urllib.request as u; r = u.urlopen('http://{host}:8081/healthz', timeout=5); "
+def onion_listener(deployment: Deployment) -> str:
+    """Caddy's onion listener: its fixed address on the `onion` network, which only Tor shares."""
+    return f"http://{address_on(deployment, 'caddy', 'onion')}:8081"
+
+
+def test_caddys_onion_listener_serves_the_app_to_tors_namespace_only(deployment: Deployment) -> None:
+    """Where the onion profile's Tor hands its visitors: reached from Tor's namespace, not from the
+    apps' network nor from Caddy's own loopback (where it was while Tor shared Caddy's namespace)."""
+    fetch = ("import urllib.request as u; r = u.urlopen('{url}/healthz', timeout=5); "
              "print(r.status, r.read().decode(), 'hsts' if r.headers['Strict-Transport-Security'] else '')")
-    caddy = deployment.container("caddy")
-    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()  # podman-compose's
-    inside = run(["podman", "run", "--rm", *(["--pod", pod] if pod else []),
-                  "--network", f"container:{caddy}", "--tmpfs", "/data", APP_TAG,
-                  "python3", "-c", fetch.format(host="127.0.0.1")])
-    assert inside.stdout.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
-    outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
-                   fetch.format(host="caddy")], check=False)
-    assert outside.returncode != 0
-    assert "Connection refused" in outside.stderr
+    url = onion_listener(deployment)
+    assert url == "http://10.89.254.2:8081"  # what deploy/tor/torrc's HiddenServicePort names
+    inside = python_in_namespace_of(deployment, "tor", fetch.format(url=url))
+    assert inside.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
+    for host in ("caddy", "10.89.254.2"):
+        outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
+                       fetch.format(url=f"http://{host}:8081")], check=False)
+        assert outside.returncode != 0, host
+        assert "Connection refused" in outside.stderr or "unreachable" in outside.stderr, outside.stderr
+    assert connect_from(deployment, "caddy", "127.0.0.1", 8081) == "ConnectionRefusedError"
 
 
 def test_the_onion_profile_makes_an_onion_address_and_keeps_its_keys_in_a_volume(
@@ -180,10 +192,19 @@ def test_the_onion_profile_makes_an_onion_address_and_keeps_its_keys_in_a_volume
     volume = deployment.podman("volume", "inspect", f"{deployment.project}_tor-data",
                                "--format", "{{.Mountpoint}}").strip()
     assert Path(volume, "pledgebox", "hs_ed25519_secret_key").is_file()
-    # Tor shares Caddy's network namespace: the listener it hands visitors to is its own loopback.
-    caddy_id = deployment.podman("inspect", deployment.container("caddy"), "--format", "{{.Id}}").strip()
-    mode = deployment.podman("inspect", tor, "--format", "{{.HostConfig.NetworkMode}}").strip()
-    assert mode == f"container:{caddy_id}"
+
+
+def test_tor_has_a_network_namespace_of_its_own_and_reaches_only_caddy(deployment: Deployment) -> None:
+    """Issue 17, finding 12: Tor shared Caddy's network namespace, so a compromised Tor reached the
+    apps' port 8080 directly and chose its own X-Forwarded-For (its rate-limit bucket)."""
+    assert network_namespace(deployment, "tor") != network_namespace(deployment, "caddy")
+    mode = deployment.podman("inspect", deployment.container("tor"), "--format",
+                             "{{.HostConfig.NetworkMode}}").strip()
+    assert not mode.startswith("container:"), mode
+    for target in ("app", address_on(deployment, "app", "default")):  # by name and by address
+        assert connect_from(deployment, "tor", target, 8080) != "connected", target
+    assert connect_from(deployment, "caddy", "app", 8080) == "connected"  # the probe itself works
+    assert connect_from(deployment, "tor", "10.89.254.2", 8081) == "connected"
 
 
 def test_caddy_writes_nothing_about_a_request_while_the_app_is_down(deployment: Deployment,
@@ -206,7 +227,8 @@ def test_caddy_writes_nothing_about_a_request_while_the_app_is_down(deployment: 
         deployment.podman("start", app)
         deployment.wait_apps_ready()
         deployment.wait_ready(trust)
-    request = [SENTINEL, campaign.campaign_id, "Mozilla", *deployment.client_addresses("caddy")]
+    request = [SENTINEL, campaign.campaign_id, "Mozilla", *deployment.client_addresses("caddy"),
+               address_on(deployment, "tor", "onion")]  # where onion visitors come from
     text = deployment.logs("caddy")
     found = [word for word in [*request, "remote_ip", "User-Agent"] if word in text]
     assert not found, f"Caddy's log holds {found}:\n{text[-3000:]}"
@@ -215,23 +237,21 @@ def test_caddy_writes_nothing_about_a_request_while_the_app_is_down(deployment: 
 
 
 def onion_listener_get(deployment: Deployment, path: str, headers: dict[str, str]) -> str:
-    """GET `path` from Caddy's onion listener, from where Tor reaches it; the status code."""
+    """GET `path` from Caddy's onion listener, from Tor's namespace (where Tor reaches it); the status."""
     fetch = ("import sys, urllib.request as u, urllib.error as e\n"
-             f"q = u.Request('http://127.0.0.1:8081{path}', headers={headers!r})\n"
+             f"q = u.Request('{onion_listener(deployment)}{path}', headers={headers!r})\n"
              "try: print(u.urlopen(q, timeout=20).status)\n"
              "except e.HTTPError as x: print(x.code)\n")
-    caddy = deployment.container("caddy")
-    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()
-    return run(["podman", "run", "--rm", *(["--pod", pod] if pod else []), "--network", f"container:{caddy}",
-                "--tmpfs", "/data", APP_TAG, "python3", "-c", fetch]).stdout.strip()
+    return python_in_namespace_of(deployment, "tor", fetch).strip()
 
 
 def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: Deployment) -> None:
-    """Issue 17, finding 12: Caddy ran as root with every capability, Tor in its namespace."""
+    """Issue 17, finding 12: Caddy ran as root with every capability."""
     for service in ("caddy", "tor", "app"):
         assert_confined(deployment, service)
-    # Only Caddy's namespace (which Tor shares) has a way out: for certificates and the Tor network.
+    # Only Caddy (certificates) and Tor (the Tor network), each on a network of its own, have a way out.
     assert has_route_out(deployment, "caddy")
+    assert has_route_out(deployment, "tor")
     assert not has_route_out(deployment, "app")
 
 

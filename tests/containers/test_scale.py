@@ -1,12 +1,15 @@
-"""deploy/compose.yaml's `scale` profile: PostgreSQL, Redis and two app containers behind Caddy.
+"""deploy/compose.yaml's `scale` profile: PostgreSQL, Redis and two app containers behind Caddy, with
+the `onion` profile's Tor beside them (kept off the Tor network).
 
 A pledge goes through each app container (the other one stopped meanwhile), both land in the one
 PostgreSQL database, and the rate limit is one count across both containers (Redis plus the
 shared rate-limit key), whatever X-Forwarded-For a client makes up. Every container is confined
 (issue 17, finding 12): no root, no capabilities, read-only; only the apps reach PostgreSQL and
-Redis, Redis wants its password, and the apps wait for PostgreSQL instead of restarting.
+Redis, Redis wants its password, and the apps wait for PostgreSQL instead of restarting. Tor
+reaches none of them, only Caddy's onion listener, and every onion visitor counts as one network.
 """
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -15,17 +18,25 @@ from pathlib import Path
 import pytest
 
 from tests.containers.compose import Deployment
-from tests.containers.confinement import address_on, assert_confined, connect_from, has_route_out
+from tests.containers.confinement import (
+    address_on,
+    assert_confined,
+    connect_from,
+    has_route_out,
+    python_in_namespace_of,
+)
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import pledge
 from tests.support.http import call
 
 LIMIT = 6  # pledges per client network per minute, for this test
+TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
 
 
 def scale_settings() -> dict[str, str]:
     password, redis_password = secrets.token_hex(18), secrets.token_hex(18)
-    return {"COMPOSE_PROFILES": "scale", "POSTGRES_PASSWORD": password, "REDIS_PASSWORD": redis_password,
+    return {"COMPOSE_PROFILES": "scale,onion", "POSTGRES_PASSWORD": password,
+            "REDIS_PASSWORD": redis_password,
             "PLEDGEBOX_DATABASE_URL": f"postgresql://pledgebox:{password}@postgres:5432/pledgebox",
             "PLEDGEBOX_RATELIMIT_STORAGE": f"redis://:{redis_password}@redis:6379/0",
             "PLEDGEBOX_RATELIMIT_KEY_FILE": "/run/pledgebox/ratelimit.key",
@@ -34,21 +45,26 @@ def scale_settings() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    running = Deployment(scale_settings())
+    running = Deployment(scale_settings(), overrides=(TOR_OFFLINE,))
     try:
         yield running.up(trust)
     finally:
         running.down()
 
 
-def test_two_apps_one_database_one_rate_limit(deployment: Deployment, trust: Path, module_tmp: Path) -> None:
-    assert deployment.services() == {"caddy", "app", "app2", "postgres", "redis"}
+@pytest.fixture(scope="module")
+def campaign(deployment: Deployment, module_tmp: Path) -> Campaign:
+    return open_campaign(deployment, module_tmp)
+
+
+def test_two_apps_one_database_one_rate_limit(deployment: Deployment, trust: Path,
+                                              campaign: Campaign) -> None:
+    assert deployment.services() == {"caddy", "app", "app2", "postgres", "redis", "tor"}
     for app in ("app", "app2"):  # both on PostgreSQL, neither on its own SQLite file
         done = deployment.podman("exec", deployment.container(app), "sh", "-c",
                                  "pledgebox-server db status 2>&1; ls -A /data")
         assert "up to date" in done
         assert "sqlite" not in done
-    campaign = open_campaign(deployment, module_tmp)
 
     sent = [_pledge_through(deployment, trust, campaign, only=app) for app in ("app", "app2")]
     assert {r["pledge_id"] for r in campaign.roster()} == set(sent)
@@ -91,11 +107,12 @@ def test_the_apps_wait_for_postgresql_instead_of_restarting(deployment: Deployme
 
 
 def test_every_container_is_unprivileged_on_a_read_only_root(deployment: Deployment) -> None:
-    services = ("caddy", "app", "app2", "postgres", "redis")
+    services = ("caddy", "app", "app2", "postgres", "redis", "tor")
     for service in services:
         assert_confined(deployment, service)
-    # Only Caddy's namespace has a way out (certificates); nothing on `default` or `backend` has.
-    assert [s for s in services if has_route_out(deployment, s)] == ["caddy"]
+    # Only Caddy (certificates, on `public`) and Tor (the Tor network, on `tor-out`) have a way out;
+    # nothing on `default` or `backend` has.
+    assert [s for s in services if has_route_out(deployment, s)] == ["caddy", "tor"]
 
 
 def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> None:
@@ -104,7 +121,34 @@ def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> Non
         assert address, f"{service} is not on the backend network"
         assert connect_from(deployment, "app", service, port) == "connected"
         for target in (service, address):  # by name and by address: neither DNS nor a route
-            assert connect_from(deployment, "caddy", target, port) != "connected", (service, target)
+            for outsider in ("caddy", "tor"):
+                assert connect_from(deployment, outsider, target, port) != "connected", (outsider, target)
+
+
+def test_tor_reaches_no_app_and_onion_visitors_are_one_network(deployment: Deployment,
+                                                               campaign: Campaign) -> None:
+    """Issue 17, finding 12: Tor shared Caddy's network namespace, so a compromised Tor reached the
+    apps' port 8080 and could send any X-Forwarded-For, choosing its own rate-limit bucket. Now it
+    reaches only Caddy's onion listener, which overwrites X-Forwarded-For with Tor's address."""
+    for app in ("app", "app2"):
+        for target in (app, address_on(deployment, app, "default")):
+            assert connect_from(deployment, "tor", target, 8080) != "connected", (app, target)
+    assert connect_from(deployment, "caddy", "app", 8080) == "connected"  # the probe itself works
+    # Onion visitors claiming a new address each time, through Tor's only way in.
+    flood = ("import json, sys, urllib.request as u, urllib.error as e\n"
+             "out = []\n"
+             "for i in range(int(sys.argv[2])):\n"
+             "    q = u.Request(sys.argv[1], data=b'{}', method='POST', headers={\n"
+             "        'Content-Type': 'application/json', 'X-Forwarded-For': f'198.51.{i}.7'})\n"
+             "    try: out.append(u.urlopen(q, timeout=20).status)\n"
+             "    except e.HTTPError as x: out.append(x.code)\n"
+             "print(json.dumps(out))\n")
+    listener = f"http://{address_on(deployment, 'caddy', 'onion')}:8081"
+    url = f"{listener}/api/v1/campaigns/{campaign.campaign_id}/pledges"
+    replies = json.loads(python_in_namespace_of(deployment, "tor", flood, url, str(2 * LIMIT)))
+    assert set(replies) <= {400, 429}, replies
+    # One count for every onion visitor: past LIMIT, refused, whatever address each one claims.
+    assert replies.count(429) >= LIMIT, replies
 
 
 def test_redis_answers_only_with_its_password(deployment: Deployment) -> None:
@@ -118,7 +162,3 @@ def test_redis_answers_only_with_its_password(deployment: Deployment) -> None:
     with_password = deployment.podman("exec", "--env", f"PB_PASSWORD={password}", app, "python3", "-c", ping)
     assert with_password.strip() == "True"
     assert password not in deployment.logs("redis")
-
-
-def test_without_the_onion_profile_no_onion_location_is_sent(deployment: Deployment) -> None:
-    assert "onion-location" not in call(deployment.base_url, "GET", "/").headers

@@ -1,6 +1,6 @@
 """The page watch against deploy/compose.yaml: no false alarm through Caddy over HTTPS with gzip,
 nor through the onion profile's listener (where Tor hands its visitors), over 20 rounds each in
-both languages (issue 19). The onion round runs inside the app image, from Caddy's own network
+both languages (issue 19). The onion round runs inside the app image, from Tor's network
 namespace as Tor reaches it, so it also proves the installed package carries its manifest."""
 
 import json
@@ -15,7 +15,7 @@ from organizer.session import Session
 from organizer.watch import service
 from organizer.watch.check import run_round
 from tests.containers.compose import Deployment
-from tests.containers.images import APP_TAG, run
+from tests.containers.confinement import address_on, python_in_namespace_of
 from tests.containers.organizers import Campaign, open_campaign
 from tests.support.factories import PASSPHRASE
 from tests.support.http import call
@@ -27,7 +27,7 @@ import json, random, sys
 from crypto.encoding import b64u_decode
 from organizer.watch.check import Target, run_round
 t = json.loads(sys.argv[1])
-target = Target("http://127.0.0.1:8081", t["coalition_id"], b64u_decode(t["signing_key"]), tuple(t["ids"]))
+target = Target(t["url"], t["coalition_id"], b64u_decode(t["signing_key"]), tuple(t["ids"]))
 out = []
 for n in range(t["rounds"]):
     r = run_round(target, rng=random.Random(n))
@@ -67,13 +67,11 @@ def test_through_the_onion_listener_20_rounds_find_nothing(deployment: Deploymen
                                                            campaign: Campaign) -> None:
     session = Session.open(campaign.keystore, PASSPHRASE)
     facts = {"coalition_id": session.coalition_id, "signing_key": b64u_encode(session.signing_public),
-             "ids": [campaign.campaign_id], "rounds": ROUNDS}
-    caddy = deployment.container("caddy")
-    pod = deployment.podman("inspect", caddy, "--format", "{{.Pod}}").strip()
-    done = run(["podman", "run", "--rm", *(["--pod", pod] if pod else []), "--network",
-                f"container:{caddy}", "--tmpfs", "/data", "--env", "XDG_DATA_HOME=/data", APP_TAG,
-                "python3", "-c", ONION_ROUNDS, json.dumps(facts)], timeout=900)
-    rounds = json.loads(done.stdout)
+             "ids": [campaign.campaign_id], "rounds": ROUNDS,
+             "url": f"http://{address_on(deployment, 'caddy', 'onion')}:8081"}
+    done = python_in_namespace_of(deployment, "tor", ONION_ROUNDS, json.dumps(facts),
+                                  env=("XDG_DATA_HOME=/data",), timeout=900)
+    rounds = json.loads(done)
     assert len(rounds) == ROUNDS
     for findings, unreachable, visits in rounds:
         assert findings == []
