@@ -66,7 +66,8 @@ CLOSES, ACTION, DELETE_AFTER = 55, 56, 57  # days after day 0
 PLEDGE_DAYS = [1, 3, 6, 8, 11, 13, 16, 18, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46, 49]
 SCHEDULE = {d: SCHOOLS[i % 3] for i, d in enumerate(PLEDGE_DAYS)}
 EXTRA = {1: "covina-high", 6: "covina-high", 8: "covina-high", 13: "covina-high",
-         16: "northview-high", 18: "covina-high", 25: "covina-high", 31: "northview-high"}
+         16: "northview-high", 18: "covina-high", 25: "covina-high", 31: "northview-high",
+         51: "south-hills-high"}  # day 51: the page's last day of grace past not_after
 
 
 @dataclass
@@ -450,6 +451,13 @@ def nobody_for_40_days(world: World, people: Cast, served_key: dict[str, Any],
         works = n <= 51  # a day of grace past not_after (time zones)
         assert world.page_accepts_key(today) is works, f"day {n}"
         pledges_of(world, n)
+        if n == 23:  # Rudy opens his app: told he was removed, shown no pledge
+            app, browser = open_app(world, people.rudy)
+            for path in ("/", f"/campaigns/{world.cid}/roster"):
+                page = html.unescape(browser.get(path).text)
+                assert "This organizer was removed from the coalition." in page
+                assert not any(label in page for label in LABELS.values())
+            close_app(world, app)
         if n in LOOKS:
             mia_looks(world, people.mia, n)
             # The published counts stayed those of day 20 at noon: no admin app was open.
@@ -486,6 +494,9 @@ def action_day_and_deletion(world: World, people: Cast, served_key: dict[str, An
     world.at(DELETE_AFTER + 1, 12)
     gone = world.campaign()
     assert gone.status == 404, gone.body
+    late, _ = world.seal_and_send(served_key, "covina-high")
+    assert late.status == 404
+    assert late.json()["error"]["code"] == gone.json()["error"]["code"]
     purge = subprocess.run(
         [sys.executable, "-m", "server.cli", "purge"], capture_output=True, text=True, timeout=120,
         env={**os.environ, **server_env(instance, db_url, clock_file)}, check=False)
