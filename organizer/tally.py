@@ -22,7 +22,7 @@ from typing import Any
 
 from crypto.encoding import b64u_encode
 from crypto.statements import tally_message
-from organizer import campaigns, roster
+from organizer import campaigns, clock, roster
 from organizer.errors import NeedsAdmin, TooFewToPublish
 from organizer.session import Session
 
@@ -37,9 +37,11 @@ def needed(threshold: dict[str, Any], option: str) -> int:
 
 
 def zone_today(descriptor: dict[str, Any], now: datetime | None = None) -> date:
-    """Today's date in the campaign's zone (UTC for a version 1 campaign)."""
+    """Today's date in the campaign's zone (UTC for a version 1 campaign), from the tool's clock
+    (organizer/clock.py), as every other date the tool signs."""
     zone = zoneinfo.ZoneInfo(str(descriptor.get("time_zone") or "UTC"))
-    return (now or datetime.now(zoneinfo.ZoneInfo("UTC"))).astimezone(zone).date()
+    moment = now or datetime.fromtimestamp(clock.now(), zoneinfo.ZoneInfo("UTC"))
+    return moment.astimezone(zone).date()
 
 
 def tally_body(descriptor: dict[str, Any], rows: Iterator[dict[str, Any]], day: date) -> bytes:

@@ -1,8 +1,10 @@
-// Builds the student pages' two scripts, each one minified IIFE, and records their sha384 in
+// Builds the student pages' three scripts, each one minified IIFE, and records their sha384 in
 // vendor-integrity.json:
-//   server/static/js/pledgebox.js  the pledge page's: the audited crypto libraries
-//                                  (globalThis.PledgeboxLib = {nacl, blake2b}), our recipes
+//   server/static/js/pledgebox.js  the pledge page's, carried inline: our recipes
 //                                  (src/envelope.js, globalThis.PledgeboxEnvelope), the page's code
+//   server/static/js/sealing.js    the audited crypto libraries (globalThis.PledgeboxLib =
+//                                  {nacl, blake2b}), which the pledge page loads (with SRI) only
+//                                  to seal a pledge, or to check signatures the browser could not
 //   server/static/js/withdraw.js   the withdraw page's: our recipes and the page's code only
 // and the minified stylesheet, server/static/css/pledgebox.css from src/pledgebox.css.
 //
@@ -17,6 +19,7 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 const BUNDLES = {
   'server/static/js/pledgebox.js': 'pledgebox-entry.js',
+  'server/static/js/sealing.js': 'crypto-lib-entry.js',
   'server/static/js/withdraw.js': 'withdraw-entry.js',
 };
 

@@ -16,6 +16,7 @@ export function runScript(relativePath) {
 }
 
 export function loadPledgebox() {
+  if (!globalThis.PledgeboxLib) runScript('js/sealing.js'); // what the page loads to seal
   if (!globalThis.PledgeboxEnvelope) runScript('js/pledgebox.js');
   return { lib: globalThis.PledgeboxLib, env: globalThis.PledgeboxEnvelope };
 }

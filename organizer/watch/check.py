@@ -36,6 +36,7 @@ from organizer.watch.release import (
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 _TAG = re.compile(r"<(script|link)\b([^>]*)>", re.IGNORECASE)
+_ON_DEMAND = re.compile(r'\bdata-sealing="([^"]+)"')
 _ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
 
 
@@ -215,6 +216,9 @@ class _Visit:
         wanted: list[tuple[str, Kind]] = [(a["href"], "style") for tag, a in tags
                                           if tag == "link" and a.get("rel") == "stylesheet" and "href" in a]
         wanted += [(a["src"], "script") for tag, a in tags if tag == "script" and "src" in a]
+        # The sealing libraries the pledge page loads when a student starts the form (its
+        # data-sealing address, pinned by data-sealing-sri in the page compared above).
+        wanted += [(url, "script") for url in _ON_DEMAND.findall(html)]
         if self.client.profile.favicon:  # fetched last, once the page is up
             wanted += [(a["href"], "image") for tag, a in tags
                        if tag == "link" and a.get("rel") == "icon" and "href" in a]

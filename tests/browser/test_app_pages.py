@@ -361,3 +361,24 @@ def test_restore_a_backup_then_change_the_server_address(browser, live_server, t
     page.fill("#server", live_server.base_url + "/")
     page.get_by_role("button", name="Save the address").click()
     expect(page.locator(".notice")).to_contain_text(f"This app now talks to {live_server.base_url}.")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-MX"])
+def test_the_page_for_a_browser_not_let_in_passes_axe_and_fits_a_phone(browser: Browser, tmp_path: Path,
+                                                                      locale: str) -> None:
+    """Issue 18, item 8: the 401 page a new browser or an old bookmark gets is styled (its inline
+    stylesheet allowed by hash, so the CSP stays strict), readable and accessible."""
+    running = start_app(tmp_path / "keystore.json")
+    try:
+        strict = browser.new_context(locale=locale, viewport=WIDTHS["phone"]).new_page()
+        blocked: list[str] = []
+        strict.on("console", lambda m: blocked.append(m.text) if "Security Policy" in m.text else None)
+        strict.goto(f"{running.origin}/organizers")
+        assert strict.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "16px"
+        assert strict.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+        assert blocked == []
+        checked = browser.new_context(locale=locale, bypass_csp=True).new_page()  # axe is injected
+        checked.goto(f"{running.origin}/organizers")
+        assert axe_violations(checked) == []
+    finally:
+        running.stop()

@@ -70,6 +70,14 @@ def spanish_script_byte(request: Headers, path: str, headers: Headers, body: byt
     return headers, body[:100] + bytes([body[100] ^ 1]) + body[101:]
 
 
+def android_sealing_byte(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+    """The crypto library the page loads when a student starts the form, changed for Android."""
+    if not (path.startswith("/static/") and path.endswith("/js/sealing.js")
+            and "Android" in header(request, "User-Agent")):
+        return None
+    return headers, body[:200] + bytes([body[200] ^ 1]) + body[201:]
+
+
 def csp_one_more_source(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
     if not _page(path, request, headers):
         return None
@@ -129,6 +137,8 @@ CASES = {  # attack, which clients it targets, words the report must hold
         (iphone_extra_script, lambda c: "iPhone" in c, "scripts where this release has"),
     "one changed byte in a static script only in Spanish":
         (spanish_script_byte, lambda c: c.endswith("Spanish"), "js/withdraw.js differs"),
+    "one changed byte in the sealing library only for Android":
+        (android_sealing_byte, lambda c: "Android" in c, "js/sealing.js differs"),
     "a CSP with one more source":
         (csp_one_more_source, everyone, "connect-src allows https://collect.example too"),
     "other HTML around the same scripts": (other_html_same_scripts, everyone, "HTML differs"),

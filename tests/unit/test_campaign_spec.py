@@ -87,10 +87,10 @@ def test_threshold_on_school_with_per_option_numbers(session: Session) -> None:
     ({"threshold": 10, "threshold_field": "grade"}, "required choice field"),  # not required
     ({"threshold": 10, "threshold_field": "message"}, "required choice field"),  # not a choice
     ({"threshold": 10, "threshold_field": "nope"}, "required choice field"),
-    ({"threshold": 0}, "from 1 to 100000"),
-    ({"threshold": 100_001}, "from 1 to 100000"),
+    ({"threshold": 0}, "from 5 to 100000"),
+    ({"threshold": 100_001}, "from 5 to 100000"),
     ({"threshold": 10, "per_option": {"south-hills": 3}}, "no option 'south-hills'"),
-    ({"threshold": 10, "per_option": {"covina-high": 0}}, "from 1 to 100000"),
+    ({"threshold": 10, "per_option": {"covina-high": 0}}, "from 5 to 100000"),
     ({"per_option": {"covina-high": 3}}, "threshold number too"),
     ({"closes": date(2027, 3, 14)}, "close on or before"),
     ({"title": " "}, "title"),

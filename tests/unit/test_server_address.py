@@ -17,7 +17,7 @@ ALLOWED = ["https://pledges.example.org", "https://pledges.example.org:8443/", "
 REFUSED = ["http://pledges.example.org", "http://192.168.1.20:8000", "http://10.0.0.5",
            "http://[fe80::1]", "http://0.0.0.0:8000", "http://localhost.evil.example",
            "http://127.0.0.1.evil.example", "http://onion.example.org", "http://[::ffff:10.0.0.1]",
-           "ftp://pledges.example.org", "file:///etc/passwd", "pledges.example.org",
+           "ftp://pledges.example.org", "file:///etc/passwd",
            "https://user:secret@pledges.example.org", "https://pledges.example.org/?x=1",
            "https://pledges.example.org/#k=abc", "https://", ""]
 

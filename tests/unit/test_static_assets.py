@@ -20,8 +20,9 @@ WEB = ROOT / "web"
 STATIC = ROOT / "server" / "static"
 TEMPLATES = ROOT / "server" / "templates"
 BUNDLE = "server/static/js/pledgebox.js"
-BUNDLES = [BUNDLE, "server/static/js/withdraw.js"]
-OUR_SOURCES = sorted((WEB / "src").glob("*.js"))
+SEALING = "server/static/js/sealing.js"  # the libraries, loaded by the page only to seal (issue 21)
+BUNDLES = [BUNDLE, SEALING, "server/static/js/withdraw.js"]
+OUR_SOURCES = sorted((WEB / "src").rglob("*.js"))  # src/page/ too
 
 
 def sri_sha384(data: bytes) -> str:
@@ -64,11 +65,19 @@ def test_package_json_pins_exact_versions() -> None:
 
 
 def test_bundle_exposes_only_the_audited_libraries() -> None:
-    text = (ROOT / BUNDLE).read_text(encoding="ascii")
+    text = (ROOT / SEALING).read_text(encoding="ascii")
     assert "globalThis.PledgeboxLib=Object.freeze({nacl:" in text
     assert "tweetnacl 1.0.3" in text.splitlines()[0]
     assert "@noble/hashes" in text.splitlines()[0]
-    assert not (STATIC / "vendor").exists(), "one script only: the libraries are in pledgebox.js"
+    assert "PledgeboxLib=" not in (ROOT / BUNDLE).read_text(encoding="ascii")  # never inline twice
+    assert not (STATIC / "vendor").exists(), "the libraries are in sealing.js, nowhere else"
+
+
+def test_the_page_names_the_sealing_library_by_its_served_address_and_sri() -> None:
+    """The page loads the libraries from the address and with the integrity of the built file."""
+    template = (TEMPLATES / "pledge.html").read_text(encoding="utf-8")
+    assert """data-sealing="{{ asset_url('js/sealing.js') }}\"""" in template
+    assert """data-sealing-sri="{{ sri('js/sealing.js') }}\"""" in template
 
 
 def test_the_pledge_pages_script_and_style_stay_small_compressed() -> None:

@@ -1,5 +1,6 @@
-// The crypto libraries of server/static/js/pledgebox.js: the only third-party code the pledge
-// page runs. tweetnacl gives X25519/XSalsa20-Poly1305 (crypto_box) and Ed25519;
+// The crypto libraries, built into server/static/js/sealing.js: the only third-party code the
+// pledge page runs, loaded by it (with SRI) only to seal a pledge or where the browser has no
+// Ed25519 of its own (page/sealing.js: loadSealing). tweetnacl gives X25519/XSalsa20-Poly1305 (crypto_box) and Ed25519;
 // @noble/hashes gives the BLAKE2b that libsodium's sealed box uses for its nonce.
 // tweetnacl's compact build (nacl.js) rather than nacl-fast.js: 4 KB less on a slow phone's first
 // visit. Its slowness matters little: the page first has the browser's own Ed25519 (WebCrypto)

@@ -130,19 +130,24 @@
     return lib().nacl.sign.detached.verify(message, sig, signingKey);
   }
 
+  // Resolves true when the browser's own Ed25519 found the signature valid (and remembers it).
   function nativeVerify(message, sigB64u, signingKey) {
     var subtle = root.crypto && root.crypto.subtle;
-    if (!subtle) return Promise.resolve();
+    if (!subtle) return Promise.resolve(false);
     return subtle.importKey('raw', signingKey, { name: 'Ed25519' }, false, ['verify']).then(function (k) {
       return subtle.verify({ name: 'Ed25519' }, k, b64uDecode(sigB64u), message);
     }).then(function (ok) {
       if (ok) nativelyValid.add(sigKey(message, sigB64u, signingKey));
-    }).catch(function () { /* no native Ed25519 here: tweetnacl does it all */ });
+      return !!ok;
+    }).catch(function () { return false; /* no native Ed25519 here: tweetnacl does it all */ });
   }
 
-  // Before verifyCampaignResponse: lets the browser check the same signatures natively.
-  // Resolves always; verifyCampaignResponse still decides everything.
-  function preverifyCampaign(json) {
+  // Before verifyCampaignResponse: lets the browser check the same signatures natively (the
+  // campaign's, its key's, its tally's and those of the announcements given). Resolves to true
+  // when every one was found valid natively, so the page can verify without tweetnacl, which it
+  // then loads only to seal; false means tweetnacl must check (and decide) the rest.
+  // verifyCampaignResponse still decides everything.
+  function preverifyCampaign(json, announcements) {
     try {
       var key = b64uDecode(json.signing_key);
       var ek = json.encryption_key;
@@ -152,9 +157,12 @@
           b64uDecode(ek.public_key)), ek.signature, key),
       ];
       if (json.tally) checks.push(nativeVerify(tallyMessage(b64uDecode(json.tally.body)), json.tally.signature, key));
-      return Promise.all(checks);
+      (announcements || []).forEach(function (item) {
+        checks.push(nativeVerify(announcementMessage(b64uDecode(item.body)), item.signature, key));
+      });
+      return Promise.all(checks).then(function (all) { return all.every(Boolean); });
     } catch (e) {
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
   }
 

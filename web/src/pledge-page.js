@@ -12,8 +12,9 @@ import { $, ID_RE, LANG, callApi, el, hashParam, longDate, reveal, say, setText,
   todayUTC, withDate } from './page/dom.js';
 import { showTally } from './page/counts.js';
 import { onSubmit, renderField } from './page/form.js';
-import { loadAnnouncements, refuse, warnInApp } from './page/notices.js';
+import { embeddedAnnouncements, loadAnnouncements, refuse, warnInApp } from './page/notices.js';
 import { copyReceipt, saveCalendar, shareCampaign } from './page/receipt.js';
+import { loadSealing } from './page/sealing.js';
 
 function renderCampaign(state) {
   var d = state.descriptor;
@@ -78,7 +79,7 @@ export function startPledgePage(root) {
   var campaignId = root.getAttribute('data-campaign-id') || '';
   var env = window.PledgeboxEnvelope;
   warnInApp();
-  if (!env || !window.PledgeboxLib || !ID_RE.test(campaignId)) return refuse('library');
+  if (!env || !ID_RE.test(campaignId)) return refuse('library');
   var fragmentKey = hashParam('k');
   // A key cut short (a link copied in part) is not a link without a key (an address typed from
   // a poster): the first can never be checked, the second may go on after a warning.
@@ -87,7 +88,13 @@ export function startPledgePage(root) {
     if (!res) return refuse('unreachable');
     if (res.status === 404) return refuse('unknown_campaign');
     if (res.status !== 200) return refuse('http_' + res.status);
-    return env.preverifyCampaign(res.json).then(function () { return res; });
+    // The browser's own Ed25519 checks every signature first; only where it could not vouch for
+    // them all does the page load the library, which then decides (page/sealing.js).
+    return env.preverifyCampaign(res.json, embeddedAnnouncements(root)).then(function (allNative) {
+      return allNative ? res : loadSealing().then(function () { return res; }, function () {
+        return refuse('unreachable');
+      });
+    });
   }).then(function (res) {
     if (!res || res.status !== 200) return;
     var v = env.verifyCampaignResponse(res.json, fragmentKey, campaignId, todayUTC());
@@ -97,7 +104,7 @@ export function startPledgePage(root) {
       text: env.descriptorText(v.descriptor, LANG) };
     renderCampaign(state);
     showTally(state, res.json);
-    loadAnnouncements(state, root);
+    loadAnnouncements(state, root, loadSealing);
     var fields = $('pledge-fields');
     v.descriptor.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
     $('share-button').addEventListener('click', function () { shareCampaign(state); });
@@ -116,6 +123,10 @@ export function startPledgePage(root) {
       $('continue-anyway').addEventListener('change', function () { gate.disabled = !this.checked; });
     }
     $('pledge-form').addEventListener('submit', function (e) { onSubmit(state, e); });
+    // The sealing library comes while the student fills in the form, in time for "send".
+    ['focusin', 'pointerdown'].forEach(function (type) {
+      $('pledge-form').addEventListener(type, function () { loadSealing().catch(function () {}); }, { once: true });
+    });
     $('copy-receipt').addEventListener('click', copyReceipt);
     show('pledge-form', true);
     say(v.keyCheckedAgainstLink ? t('verified') : t('read_warning'));

@@ -3,7 +3,7 @@
  * sealed, sealing.js). */
 import { $, NETWORK_FAILED, el, labelled, say, t } from './dom.js';
 import { pledge, refuse } from './notices.js';
-import { sendPledge } from './sealing.js';
+import { loadSealing, sendPledge } from './sealing.js';
 
 function markOf(field) {
   if (field.required) return t('required');
@@ -93,7 +93,7 @@ export function onSubmit(state, event) {
   pledge.sending = true;
   $('send-button').disabled = true;
   say(t('sending'));
-  Promise.resolve().then(function () { return sendPledge(state, answers); }).catch(function (e) {
+  loadSealing().then(function () { return sendPledge(state, answers); }).catch(function (e) {
     if (e === NETWORK_FAILED) say(t('send_failed_network'));
     else if (/too large/.test(String(e && e.message))) say(t('too_large'));
     else refuse('library'); // the crypto library failed: send nothing, ever

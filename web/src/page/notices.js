@@ -80,15 +80,25 @@ function renderAnnouncements(list) {
 // Only announcements signed by the key the link named are shown, and none after its `until`
 // day (protocol 1.1) where the campaign is; the rest are dropped quietly.
 // The page carries them (data-announcements); an older server's page has them fetched.
-export function loadAnnouncements(state, root) {
+export function embeddedAnnouncements(root) {
+  try {
+    var list = JSON.parse(root.getAttribute('data-announcements'));
+    return Array.isArray(list) ? list : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+export function loadAnnouncements(state, root, loadSealing) {
   if (!state.keyCheckedAgainstLink) return Promise.resolve();
   var env = window.PledgeboxEnvelope;
   var today = env.dayNumber(todayIn(state.descriptor.time_zone));
   var path = '/api/v1/campaigns/' + encodeURIComponent(state.campaignId) + '/announcements';
-  var embedded = null;
-  try { embedded = JSON.parse(root.getAttribute('data-announcements')); } catch (e) { embedded = null; }
-  var answer = Array.isArray(embedded)
-    ? Promise.resolve({ status: 200, json: { announcements: embedded } }) : callApi('GET', path);
+  var embedded = embeddedAnnouncements(root);
+  // Embedded ones were checked natively with the campaign (or the library was loaded then);
+  // fetched ones (an older server) may need the library.
+  var answer = embedded ? Promise.resolve({ status: 200, json: { announcements: embedded } })
+    : callApi('GET', path).then(function (res) { return loadSealing().then(function () { return res; }); });
   return answer.then(function (res) {
     if (res.status !== 200 || !res.json || !Array.isArray(res.json.announcements)) return;
     var good = [];

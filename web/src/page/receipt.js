@@ -74,7 +74,7 @@ export function icsFor(day, words, uid, stamp) {
 
 export function saveCalendar(state) {
   var words = $('calendar-words').value.trim() || $('calendar-words').defaultValue;
-  var uid = window.PledgeboxEnvelope.b64uEncode(window.PledgeboxLib.nacl.randomBytes(12));
+  var uid = window.PledgeboxEnvelope.b64uEncode(crypto.getRandomValues(new Uint8Array(12)));
   var file = new Blob([icsFor(state.descriptor.action_date, words, uid, todayUTC())],
     { type: 'text/calendar' });
   var a = el('a', { href: URL.createObjectURL(file), download: 'calendar.ics' });
