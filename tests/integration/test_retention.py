@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import peewee
@@ -68,12 +67,12 @@ def rows_mentioning(*values: str) -> list[tuple[str, str]]:
 
 
 def move_everyones_clock(clock_file: Path, days: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The server's clock, and the organizer tool's, which signs requests with the time."""
-    import organizer.client
+    """The server's clock, and the organizer tool's (organizer/clock.py), which signs requests
+    with the time."""
+    from organizer import clock as organizer_clock
 
     move_clock(clock_file, days)
-    shifted = SimpleNamespace(time=lambda: time.time() + days * 86400)
-    monkeypatch.setattr(organizer.client, "time", shifted)
+    monkeypatch.setattr(organizer_clock, "now", lambda: time.time() + days * 86400)
 
 
 @pytest.fixture
