@@ -2,8 +2,10 @@
 
 SQLite's secure_delete leaves copies of rows that b-tree rebalancing moved, so after deletions the
 server rewrites the file (docs/deletion.md): VACUUM with its working copy in memory, then a
-TRUNCATE checkpoint. A withdrawal only flags it; the next purge run does it. This measures what
-that costs a deployment holding N live pledges.
+TRUNCATE checkpoint. A withdrawal only flags it; the day's scrub does it (at most once a UTC day,
+from PLEDGEBOX_SCRUB_HOUR_UTC on). This measures what one such rewrite costs a deployment holding
+N live pledges: the bench sets the scrub hour to 0 and moves the server's clock a day on after the
+withdrawal, so the next purge run is that day's first and scrubs.
 
 A real gunicorn server (SQLite, background purge every 5 s) takes pledges over HTTP at a steady
 rate. N live pledges are seeded, one of them with a known withdraw token. After a baseline the
@@ -107,7 +109,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="pledgebox-bench-scrub-"))
     db_file = folder / "pledgebox.sqlite3"
-    env = bench_env(folder, args.interval)
+    env = {**bench_env(folder, args.interval), "PLEDGEBOX_SCRUB_HOUR_UTC": "0"}
     log = folder / "server.log"
     server = None
     try:
@@ -131,6 +133,7 @@ def main() -> None:
             headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=60) as resp:
             assert resp.status == 204
+        (folder / "clock-offset-days").write_text("1")  # tomorrow: that day's scrub is owed
         while scrub_flag(db_file) != "":
             time.sleep(0.5)
         time.sleep(2)

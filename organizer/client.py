@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 from crypto.encoding import b64u_encode
 from crypto.request_auth import SignatureParams, sign_request
 from organizer import clock, server_address
-from organizer.errors import AppLocked, ServerRedirected, ServerRefused, ServerUnreachable
+from organizer.errors import (
+    AppLocked,
+    RemovedFromCoalition,
+    ServerRedirected,
+    ServerRefused,
+    ServerUnreachable,
+)
 from organizer.printable import printable
 
 # (method, url, body, headers) -> (status, body bytes). Swappable so the demo can talk in-process.
@@ -111,8 +117,14 @@ class Client:
         if is_redirect(status):  # whatever the transport: nothing the API answers is a redirect
             raise ServerRedirected()
         if status >= 400:
-            raise ServerRefused(_error_message(status, data))
+            said = _error_message(status, data)
+            if status == 403 and said == REMOVED:  # the server's word: at worst, a page that says so
+                raise RemovedFromCoalition(said)
+            raise ServerRefused(said)
         return data
+
+
+REMOVED = "This organizer was removed from the coalition."  # server/api/auth.py
 
 
 def _error_message(status: int, data: bytes) -> str:

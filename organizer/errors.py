@@ -34,6 +34,11 @@ class ServerRefused(UserError):
     """The server refused the request."""
 
 
+class RemovedFromCoalition(ServerRefused):
+    """An admin removed this organizer from the coalition: this laptop's keys no longer open new
+    pledges, and the server no longer answers them. Ask an admin for a new invite to join again."""
+
+
 class DamagedPage(UserError):
     """The server sent a damaged page of pledges; try again, or tell your server's operator."""
 

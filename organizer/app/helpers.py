@@ -16,7 +16,7 @@ from organizer import backup, coalition
 from organizer.app.guard import CSRF_FIELD, state
 from organizer.app.i18n import translate_message, user_message
 from organizer.app.jobs import Jobs, Work
-from organizer.errors import KeyRolledBack, ServerUnreachable, UserError
+from organizer.errors import KeyRolledBack, RemovedFromCoalition, ServerUnreachable, UserError
 from organizer.live_roster import UNEXPECTED
 from organizer.session import Session
 
@@ -102,6 +102,8 @@ def _user_error(exc: UserError | CryptoError) -> tuple[str, int]:
     if isinstance(exc, KeyRolledBack):
         state().alarm = exc
         return render_template("alarm.html", alarm_page=True), 409
+    if isinstance(exc, RemovedFromCoalition):
+        return render_template("removed.html", alarm_page=True), 403
     moved = isinstance(exc, ServerUnreachable) and state().session is not None
     return render_template("error.html", message=user_message(exc), server_moved=moved), 400
 

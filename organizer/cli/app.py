@@ -39,7 +39,7 @@ def port_number(text: str) -> int:
 
 
 def register(sub: Any, opener: Opener) -> None:
-    """Add `app` and `server`; `opener` unlocks the keystore as every command of cli.py does."""
+    """Add `app` and `server`; `opener` unlocks the keystore as every command of pledgebox.py does."""
     text = ("Open the organizer app: everything this tool does, as pages in your web browser, "
             "served from this laptop only.")
     p = sub.add_parser("app", help=text, description=text)

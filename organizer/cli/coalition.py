@@ -1,6 +1,6 @@
 """`pledgebox` commands for a coalition's people and keys: invite, join, organizer, key, contacts.
 
-Registered by organizer/cli.py. What scripts read (docs/cli.md) goes to stdout alone
+Registered by organizer/cli/pledgebox.py. What scripts read (docs/cli.md) goes to stdout alone
 on its line: the invite, the newcomer's fingerprint, the new key version, the jsonl lists. All
 explanations go to stderr.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from crypto.identity import safety_number, safety_words
 from organizer import contacts, members, names, roster, rotation
-from organizer.cli import pledgebox as core
+from organizer.cli import opening
 from organizer.errors import NoKeystore
 from organizer.printable import printable
 from organizer.session import Session
@@ -25,7 +25,7 @@ def _err(text: str) -> None:
 
 
 def cmd_invite_create(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     invite, expires_at = members.create_invite(session, args.role, args.days)
     print(invite.encode())
     day = datetime.fromtimestamp(expires_at, UTC).date().isoformat()
@@ -37,10 +37,10 @@ def cmd_join(args: argparse.Namespace) -> None:
     invite = members.Invite.decode(args.invite)
     created = False
     try:
-        session = core._session(args)
+        session = opening.open_session(args)
     except NoKeystore:
         # The newcomer was handed one line; `join` alone is enough (running `init` first works too).
-        session = Session.create(args.keystore, core._passphrase(confirm=True),
+        session = Session.create(args.keystore, opening.passphrase(confirm=True),
                                  context=(invite.coalition_name,))  # a guesser tries it first
         created = True
     try:
@@ -86,20 +86,20 @@ def _name_cell(found: names.Name | None) -> str:
 
 
 def cmd_organizer_list(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     listed = members.organizers(session)
     _write_organizers(listed, names.names_for(session, listed), args.format)
 
 
 def cmd_organizer_name(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     given = names.set_name(session, args.fingerprint, args.name)
     _err(f"Saved on this laptop only: {printable(given)}." if given else
          "The name is cleared on this laptop.")
 
 
 def cmd_organizer_approve(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     pending = members.preview_approval(session, args.fingerprint)
     role = members.role_to_sign(pending, args.role)  # shown before anything is signed
     source = "the role of your invite" if pending.vouched else \
@@ -126,7 +126,7 @@ def _rotate_and_maybe_reencrypt(session: Session, args: argparse.Namespace) -> i
 
 
 def cmd_organizer_remove(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     removed = members.remove(session, args.fingerprint)
     _err(f"Removed {removed['fingerprint']}: the server refuses their requests from now on.")
     version = _rotate_and_maybe_reencrypt(session, args)
@@ -145,7 +145,7 @@ def _reencrypt(session: Session, batch: int) -> None:
 
 
 def cmd_key_rotate(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     version = _rotate_and_maybe_reencrypt(session, args)
     print(version)
     if not args.reencrypt:
@@ -154,17 +154,17 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
 
 
 def cmd_key_reencrypt(args: argparse.Namespace) -> None:
-    _reencrypt(core._synced(args), args.batch)
+    _reencrypt(opening.synced(args), args.batch)
 
 
 def cmd_contacts_set(args: argparse.Namespace) -> None:
-    session = core._session(args)
+    session = opening.open_session(args)
     card = contacts.set_card(session, {f: getattr(args, f) for f in contacts.FIELDS})
     _err(f"Your card is saved, sealed to the coalition's key ({', '.join(card)}).")
 
 
 def cmd_contacts_list(args: argparse.Namespace) -> None:
-    session = core._synced(args)
+    session = opening.synced(args)
     listing = contacts.list_cards(session)
     if args.format == "jsonl":
         for card in listing.cards:
@@ -187,7 +187,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def cmd_contacts_delete(args: argparse.Namespace) -> None:
-    contacts.delete_card(core._session(args))
+    contacts.delete_card(opening.open_session(args))
     _err("Your card is deleted from the directory.")
 
 

@@ -78,7 +78,7 @@ def _date(text: str) -> date:
 
 
 def register(sub: Any, synced: Synced) -> None:
-    """Add the commands; `synced` opens the keystore and syncs, as every command of cli.py does."""
+    """Add the commands; `synced` opens the keystore and syncs, as every command of pledgebox.py does."""
     text = ("Post a short news update that students see on the campaign page (and under their "
             "receipt), signed so nobody else can fake it. Also lists and deletes them.")
     p = sub.add_parser("announce", help=text, description=text + " Students do not have to leave "

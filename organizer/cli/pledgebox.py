@@ -1,7 +1,6 @@
 """`pledgebox`: the organizer's command-line tool (see docs/cli.md for every command)."""
 
 import argparse
-import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -24,12 +23,15 @@ from organizer.cli import app as cli_app
 from organizer.cli import coalition as cli_coalition
 from organizer.cli import people as cli_people
 from organizer.cli import watch as cli_watch
-from organizer.errors import BadInput, NeedsAdmin, NoKeystore, UserError
+from organizer.cli.opening import open_session as _session
+from organizer.cli.opening import passphrase as _passphrase
+from organizer.cli.opening import synced as _synced
+from organizer.cli.opening import warn_link_life as _warn_link_life
+from organizer.errors import BadInput, NeedsAdmin, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
 from organizer.tally import zone_today
 
-PASSPHRASE_ENV = "PLEDGEBOX_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
 INSTAGRAM_BIO = 150
 
 
@@ -57,47 +59,6 @@ def _private_file(path: Path) -> Any:
     if hasattr(os, "fchmod"):
         os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
     return open(fd, "w", encoding="utf-8", newline="")
-
-
-def _passphrase(confirm: bool = False) -> str:
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env is not None:
-        return env
-    if not sys.stdin.isatty():
-        raise BadInput(f"No terminal to ask for the passphrase: set {PASSPHRASE_ENV} for scripts.")
-    first = getpass.getpass("Keystore passphrase: ")
-    if confirm and getpass.getpass("Type it again: ") != first:
-        raise BadInput("The two passphrases differ, so nothing was created: run the command again.")
-    return first
-
-
-def _session(args: argparse.Namespace) -> Session:
-    if not args.keystore.exists():  # say so before asking for a passphrase it cannot use
-        raise NoKeystore()
-    return Session.open(args.keystore, _passphrase())
-
-
-def _synced(args: argparse.Namespace) -> Session:
-    session = _session(args)
-    _warn_link_life(coalition.sync(session))
-    return session
-
-
-def _link_life_sentence(life: link_life.LinkLife) -> str:
-    if life.stopped:
-        return (f"your share links stopped working after {life.last_day}: students cannot pledge "
-                "until an admin opens Pledgebox (the app or any command)")
-    return (f"your share links work until {life.last_day} unless an admin opens Pledgebox (the "
-            "app or any command) before then")
-
-
-def _warn_link_life(me: dict[str, Any]) -> None:
-    """From 10 days before the links stop (an admin's sync has renewed them by then)."""
-    if me.get("status") != "active":
-        return
-    life = link_life.link_life(me, coalition.utc_today())
-    if life.warn:
-        print(f"warning: {_link_life_sentence(life)}.", file=sys.stderr)
 
 
 def _date(text: str) -> date:
@@ -496,6 +457,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return status if isinstance(status, int) else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

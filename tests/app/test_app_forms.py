@@ -194,3 +194,31 @@ def test_a_published_campaign_is_changed_from_its_page_and_a_refusal_keeps_what_
     assert d["revision"] == 2
     assert d["fields"][0]["options"][-1]["label"]["en"] == "Baldwin Park High"
     assert "Students see the new version now" in browser.get(saved.location).text
+
+
+def test_a_removed_organizer_is_told_plainly_and_can_start_again(org, tmp_path: Path) -> None:
+    from organizer import members
+    from tests.support.factories import fp, joined
+
+    member = joined(tmp_path, org, "member", "rudy")
+    members.remove(org.session, fp(member))
+    app = start_app(member.keystore)
+    try:
+        app.state.unlock(member.session)
+        b = Browser(app)
+        b.sign_in()
+        page = b.get("/")
+        assert page.status == 403
+        assert "You were removed from this coalition" in page.text
+        assert "Ask an admin for a new invite" in page.text
+        assert "Keep a backup" not in page.text
+        assert "Keep a new backup" not in page.text
+        spanish = b.get("/", headers={"Accept-Language": "es"})
+        assert "Te quitaron de esta coalición" in spanish.text
+        started = b.post("/lock", {"then": "start-over"})
+        assert started.status == 303
+        assert started.location.endswith("/start-over")
+        assert app.state.session is None  # the keys left the app's memory first
+        assert b.get(started.location).status == 200
+    finally:
+        app.stop()

@@ -1,6 +1,10 @@
-"""Every Blueprint of the app, registered in this order by create_app (add yours to the list)."""
+"""Every Blueprint of the app, registered in this order by create_app (add yours to the list).
 
-from organizer.app.views.campaigns import bp as campaigns_bp
+The "campaigns" Blueprint (campaign_bp.py) gets its pages from six modules: importing them here,
+before create_app registers it, is what adds their routes."""
+
+from organizer.app.views import campaigns, counts, edit, roster, share, wizard  # noqa: F401 (routes)
+from organizer.app.views.campaign_bp import bp as campaigns_bp
 from organizer.app.views.coalition import bp as coalition_bp
 from organizer.app.views.home import bp as home_bp
 from organizer.app.views.jobs import bp as jobs_bp

@@ -1,8 +1,9 @@
-"""The coalition's campaigns: the list, one campaign's page, and wiping one (after a confirmation)."""
+"""The coalition's campaigns: the list, one campaign's page, and wiping one (after a confirmation).
+The Blueprint is campaign_bp.bp, shared with the wizard, edit, share, roster and counts pages."""
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WResponse
 
@@ -11,10 +12,9 @@ from organizer.app import preview
 from organizer.app.helpers import current_session, fail, notify, synced
 from organizer.app.i18n import current_language
 from organizer.app.rosters import rosters
+from organizer.app.views.campaign_bp import bp
 from organizer.errors import UserError
 from organizer.link_life import link_life
-
-bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 
 @bp.app_template_global()
@@ -75,7 +75,3 @@ def wipe(campaign_id: str) -> WResponse:
     notify(gettext("The campaign and all its pledges are deleted for good."))
     rosters().forget(campaign_id)  # the opened answers of a wiped campaign leave memory too
     return redirect(url_for("home.index"), code=303)
-
-
-# The wizard, sharing and roster pages add their routes to this Blueprint (one name, "campaigns").
-from organizer.app.views import counts, edit, roster, share, wizard  # noqa: E402, F401

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as WResponse
 from organizer import campaigns, tally
 from organizer.app.autopublish import publisher
 from organizer.app.helpers import current_session, start_job
-from organizer.app.views.campaigns import bp
+from organizer.app.views.campaign_bp import bp
 
 
 @bp.post("/<campaign_id>/roster/publish-counts")

@@ -15,7 +15,7 @@ from crypto import CryptoError
 from organizer import campaigns, revisions
 from organizer.app.helpers import current_session, notify
 from organizer.app.i18n import user_message
-from organizer.app.views.campaigns import bp
+from organizer.app.views.campaign_bp import bp
 from organizer.errors import BadInput, UserError
 
 TEXTS = ("title", "title_es", "description", "description_es", "action_date", "closes", "delete_after")

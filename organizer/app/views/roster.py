@@ -24,7 +24,7 @@ from organizer import campaigns, days, live_roster, report, roster, tally
 from organizer.app.autopublish import Keeping
 from organizer.app.helpers import current_session
 from organizer.app.rosters import rosters, stream
-from organizer.app.views.campaigns import bp
+from organizer.app.views.campaign_bp import bp
 
 EXPORTS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "html": "text/html"}
 

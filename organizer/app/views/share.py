@@ -11,7 +11,7 @@ from organizer import share as sharing
 from organizer.app import preview
 from organizer.app.helpers import current_session
 from organizer.app.i18n import SUPPORTED
-from organizer.app.views.campaigns import bp
+from organizer.app.views.campaign_bp import bp
 
 
 def _campaign(campaign_id: str) -> tuple[dict[str, Any], str]:

@@ -130,6 +130,8 @@ def start_over_confirmed() -> WResponse:
 @bp.post("/lock")
 def lock() -> WResponse:
     state().lock_now()
+    if request.form.get("then") == "start-over":  # removed from the coalition: join again
+        return redirect(url_for("start.start_over_page"), code=303)
     notify(_("Locked. Your keys are out of this app's memory until you type the passphrase again."))
     return redirect(url_for("start.unlock"), code=303)
 

@@ -15,7 +15,7 @@ from organizer.app import preview
 from organizer.app.drafts import Draft, drafts
 from organizer.app.helpers import current_session, notify
 from organizer.app.i18n import SUPPORTED, user_message
-from organizer.app.views.campaigns import bp
+from organizer.app.views.campaign_bp import bp
 from organizer.campaign_form import QUESTION_KINDS, CampaignForm, DateProblem, Question
 from organizer.errors import NeedsAdmin, UserError
 
