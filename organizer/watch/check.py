@@ -83,6 +83,7 @@ class Round:
     wire_bytes: int = 0
     visits: int = 0
     paths: list[str] = field(default_factory=list)  # what was fetched, in order (bench_watch.py)
+    onions: set[str] = field(default_factory=set)  # Onion-Location addresses offered this round
 
 
 class _Visit:
@@ -117,8 +118,15 @@ class _Visit:
     def headers(self, answer: Answer, path: str, kind: str, release: Release,
                 content_type: str | None = None) -> None:
         want = compare.expected_headers(release.data, kind, self.https, content_type)
-        for note in compare.header_differences(want, answer.headers):
+        for note in compare.header_differences(want, answer.headers, path):
             self.found(f"{path}: {note}", path, answer)
+        offered = [v for n, v in answer.headers if n.lower() == "onion-location"]
+        onion = compare.onion_location(offered, path)[0] if offered else None
+        if onion is not None and self.result.onions and onion not in self.result.onions:
+            self.found(f"{path}: the Onion-Location header names {onion}, another onion address than "
+                       "the one other clients were given this round", path, answer)
+        if onion is not None:
+            self.result.onions.add(onion)
 
     def run(self) -> None:
         try:

@@ -56,7 +56,24 @@ def csp_difference(expected: str, got: str) -> str:
     return "; ".join(notes) or "its wording differs"
 
 
-def header_differences(want: dict[str, str], got: list[tuple[str, str]]) -> list[str]:
+# The header a deployment's onion profile adds (deploy/Caddyfile): Tor Browser offers to move to that
+# address. Its address is the operator's, unknown to this release; its shape and path are not, and
+# check.py holds every answer of a round to one address: a server pointing some clients at another
+# onion (a phishing copy of the site) is reported.
+_ONION_LOCATION = re.compile(r"http://([a-z2-7]{56}\.onion)(/[^\s]*)")
+
+
+def onion_location(values: list[str], path: str) -> tuple[str | None, str | None]:
+    """(the onion address offered, None) when the header is as a deployment sends it for `path`,
+    else (None, the sentence saying what is wrong)."""
+    found = _ONION_LOCATION.fullmatch(values[0]) if len(values) == 1 else None
+    if found is None or found.group(2) != path:
+        return None, (f"the Onion-Location header points Tor Browser elsewhere: "
+                      f"{printable(' | '.join(values), limit=160)!r}")
+    return found.group(1), None
+
+
+def header_differences(want: dict[str, str], got: list[tuple[str, str]], path: str = "") -> list[str]:
     found: dict[str, list[str]] = {}
     for name, value in got:
         found.setdefault(name.lower(), []).append(value)
@@ -70,13 +87,24 @@ def header_differences(want: dict[str, str], got: list[tuple[str, str]]) -> list
                 notes.append(f"the Content-Security-Policy differs: {csp_difference(value, values[0])}")
             else:
                 notes.append(f"the {name} header differs: {printable(' | '.join(values), limit=160)!r}")
-    expected = {n.lower() for n in want}
-    for name, values in found.items():
-        if name not in expected and name not in TRANSPORT:
-            notes.append(f"an extra header {printable(name, limit=60)}: {printable(values[0], limit=120)!r}")
+    notes += _extra_headers({n.lower() for n in want}, found, path)
     vary = [v.strip().lower() for value in found.get("vary", []) for v in value.split(",")]
     if any(v != "accept-encoding" for v in vary):
         notes.append(f"the Vary header differs: {printable(', '.join(vary), limit=80)!r}")
+    return notes
+
+
+def _extra_headers(expected: set[str], found: dict[str, list[str]], path: str) -> list[str]:
+    notes = []
+    for name, values in found.items():
+        if name in expected or name in TRANSPORT:
+            continue
+        if name == "onion-location":
+            note = onion_location(values, path)[1]
+            if note:
+                notes.append(note)
+        else:
+            notes.append(f"an extra header {printable(name, limit=60)}: {printable(values[0], limit=120)!r}")
     return notes
 
 

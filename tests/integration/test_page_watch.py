@@ -128,6 +128,23 @@ def a_release_the_tool_does_not_know(request: Headers, path: str, headers: Heade
     return (headers, new.encode()) if new != html else None
 
 
+ONION = ("abcdefghijklmnopqrstuvwxyz234567" * 2)[:56] + ".onion"
+OTHER_ONION = ("zyxwvutsrqponmlkjihgfedcba765432" * 2)[:56] + ".onion"
+
+
+def with_onion_location(onion: str, where: str = ""):  # type: ignore[no-untyped-def]
+    """What the compose file's onion profile adds (deploy/Caddyfile), or a hostile variant."""
+    def rewrite(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+        return [*headers, ("Onion-Location", f"http://{onion}{where or path}")], body
+    return rewrite
+
+
+def iphone_sent_to_another_page(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+    if "iPhone" not in header(request, "User-Agent"):
+        return None
+    return with_onion_location(ONION, "/p/elsewhere")(request, path, headers, body)
+
+
 def everyone(client: str) -> bool:
     return True
 
@@ -139,6 +156,8 @@ CASES = {  # attack, which clients it targets, words the report must hold
         (spanish_script_byte, lambda c: c.endswith("Spanish"), "js/withdraw.js differs"),
     "one changed byte in the sealing library only for Android":
         (android_sealing_byte, lambda c: "Android" in c, "js/sealing.js differs"),
+    "an Onion-Location that sends iPhones to another page":
+        (iphone_sent_to_another_page, lambda c: "iPhone" in c, "points Tor Browser elsewhere"),
     "a CSP with one more source":
         (csp_one_more_source, everyone, "connect-src allows https://collect.example too"),
     "other HTML around the same scripts": (other_html_same_scripts, everyone, "HTML differs"),
@@ -182,6 +201,25 @@ def test_a_clean_server_over_20_rounds_in_both_languages_reports_nothing(world: 
         assert result.unreachable == [], (n, result)
         assert result.visits == 10
         assert result.requests >= 60
+
+
+def test_the_onion_profiles_header_is_no_alarm_but_another_onion_for_some_clients_is(world: World) -> None:
+    target = service.plan(world.admin.session).target
+    world.proxy.rewrite, world.proxy.applied = with_onion_location(ONION), 0
+    try:
+        for n in range(3):  # a deployment with the onion profile on (compose.yaml): nothing to report
+            assert run_round(target, rng=random.Random(n)).findings == []
+
+        def two_onions(request: Headers, path: str, headers: Headers, body: bytes):  # type: ignore[no-untyped-def]
+            onion = OTHER_ONION if "Android" in header(request, "User-Agent") else ONION
+            return with_onion_location(onion)(request, path, headers, body)
+
+        world.proxy.rewrite = two_onions
+        result = run_round(target, rng=random.Random(9))
+    finally:
+        world.proxy.rewrite = None
+    assert world.proxy.applied > 0
+    assert any("another onion address" in f.what for f in result.findings), result.findings
 
 
 def _watch(world: World, tmp_path: Path) -> subprocess.CompletedProcess[str]:
