@@ -182,7 +182,7 @@ def test_first_run_coalition_invite_join_approve_rotate_announce_remove(browser,
     expect(admin.locator("#job-status")).to_contain_text("version 3")
     assert {row["key_version"] for row in roster.pledges(admin_session, cid, roster.Tally())} == {3}
     newcomer.reload()
-    expect(newcomer.locator("main")).to_contain_text("removed from the coalition")
+    expect(newcomer.locator("main")).to_contain_text("You were removed from this coalition")
 
     # Locking drops the keys; the passphrase opens them again.
     admin.get_by_role("button", name="Lock").click()

@@ -455,7 +455,8 @@ def nobody_for_40_days(world: World, people: Cast, served_key: dict[str, Any],
             app, browser = open_app(world, people.rudy)
             for path in ("/", f"/campaigns/{world.cid}/roster"):
                 page = html.unescape(browser.get(path).text)
-                assert "This organizer was removed from the coalition." in page
+                assert "You were removed from this coalition" in page
+                assert "Ask an admin for a new invite." in page
                 assert not any(label in page for label in LABELS.values())
             close_app(world, app)
         if n in LOOKS:
