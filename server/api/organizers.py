@@ -113,12 +113,12 @@ def list_campaigns() -> Response:
           body=obj({"descriptor": b64u(), "signature": b64u(64)}), ok={204: None}, errors=(400, 409))
 @signed(role="admin")
 def revise_campaign(campaign_id: str) -> tuple[str, int]:
-    body = body_json()
+    campaign = campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, instant())
+    body = body_json()  # after the lookup: another coalition's campaign is unknown, whatever the body
     exact_fields(body, {"descriptor", "signature"})
-    campaigns.revise_campaign(
-        campaigns.coalition_campaign(g.organizer.coalition_id, campaign_id, instant()),
-        b64u_field(body, "descriptor"), b64u_field(body, "signature", 64), instant(),
-        runtime().config.max_retention_days)
+    campaigns.revise_campaign(campaign, b64u_field(body, "descriptor"),
+                              b64u_field(body, "signature", 64), instant(),
+                              runtime().config.max_retention_days)
     return "", 204
 
 
