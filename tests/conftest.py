@@ -20,10 +20,16 @@ from fullstack.inprocess import in_process_transport
 from server import create_app
 from server.config import Config
 from server.db import bind, database
+from tests.support.devnull import NullGuard
 from tests.support.live import LiveServer
 
 os.environ["PLEDGEBOX_INSECURE_TEST_KDF"] = "1"
 os.environ.pop("PLEDGEBOX_PASSPHRASE", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Any test that leaves the host's /dev/null other than the null device fails (tests/support/devnull.py).
+    config.pluginmanager.register(NullGuard(), "pledgebox-null-guard")
 
 
 def require_part(env_var: str, what: str) -> str:
