@@ -4,44 +4,25 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 from crypto import CryptoError
 from crypto.identity import safety_number, safety_words
-from organizer import (
-    campaign_form,
-    campaigns,
-    coalition,
-    link_life,
-    report,
-    revisions,
-    roster,
-)
+from organizer import campaigns, coalition, report, roster
 from organizer.cli import app as cli_app
+from organizer.cli import campaigns as cli_campaigns
 from organizer.cli import coalition as cli_coalition
 from organizer.cli import people as cli_people
 from organizer.cli import watch as cli_watch
+from organizer.cli.arguments import HelpFormatter, add_command
 from organizer.cli.opening import open_session as _session
 from organizer.cli.opening import passphrase as _passphrase
 from organizer.cli.opening import synced as _synced
-from organizer.cli.opening import warn_link_life as _warn_link_life
-from organizer.errors import BadInput, NeedsAdmin, UserError
+from organizer.errors import BadInput, UserError
 from organizer.printable import TerminalSafe, printable
 from organizer.session import Session, default_keystore_path
 from organizer.tally import zone_today
-
-INSTAGRAM_BIO = 150
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """Wraps one-line descriptions to the terminal; keeps multi-line examples as written."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" in text:
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
 
 
 class FriendlyParser(argparse.ArgumentParser):
@@ -59,21 +40,6 @@ def _private_file(path: Path) -> Any:
     if hasattr(os, "fchmod"):
         os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
     return open(fd, "w", encoding="utf-8", newline="")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-02-27") from None
-
-
-def _option_count(text: str) -> tuple[str, int]:
-    option, _, number = text.partition("=")
-    try:
-        return option.strip(), int(number)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} should look like covina-high=150") from None
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -94,119 +60,6 @@ def cmd_coalition_create(args: argparse.Namespace) -> None:
     coalition.create(session, args.server, args.setup_code, args.name)
     print(session.coalition_id)
     print(f"Coalition {args.name!r} created; you are its first admin.", file=sys.stderr)
-
-
-def cmd_campaign_create(args: argparse.Namespace) -> None:
-    session = _synced(args)
-    fields = campaign_form.cli_fields(args.school, args.field)
-    spec = campaigns.CampaignSpec(
-        title=args.title, description=args.description, action_date=args.action_date,
-        closes=args.closes, delete_after=args.delete_after, fields=fields,
-        title_es=args.title_es, description_es=args.description_es, time_zone=args.time_zone,
-        threshold=args.threshold, threshold_field=args.threshold_field,
-        per_option=dict(args.threshold_option) if args.threshold_option else None)
-    descriptor = campaigns.build_descriptor(session, spec)
-    campaign_id = campaigns.create(session, descriptor)
-    link = campaigns.share_link(session, campaign_id)
-    print(link)
-    if len(link) > INSTAGRAM_BIO:
-        print(f"note: this link has {len(link)} characters, more than an Instagram bio takes "
-              f"({INSTAGRAM_BIO}); post it in a story or use the QR code (--qr) instead.",
-              file=sys.stderr)
-    if args.qr:
-        written = campaigns.write_qr(link, args.qr)
-        print("QR code written to " + " and ".join(str(p) for p in written), file=sys.stderr)
-
-
-def cmd_campaign_list(args: argparse.Namespace) -> None:
-    for item in campaigns.list_campaigns(_synced(args)):
-        d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
-        print(f"{printable(item['campaign_id'])}  {d['action_date']}  closes {d['closes_at']}  "
-              f"deleted after {d['delete_after']}  {printable(str(item['pledge_count']))} pledges  "
-              f"{d['title']}")
-
-
-def cmd_campaign_show(args: argparse.Namespace) -> None:
-    session = _session(args)
-    me = coalition.sync(session)
-    _warn_link_life(me)
-    life = link_life.link_life(me, coalition.utc_today())
-    item = campaigns.find(session, args.campaign_id)
-    d = {k: printable(str(v)) for k, v in item["descriptor"].items()}
-    threshold = item["descriptor"].get("threshold")
-    print(f"{d['title']}\naction date: {d['action_date']}\ncloses: {d['closes_at']}\n"
-          f"deleted after: {d['delete_after']}\n"
-          f"time zone: {d.get('time_zone', 'UTC')} (the dates end at midnight there)\n"
-          + (f"threshold: {printable(str(threshold['count']))} pledges per "
-             f"{printable(str(threshold['field']))}\n" if isinstance(threshold, dict) else "")
-          + f"pledges: {printable(str(item['pledge_count']))}\n"
-          f"link works until: {life.last_day} (if no admin opens Pledgebox before then; "
-          "each time an admin does, it moves later)\n"
-          f"share link: {campaigns.share_link(session, args.campaign_id)}")
-
-
-EDIT_HELP = ("Change a published campaign without a new link: its text, its dates, and new choices "
-             "for a question (a new school). What a question or an existing choice means never changes, "
-             "so pledges already sent keep their meaning.")
-EDIT_EXAMPLE = ('Example:\n  pledgebox campaign edit CAMPAIGN_ID --title "Walkout Feb 27" '
-                '--add-option "school=Baldwin Park High | Preparatoria Baldwin Park"')
-
-
-def _edit_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
-                   help="which campaign (see `pledgebox campaign list`)")
-    p.add_argument("--title", help="the new title")
-    p.add_argument("--description", help="the new description")
-    p.add_argument("--title-es", metavar="TEXT", help="the new Spanish title")
-    p.add_argument("--description-es", metavar="TEXT", help="the new Spanish description")
-    p.add_argument("--action-date", type=_date, metavar="YYYY-MM-DD", help="the new action day")
-    p.add_argument("--closes", type=_date, metavar="YYYY-MM-DD", help="the new last day to pledge")
-    p.add_argument("--delete-after", type=_date, metavar="YYYY-MM-DD",
-                   help="the new deletion day (within the server's limit)")
-    p.add_argument("--add-option", type=_new_option, action="append", metavar="QUESTION=LABEL",
-                   help='a new choice for a choice question, e.g. "school=Baldwin Park High"; '
-                   "repeat for others")
-
-
-def _new_option(text: str) -> tuple[str, str]:
-    question, _, label = text.partition("=")
-    if not question.strip() or not label.strip():
-        raise argparse.ArgumentTypeError("give QUESTION=LABEL, like school=Baldwin Park High")
-    return question.strip(), label.strip()
-
-
-def cmd_campaign_edit(args: argparse.Namespace) -> None:
-    session = _synced(args)
-    now = revisions.Revision.of(campaigns.find(session, args.campaign_id)["descriptor"])
-    added: dict[str, str] = {}
-    for question, label in args.add_option or []:
-        added[question] = added.get(question, "") + label + "\n"
-    change = revisions.Revision(
-        title=args.title if args.title is not None else now.title,
-        description=args.description if args.description is not None else now.description,
-        action_date=args.action_date or now.action_date, closes=args.closes or now.closes,
-        delete_after=args.delete_after or now.delete_after,
-        title_es=args.title_es if args.title_es is not None else now.title_es,
-        description_es=args.description_es if args.description_es is not None else now.description_es,
-        new_options=added)
-    new = revisions.publish_revision(session, args.campaign_id, change)
-    print(f"Campaign {args.campaign_id} is now at version {new['revision']}; its link stays the same.",
-          file=sys.stderr)
-
-
-def cmd_campaign_wipe(args: argparse.Namespace) -> None:
-    session = _synced(args)
-    campaigns.find(session, args.campaign_id)
-    if session.signing_key() is None:  # refuse members before asking them anything
-        raise NeedsAdmin("Only admins can wipe a campaign; ask one of your coalition's admins.")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise BadInput("Add --yes to wipe without a question (nothing was deleted).")
-        answer = input(f"Delete campaign {args.campaign_id} and all its pledges for good? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            raise BadInput("Nothing was deleted.")
-    campaigns.wipe(session, args.campaign_id)
-    print(f"Campaign {args.campaign_id} and its pledges are deleted.", file=sys.stderr)
 
 
 def _check_roster_options(args: argparse.Namespace) -> None:
@@ -276,18 +129,6 @@ First time? Do these in order:
 Add --help after any command to see how it works, for example: pledgebox roster --help
 Scripts can set PLEDGEBOX_PASSPHRASE instead of typing the passphrase."""
 
-CAMPAIGN_EXAMPLE = """\
-Example:
-  pledgebox campaign create --title "Walkout for safe schools" \\
-    --action-date 2027-02-27 --closes 2027-02-26 --delete-after 2027-03-13 \\
-    --field "school!:choice:Your school|Tu escuela:Covina High,Northview High" \\
-    --field "help:checkbox:I want to help organize|Quiero ayudar a organizar" \\
-    --qr walkout
-
-Without --field the form asks for the school and has an "I want to help" box.
-Ask for names or contact details only if you really need them: a leaked list can
-hurt students. Write labels as English|Español so the page works in both."""
-
 ROSTER_EXAMPLE = """\
 Examples:
   pledgebox roster CAMPAIGN_ID --summary                 counts per school, with bars
@@ -298,7 +139,7 @@ Saved files hold students' answers: only you can open them on this laptop (mode 
 Keep them off shared drives and delete them when you are done."""
 
 
-def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one list of every command)
+def build_parser() -> argparse.ArgumentParser:
     parser = FriendlyParser(
         prog="pledgebox", formatter_class=HelpFormatter,
         description="The organizers' tool for Pledgebox. Students pledge through a link; what "
@@ -311,11 +152,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one list of eve
 
     def add(name: str, func: Callable[[argparse.Namespace], None], help_text: str,
             parent: Any = sub, epilog: str | None = None) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(
-            name, help=help_text, description=help_text, epilog=epilog,
-            formatter_class=HelpFormatter)
-        p.set_defaults(func=func)
-        return p
+        return add_command(parent, name, func, help_text, epilog)
 
     add("init", cmd_init, "Make your keystore: the locked file on this laptop that holds your "
         "keys. Do this once. You pick a passphrase; nobody can recover it for you, so remember it.")
@@ -336,62 +173,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one list of eve
     p.add_argument("--name", required=True,
                    help="your coalition's name; students see it on the pledge page")
 
-    text = "Make and manage campaigns (one campaign = one action students can pledge to)."
-    ca = sub.add_parser("campaign", help=text, description=text).add_subparsers(
-        dest="sub", required=True, metavar="SUBCOMMAND")
-    p = add("create", cmd_campaign_create, "Make a new campaign and print the link to share with "
-            "students. They open it, fill in the form, and send a pledge only your coalition can "
-            "read.", ca, epilog=CAMPAIGN_EXAMPLE)
-    p.add_argument("--title", required=True,
-                   help='the big title students see first, e.g. "Walkout Feb 27"')
-    p.add_argument("--description", default="",
-                   help="a sentence or two about the action: what, where, why")
-    p.add_argument("--action-date", type=_date, required=True, metavar="YYYY-MM-DD",
-                   help="the day of the action, e.g. 2027-02-27")
-    p.add_argument("--closes", type=_date, required=True, metavar="YYYY-MM-DD",
-                   help="the last day students can pledge")
-    p.add_argument("--delete-after", type=_date, required=True, metavar="YYYY-MM-DD",
-                   help="after this day the server deletes the campaign and every pledge; "
-                   "pick the earliest day you can")
-    p.add_argument("--field", action="append", metavar="SPEC",
-                   help="one question on the form: ID[!]:TYPE:English|Español[:Option 1,Option 2]. "
-                   "TYPE is text, choice, checkbox or contact; a ! after the ID makes it "
-                   "required. Repeat --field for each question.")
-    p.add_argument("--school", action="append", metavar="NAME",
-                   help='a school students pick from, as "Covina High" or with its Spanish name '
-                   '"Covina High | Preparatoria Covina"; repeat for each school. The form then '
-                   'asks for the school from this list and has the "I want to help organize" box, '
-                   "as the app's wizard does; --field adds more questions.")
-    p.add_argument("--title-es", metavar="TEXT", help="the title in Spanish, shown to students "
-                   "whose browser is set to Spanish")
-    p.add_argument("--description-es", metavar="TEXT", help="the description in Spanish")
-    p.add_argument("--time-zone", metavar="ZONE",
-                   help="the time zone the dates are read in, like America/Los_Angeles "
-                   f"(default: this laptop's, {campaigns.local_zone()})")
-    p.add_argument("--threshold", type=int, metavar="N",
-                   help="safety in numbers: the action goes ahead at a school once N students "
-                   "there have pledged (published counts show the progress)")
-    p.add_argument("--threshold-field", default="school", metavar="ID",
-                   help="the required choice field the threshold counts (default: school)")
-    p.add_argument("--threshold-option", type=_option_count, action="append",
-                   metavar="OPTION=N", help="a different number for one option, e.g. "
-                   "covina-high=150; repeat for others")
-    p.add_argument("--qr", type=Path, metavar="FILE",
-                   help="also save the link as a QR code: FILE.png (for posts) and FILE.svg "
-                   "(for printing)")
-    add("list", cmd_campaign_list, "List your coalition's campaigns that are still live, with "
-        "how many pledges each has.", ca)
-    p = add("show", cmd_campaign_show, "Show one campaign's dates, how many pledged, and its "
-            "share link again.", ca)
-    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
-                   help="which campaign (see `pledgebox campaign list`)")
-    _edit_parser(add("edit", cmd_campaign_edit, EDIT_HELP, ca, epilog=EDIT_EXAMPLE))
-    p = add("wipe", cmd_campaign_wipe, "Delete a campaign and all its pledges right now, for "
-            "good. Nobody can get them back.", ca)
-    p.add_argument("campaign_id", metavar="CAMPAIGN_ID",
-                   help="which campaign (see `pledgebox campaign list`)")
-    p.add_argument("--yes", action="store_true", help="do not ask \"are you sure?\" (for scripts)")
-
+    cli_campaigns.register(sub)
     p = add("roster", cmd_roster, "Download a campaign's pledges and unlock them here on your "
             "laptop: every pledge in a table, counts with --summary, or a file to save.",
             epilog=ROSTER_EXAMPLE)
