@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from organizer import campaigns, report, roster
+from organizer import campaigns, report, roster, roster_counts, roster_formats
 from organizer.cli.arguments import add_command
 from organizer.cli.opening import synced
 from organizer.errors import BadInput
@@ -42,17 +42,17 @@ def _write_roster(args: argparse.Namespace, out: Any, item: dict[str, Any],
                           campaign_id=args.campaign_id, fields=fields, tally=tally,
                           today=zone_today(item["descriptor"]))  # the campaign's date, as the page's
     elif args.summary:
-        roster.count(rows, fields, tally)
-        roster.write_summary(out, fields, tally)
+        roster_counts.count(rows, fields, tally)
+        roster_counts.write_summary(out, fields, tally)
     elif args.format == "jsonl":
-        roster.write_jsonl(rows, out)
+        roster_formats.write_jsonl(rows, out)
     elif args.format == "csv":
         if args.bom:
             out.write("\ufeff")  # so Excel reads the file as UTF-8 (accents, ñ, emoji)
         screen = cast(TextIO, TerminalSafe(out)) if out.isatty() else out  # files keep the data
-        roster.write_csv(rows, screen, fields, ids=args.ids)
+        roster_formats.write_csv(rows, screen, fields, ids=args.ids)
     else:
-        roster.write_table(rows, out, fields)
+        roster_formats.write_table(rows, out, fields)
 
 
 def cmd_roster(args: argparse.Namespace) -> None:
