@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hypothesis import settings
 from flask.testing import FlaskClient
+from hypothesis import settings
 from peewee import PostgresqlDatabase
 
 import migrations
