@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from peewee import PostgresqlDatabase
 
 import migrations
@@ -24,6 +25,10 @@ from tests.support.devnull import NullGuard
 from tests.support.live import LiveServer
 
 os.environ["PLEDGEBOX_INSECURE_TEST_KDF"] = "1"
+# Hypothesis fails an example that runs over 200 ms by default: a timed assertion, which on this
+# shared machine failed a keystore property test at 257 ms. Time is measured by bench/, not tests.
+settings.register_profile("pledgebox", deadline=None)
+settings.load_profile("pledgebox")
 os.environ.pop("PLEDGEBOX_PASSPHRASE", None)
 
 
