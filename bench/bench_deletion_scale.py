@@ -49,6 +49,7 @@ from bench_purge import Intake, p99, purge_window, stop  # noqa: E402
 from bench_scrub import peak_rss_mb  # noqa: E402
 
 from crypto.encoding import b64u_encode  # noqa: E402
+from crypto.pledge_ids import new_pledge_id  # noqa: E402
 from server.store.partitions import partition_name  # noqa: E402
 from server.zones import end_of_day  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
@@ -123,36 +124,49 @@ def seed(url: str, tree: Path, n: int, campaigns: int, expiring: int, planted: i
                  secrets.token_bytes(64)))
     cur.execute("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
     partitioned = cur.fetchone()[0] == "p"  # migration 0007 ran: a partition per campaign
+    cur.execute("SELECT value FROM server_state WHERE name = 'pledge-id-tag-key'")
+    found = cur.fetchone()  # migration 0008 ran: ids carry their campaign's tag
+    new_pid = _tagged_ids(bytes.fromhex(found[0])) if found else _random_id
     for cid, delete_after in [(c, today + timedelta(days=60)) for c in live] + [(EXPIRING, today)]:
         ends = end_of_day(delete_after, "UTC")
         cur.execute("INSERT INTO campaign (id, coalition_id, descriptor, descriptor_signature, "
                     "closes_at, delete_after, time_zone, open_until, live_until) "
                     "VALUES (%s, %s, %s, %s, %s, %s, 'UTC', %s, %s)",
                     (cid, COALITION, b"{}", bytes(64), delete_after, delete_after, ends, ends))
+        if found:  # as the server makes campaigns now: their pledge ids carry tags
+            cur.execute("UPDATE campaign SET tagged_ids = TRUE WHERE id = %s", (cid,))
         if partitioned:
             cur.execute(f'CREATE TABLE "{partition_name(cid)}" PARTITION OF pledge '
                         "FOR VALUES IN (%s)", (cid,))
-    planted_rows = [(secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(32),
+    planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
                      secrets.token_bytes(1072)) for i in range(planted)]
     expiring_ct = secrets.token_bytes(1072)
-    _copy(cur, _rows(planted_rows, expiring_ct, live, n, expiring), today)
+    _copy(cur, _rows(planted_rows, expiring_ct, live, n, expiring, new_pid), today)
     cur.execute("VACUUM ANALYZE")
     cur.execute("CHECKPOINT")
     conn.close()
     return live, [(p, t, c) for p, _, t, c in planted_rows], expiring_ct
 
 
+def _random_id(_campaign_id: str) -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _tagged_ids(key: bytes) -> Any:
+    return lambda campaign_id: new_pledge_id(key, campaign_id)
+
+
 def _rows(planted: list[tuple[str, str, bytes, bytes]], expiring_ct: bytes, live: list[str],
-          n: int, expiring: int) -> Any:
+          n: int, expiring: int, new_pid: Any) -> Any:
     """(id, campaign, ciphertext, token hash): the planted, the expiring campaign's, the rest."""
     for pid, cid, token, ct in planted:
         yield pid, cid, ct, hashlib.blake2b(token, digest_size=32).digest()
-    yield secrets.token_urlsafe(16), EXPIRING, expiring_ct, secrets.token_bytes(32)
+    yield new_pid(EXPIRING), EXPIRING, expiring_ct, secrets.token_bytes(32)
     for _ in range(expiring - 1):
-        yield secrets.token_urlsafe(16), EXPIRING, secrets.token_bytes(1072), secrets.token_bytes(32)
+        yield new_pid(EXPIRING), EXPIRING, secrets.token_bytes(1072), secrets.token_bytes(32)
     for i in range(n - len(planted)):
-        yield (secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(1072),
-               secrets.token_bytes(32))
+        cid = live[i % len(live)]
+        yield new_pid(cid), cid, secrets.token_bytes(1072), secrets.token_bytes(32)
 
 
 def _copy(cur: Any, rows: Any, today: date) -> None:
