@@ -32,6 +32,7 @@ from server.clock import Clock
 from server.db import bind, database
 from server.models import ServerState
 from server.retention import purge_expired, purge_if_due
+from server.store.partitions import PREFIX, partition_name
 from tests.conftest import move_clock, server_env
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
 from tests.support.http import call
@@ -57,12 +58,14 @@ def rows_mentioning(*values: str) -> list[tuple[str, str]]:
         for table in database.get_tables():
             try:
                 rows = database.execute_sql(f'SELECT * FROM "{table}"').fetchall()
-            except peewee.ProgrammingError:  # a campaign's partition dropped since the listing
-                continue
+            except (peewee.ProgrammingError, peewee.OperationalError):
+                continue  # a campaign's partition (or SQLite table) dropped since the listing
+            # A campaign's pledges: a partition of `pledge` (PostgreSQL) or a table (SQLite).
+            name = "pledge" if table.startswith(PREFIX) else table
             for row in rows:
                 flat = b"".join(bytes(c) if isinstance(c, (bytes, memoryview)) else str(c).encode()
                                 for c in row)
-                found += [(table, v) for v in values if v.encode() in flat]
+                found += [(name, v) for v in values if v.encode() in flat]
     return found
 
 
@@ -449,8 +452,8 @@ def test_latest_day_is_the_only_state_kept(client: FlaskClient, admin: Organizer
         purge_expired(app.extensions["pledgebox"].clock)
     with database.connection_context():
         names = {s.name: s.value for s in ServerState.select()}
-    # pledges-at-scrub: the live pledge count the last scrub saw, which the table itself shows anyway
-    assert set(names) <= {"latest-day", "purge-lease", "scrub-due", "pledges-at-scrub"}
+    # a purged campaign's table goes with its marks (scrub:<hash>, arrived:<hash>)
+    assert set(names) <= {"latest-day", "purge-lease", "scrub-due"}
     assert names["latest-day"] == (datetime.now(UTC).date() + timedelta(days=21)).isoformat()
     assert campaign_id not in "".join(names.values())
 
@@ -503,16 +506,81 @@ def _clock_at_utc_hour(clock_file: Path, days: int, hour: float) -> None:
     clock_file.write_text(str((midnight + days * 86400 + hour * 3600 - now) / 86400))
 
 
-def test_on_sqlite_the_background_purge_rewrites_the_file_once_a_day_at_the_scrub_hour(
+def _sqlite_file(app: Flask) -> Path:
+    return Path(app.extensions["pledgebox"].config.database_url.removeprefix("sqlite:///"))
+
+
+def _root_page(campaign_id: str) -> int | None:
+    """SQLite: the root page of a campaign's table (a rebuilt table has a new one), or None."""
+    with database.connection_context():
+        row = database.execute_sql("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                                   (partition_name(campaign_id),)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _offsets(app: Flask, ciphertexts: list[bytes]) -> list[int]:
+    """Where each ciphertext's last bytes are in the database file, after a full checkpoint."""
+    with database.connection_context():
+        busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    data = _sqlite_file(app).read_bytes()
+    return [data.find(c[-32:]) for c in ciphertexts]
+
+
+def test_on_sqlite_a_purge_rewrites_or_drops_only_the_campaigns_it_deletes_from(
         client: FlaskClient, admin: OrganizerHandle, app: Flask, clock_file: Path) -> None:
-    """Issue 20: a withdrawal or a new pledge no longer costs a whole-file rewrite every purge
-    interval; the background purge does it once a UTC day, at its first run from 03:00, and a
-    withdrawal before that hour stays due until then (what the withdraw page promises)."""
-    hour = 7  # PLEDGEBOX_hour, passed on by the timer as here
+    """Issue 20: on SQLite an expired campaign's table is dropped and the table a student withdrew
+    from is rebuilt, while another campaign's pledges stay where they were in the file, byte for
+    byte at the same offsets: the file is not rewritten whole (VACUUM moved every page)."""
+    doomed = make_campaign(admin)
+    withdrawn_from = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
+    untouched = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
+    kept: list[bytes] = []
+    for cid in (doomed, withdrawn_from, untouched):
+        for _ in range(12):
+            token = secrets.token_bytes(32)
+            ciphertext = secrets.token_bytes(1072 + 1024 * (len(kept) % 3))
+            reply = client.post(f"/api/v1/campaigns/{cid}/pledges", json={
+                "key_version": 1, "ciphertext": b64u_encode(ciphertext),
+                "withdraw_token_hash": b64u_encode(hashlib.blake2b(token, digest_size=32).digest())})
+            assert reply.status_code == 201
+            if cid == untouched:
+                kept.append(ciphertext)
+    with app.app_context():
+        purge_expired(app.extensions["pledgebox"].clock)  # lays out what arrived: a quiet start
+    gone_id, token = pledge_in(client, withdrawn_from)
+    roots = {cid: _root_page(cid) for cid in (doomed, withdrawn_from, untouched)}
+    before = _offsets(app, kept)
+    assert all(offset > 0 for offset in before)
+    reply = client.post(f"/api/v1/pledges/{gone_id}/withdraw",
+                        json={"withdraw_token": b64u_encode(token)})
+    assert reply.status_code == 204
+    move_clock(clock_file, 21)
+    with app.app_context():
+        result = purge_if_due(app.extensions["pledgebox"].clock, 1, 0)
+    assert result is not None
+    assert (result.campaigns, result.pledges, result.compacted) == (1, 12, True)
+    assert _offsets(app, kept) == before  # not one page of the untouched campaign moved
+    assert _root_page(doomed) is None
+    assert _root_page(withdrawn_from) not in (None, roots[withdrawn_from])
+    assert _root_page(untouched) == roots[untouched]
+    assert rows_mentioning(doomed, gone_id) == []
+    with database.connection_context():
+        assert ServerState.select().where(ServerState.name.startswith("scrub:")).count() == 0
+
+
+def test_on_sqlite_the_background_purge_lays_out_new_pledges_once_a_day_at_the_scrub_hour(
+        client: FlaskClient, admin: OrganizerHandle, app: Flask, clock_file: Path) -> None:
+    """Issue 20: a withdrawal's table is rebuilt at the next purge run, whatever the hour; a
+    table that took pledges (whose pages then hold their arrival order) is rebuilt once a UTC
+    day, at the background purge's first run from the scrub hour, and not again that day."""
+    hour = 7  # PLEDGEBOX_SCRUB_HOUR_UTC, passed on by the timer as here
 
     campaign_id = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
     pledges = [pledge_in(client, campaign_id) for _ in range(3)]
     clock: Clock = app.extensions["pledgebox"].clock
+    hashed = partition_name(campaign_id).removeprefix(PREFIX)
+    arrived, withdrawn = "arrived:" + hashed, "scrub:" + hashed
 
     def state(name: str) -> str | None:
         with database.connection_context():
@@ -525,25 +593,38 @@ def test_on_sqlite_the_background_purge_rewrites_the_file_once_a_day_at_the_scru
         assert reply.status_code == 204
 
     _clock_at_utc_hour(clock_file, 2, hour - 1.5)
+    assert state(arrived) is not None  # the table's trigger: pledges came since it was made
+    root = _root_page(campaign_id)
     withdraw(pledges[0])
-    assert state("scrub-due")
+    assert state(withdrawn)
     assert purge_if_due(clock, 1, hour) is not None
-    assert state("scrub-due")  # before the hour: nothing rewritten yet
+    assert state(withdrawn) is None  # a withdrawal: rebuilt at this run, before the hour
+    assert _root_page(campaign_id) != root
+    assert state(arrived) is None  # the rebuild laid out what had arrived too
     assert state("scrubbed-on") is None
+
+    pledge_in(client, campaign_id)
+    assert state(arrived) is not None
+    root = _root_page(campaign_id)
+    _clock_at_utc_hour(clock_file, 2, hour - 1)
+    assert purge_if_due(clock, 1, hour) is not None
+    assert state(arrived) is not None  # before the hour: the layout waits
+    assert _root_page(campaign_id) == root
 
     _clock_at_utc_hour(clock_file, 2, hour + 0.25)
     assert purge_if_due(clock, 1, hour) is not None
-    assert not state("scrub-due")  # the day's rewrite ran
+    assert state(arrived) is None  # the day's rebuild ran
+    assert _root_page(campaign_id) != root
     day = datetime.fromtimestamp(clock.now(), UTC).date().isoformat()
     assert state("scrubbed-on") == day
 
-    withdraw(pledges[1])
+    pledge_in(client, campaign_id)
     _clock_at_utc_hour(clock_file, 2, hour + 2)
     assert purge_if_due(clock, 1, hour) is not None
-    assert state("scrub-due")  # once a day: the next one waits for tomorrow's hour
+    assert state(arrived) is not None  # once a day: the next one waits for tomorrow's hour
     _clock_at_utc_hour(clock_file, 3, hour)
     assert purge_if_due(clock, 1, hour) is not None
-    assert not state("scrub-due")
+    assert state(arrived) is None
 
 
 def test_the_withdraw_page_states_the_bound_the_scrub_keeps(client: FlaskClient) -> None:
