@@ -18,7 +18,8 @@ can only be in their own campaign's pages, and what clears them costs that campa
 A rebuild lays rows out in a fresh random order, not in id order: its pages come from the
 freelist, whose order is the order in which a dropped table's pages were freed, and that table's
 page numbers could hold its rows' arrival order; filled in id order, the new table would map that
-order onto ids. A TRUNCATE checkpoint then empties the WAL, which still holds pages as they were.
+order onto ids (tested: test_deletion_bytes.py). A TRUNCATE checkpoint then empties the WAL,
+which still holds pages as they were.
 """
 
 import re
@@ -85,29 +86,28 @@ def _marked(prefix: str) -> set[str]:
 
 def rebuild_pledge_table(table: str) -> None:
     """Rewrite one campaign's table from its live rows, in one transaction holding the write lock
-    (so no pledge arrives between the copy and the drop), and clear its marks.
+    (so no pledge arrives meanwhile), and clear its marks.
 
-    The copy reads the rows in a fresh random order (module docstring); only the ids are sorted,
-    so memory is about 40 bytes a pledge, not the campaign's size, and nothing spills to a
-    temporary file outside the data folder (temp_store=MEMORY for the sort)."""
-    new, columns = table + _NEW, ", ".join(f'"{c}"' for c in COLUMNS)
-    hashed = table.removeprefix(PREFIX)
+    The rows go to a TEMP table in memory (temp_store=MEMORY: nothing in a temporary file outside
+    the data folder) in a fresh random order; the old table is dropped (secure_delete zeroes its
+    pages) and made again, and filled from the copy. The new table takes the pages the old one
+    just freed, so most pages are written once, zeroed-then-refilled in the same transaction:
+    the WAL gets about the campaign's size, and its checkpoint as much again. Memory: the
+    campaign's rows, not the database's."""
+    hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
+    copy = "scrub_" + hashed
     with database.atomic("IMMEDIATE"):
         if database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (table,)).fetchone() is None:
-            ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
-            return
-        create_sqlite_table(new)
-        # Our names (PREFIX + hex); no value is interpolated.
-        # LIMIT -1 keeps SQLite from flattening the subquery, which would drop its ORDER BY
-        # and copy in id order (EXPLAIN QUERY PLAN: "MATERIALIZE o", "USE TEMP B-TREE").
-        database.execute_sql(
-            f'INSERT INTO "{new}" ({columns}) SELECT {", ".join("p." + c for c in COLUMNS)} '  # noqa: S608
-            f'FROM (SELECT id FROM "{table}" ORDER BY random() LIMIT -1) o '
-            f'JOIN "{table}" p ON p.id = o.id')
-        database.execute_sql(f'DROP TABLE "{table}"')
-        database.execute_sql(f'ALTER TABLE "{new}" RENAME TO "{table}"')
-        add_arrival_trigger(table)
+                                (table,)).fetchone() is not None:
+            # Our names (PREFIX + hex); no value is interpolated.
+            database.execute_sql(f'CREATE TEMP TABLE "{copy}" AS SELECT {columns} '  # noqa: S608
+                                 f'FROM "{table}" ORDER BY random()')
+            database.execute_sql(f'DROP TABLE "{table}"')
+            create_sqlite_table(table)
+            database.execute_sql(f'INSERT INTO "{table}" ({columns}) '  # noqa: S608
+                                 f'SELECT {columns} FROM temp."{copy}" ORDER BY rowid')
+            database.execute_sql(f'DROP TABLE temp."{copy}"')
+            add_arrival_trigger(table)
         ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 
@@ -118,7 +118,7 @@ def drop_orphan_tables() -> int:
     wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
     dropped = 0
     for table in sqlite_pledge_tables():
-        if table in wanted or table.endswith(_NEW):
+        if table in wanted:
             continue
         with database.atomic("IMMEDIATE"):
             database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608

@@ -30,7 +30,7 @@ COLUMNS = ("id", "campaign_id", "key_version", "ciphertext", "withdraw_token_has
 
 # The flat table's columns and key as migration 0001 made them (rows move between them byte for
 # byte); no foreign key: a campaign's table is dropped by the purge once its campaign row is gone.
-_SQLITE_COLUMNS = ('"id" VARCHAR(64) NOT NULL PRIMARY KEY, "campaign_id" VARCHAR(64) NOT NULL, '
+SQLITE_COLUMNS = ('"id" VARCHAR(64) NOT NULL PRIMARY KEY, "campaign_id" VARCHAR(64) NOT NULL, '
                    '"key_version" INTEGER NOT NULL, "ciphertext" BLOB NOT NULL, '
                    '"withdraw_token_hash" BLOB NOT NULL, "received_day" DATE NOT NULL')
 
@@ -52,7 +52,7 @@ def pledge_table(campaign_id: str, db: Database | DatabaseProxy = database) -> s
 
 def create_sqlite_table(name: str, db: Database | DatabaseProxy = database) -> None:
     """An empty pledge table named `name` (no trigger: see add_arrival_trigger)."""
-    db.execute_sql(f'CREATE TABLE "{name}" ({_SQLITE_COLUMNS}) WITHOUT ROWID')
+    db.execute_sql(f'CREATE TABLE "{name}" ({SQLITE_COLUMNS}) WITHOUT ROWID')
 
 
 def add_arrival_trigger(table: str, db: Database | DatabaseProxy = database) -> None:

@@ -13,6 +13,7 @@ from crypto.envelope import ciphertext_length_ok
 from server.db import database, is_sqlite
 from server.errors import BadCiphertextLength, BadRequest, Conflict, StaleKey
 from server.models import Campaign, Coalition, DirectoryEntry, EncryptionKey, Organizer, Pledge, WrappedSecret
+from server.retention import mark_scrub_due
 from server.store.campaigns import coalition_campaign, current_key, key_json
 from server.store.coalitions import SignedKey, Wrapped, check_signed_key, store_wrapped
 from server.store.members import lock_coalition
@@ -106,7 +107,7 @@ def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], n
     # SQLite: each live campaign's own table in turn (the batch names pledges, not campaigns);
     # PostgreSQL: one statement over their partitions.
     groups = [[cid] for cid in live] if is_sqlite() else [live]
-    updated = 0
+    changed: list[str] = []
     with database.atomic():
         for group in groups:
             table = pledge_table(group[0])
@@ -116,9 +117,15 @@ def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], n
                    f"FROM (VALUES {values}) AS v "
                    f'WHERE "{table}".id = v.column1 AND "{table}".key_version = v.column2 '
                    f'AND length("{table}".ciphertext) = length(v.column3) '
-                   f'AND "{table}".campaign_id IN ({campaigns})')
-            updated += int(database.execute_sql(sql, [to_version, *batch, *group]).rowcount)
-    return updated
+                   f'AND "{table}".campaign_id IN ({campaigns}) RETURNING "{table}".campaign_id')
+            changed += [str(cid) for (cid,) in
+                        database.execute_sql(sql, [to_version, *batch, *group]).fetchall()]
+        # The old ciphertexts' bytes can outlive the UPDATE (a dead tuple on PostgreSQL, a copy a
+        # rebalancing left on SQLite): each campaign changed is rewritten at the next scrub, at
+        # the latest the one the prune runs before it answers (docs/coalitions.md).
+        for campaign_id in sorted(set(changed)):
+            mark_scrub_due(campaign_id)
+    return len(changed)
 
 
 def reencrypt(coalition_id: str, to_version: int, pledges: list[Resealed], cards: list[Resealed],
