@@ -62,7 +62,12 @@ from bench_purge import Intake, p99, purge_window, stop  # noqa: E402
 from bench_scrub import peak_rss_mb  # noqa: E402
 
 from crypto.encoding import b64u_encode  # noqa: E402
-from server.store.partitions import ARRIVED, PREFIX, SQLITE_COLUMNS, partition_name  # noqa: E402
+from crypto.pledge_ids import new_pledge_id  # noqa: E402
+from server.store.partitions import (  # noqa: E402
+    partition_name,
+    sqlite_table_sql,
+    sqlite_trigger_sql,
+)
 from server.zones import end_of_day  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
 
@@ -136,36 +141,49 @@ def seed(url: str, tree: Path, n: int, campaigns: int, expiring: int, planted: i
                  secrets.token_bytes(64)))
     cur.execute("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
     partitioned = cur.fetchone()[0] == "p"  # migration 0007 ran: a partition per campaign
+    cur.execute("SELECT value FROM server_state WHERE name = 'pledge-id-tag-key'")
+    found = cur.fetchone()  # migration 0008 ran: ids carry their campaign's tag
+    new_pid = _tagged_ids(bytes.fromhex(found[0])) if found else _random_id
     for cid, delete_after in [(c, today + timedelta(days=60)) for c in live] + [(EXPIRING, today)]:
         ends = end_of_day(delete_after, "UTC")
         cur.execute("INSERT INTO campaign (id, coalition_id, descriptor, descriptor_signature, "
                     "closes_at, delete_after, time_zone, open_until, live_until) "
                     "VALUES (%s, %s, %s, %s, %s, %s, 'UTC', %s, %s)",
                     (cid, COALITION, b"{}", bytes(64), delete_after, delete_after, ends, ends))
+        if found:  # as the server makes campaigns now: their pledge ids carry tags
+            cur.execute("UPDATE campaign SET tagged_ids = TRUE WHERE id = %s", (cid,))
         if partitioned:
             cur.execute(f'CREATE TABLE "{partition_name(cid)}" PARTITION OF pledge '
                         "FOR VALUES IN (%s)", (cid,))
-    planted_rows = [(secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(32),
+    planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
                      secrets.token_bytes(1072)) for i in range(planted)]
     expiring_ct = secrets.token_bytes(1072)
-    _copy(cur, _rows(planted_rows, expiring_ct, live, n, expiring), today)
+    _copy(cur, _rows(planted_rows, expiring_ct, live, n, expiring, new_pid), today)
     cur.execute("VACUUM ANALYZE")
     cur.execute("CHECKPOINT")
     conn.close()
     return live, [(p, t, c) for p, _, t, c in planted_rows], expiring_ct
 
 
+def _random_id(_campaign_id: str) -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _tagged_ids(key: bytes) -> Any:
+    return lambda campaign_id: new_pledge_id(key, campaign_id)
+
+
 def _rows(planted: list[tuple[str, str, bytes, bytes]], expiring_ct: bytes, live: list[str],
-          n: int, expiring: int) -> Any:
+          n: int, expiring: int, new_pid: Any) -> Any:
     """(id, campaign, ciphertext, token hash): the planted, the expiring campaign's, the rest."""
     for pid, cid, token, ct in planted:
         yield pid, cid, ct, hashlib.blake2b(token, digest_size=32).digest()
-    yield secrets.token_urlsafe(16), EXPIRING, expiring_ct, secrets.token_bytes(32)
+    yield new_pid(EXPIRING), EXPIRING, expiring_ct, secrets.token_bytes(32)
     for _ in range(expiring - 1):
-        yield secrets.token_urlsafe(16), EXPIRING, secrets.token_bytes(1072), secrets.token_bytes(32)
+        yield new_pid(EXPIRING), EXPIRING, secrets.token_bytes(1072), secrets.token_bytes(32)
     for i in range(n - len(planted)):
-        yield (secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(1072),
-               secrets.token_bytes(32))
+        cid = live[i % len(live)]
+        yield new_pid(cid), cid, secrets.token_bytes(1072), secrets.token_bytes(32)
 
 
 def _copy(cur: Any, rows: Any, today: date) -> None:
@@ -384,6 +402,9 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # seeding only; the server runs with FULL
     flat = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pledge'").fetchone() is not None
+    found = conn.execute("SELECT value FROM server_state WHERE name = 'pledge-id-tag-key'"
+                         ).fetchone()  # migration 0008 ran: ids carry their campaign's tag
+    new_pid = _tagged_ids(bytes.fromhex(found[0])) if found else _random_id
     conn.execute("BEGIN")
     conn.execute("INSERT INTO coalition VALUES (?, 'Bench', ?, ?)",
                  (COALITION, bytes(32), today.isoformat()))
@@ -397,25 +418,25 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
                      "VALUES (?, ?, ?, ?, ?, ?, 'UTC', ?, ?)",
                      (cid, COALITION, b"{}", bytes(64), delete_after.isoformat(),
                       delete_after.isoformat(), ends, ends))
+        if found:  # as the server makes campaigns now: their pledge ids carry tags
+            conn.execute("UPDATE campaign SET tagged_ids = 1 WHERE id = ?", (cid,))
         if not flat:
-            name = partition_name(cid)
-            conn.execute(f'CREATE TABLE "{name}" ({SQLITE_COLUMNS}) WITHOUT ROWID')
-            conn.execute(f'CREATE TRIGGER "{name}_arrived" AFTER INSERT ON "{name}" BEGIN '
-                         "INSERT OR IGNORE INTO server_state (name, value, lease_until) "
-                         f"VALUES ('{ARRIVED}{name.removeprefix(PREFIX)}', '', 0); END")
+            conn.execute(sqlite_table_sql(partition_name(cid)))
+            conn.execute(sqlite_trigger_sql(partition_name(cid)))
     conn.execute("COMMIT")
-    planted_rows = [(secrets.token_urlsafe(16), live[i % len(live)], secrets.token_bytes(32),
+    planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
                      secrets.token_bytes(1072)) for i in range(planted)]
     expiring_ct = secrets.token_bytes(1072)
     # Ids first (small), sorted per table; ciphertexts made as the rows are written.
     keys: dict[str, list[tuple[str, bytes | None, bytes | None]]] = {}
     for pid, cid, token, ct in planted_rows:
         keys.setdefault(cid, []).append((pid, ct, hashlib.blake2b(token, digest_size=32).digest()))
-    keys.setdefault(EXPIRING, []).append((secrets.token_urlsafe(16), expiring_ct, None))
+    keys.setdefault(EXPIRING, []).append((new_pid(EXPIRING), expiring_ct, None))
     for _ in range(expiring - 1):
-        keys[EXPIRING].append((secrets.token_urlsafe(16), None, None))
+        keys[EXPIRING].append((new_pid(EXPIRING), None, None))
     for i in range(n - len(planted_rows)):
-        keys.setdefault(live[i % len(live)], []).append((secrets.token_urlsafe(16), None, None))
+        cid = live[i % len(live)]
+        keys.setdefault(cid, []).append((new_pid(cid), None, None))
     if flat:
         groups = [("pledge", sorted((pid, cid, ct, th) for cid, rows in keys.items()
                                     for pid, ct, th in rows))]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crypto import CryptoError
-from organizer import roster
+from organizer import roster, roster_counts, roster_formats
 from organizer.errors import UserError
 from organizer.session import Session
 
@@ -36,7 +36,7 @@ class Row:
 def row_of(fields: list[dict[str, Any]], pledge: dict[str, Any]) -> Row:
     answers = pledge["answers"]
     return Row(pledge["pledge_id"], pledge["received_day"],
-               tuple(roster.answer_text(f, answers.get(f["id"])) for f in fields))
+               tuple(roster_formats.answer_text(f, answers.get(f["id"])) for f in fields))
 
 
 def help_field_id(fields: list[dict[str, Any]]) -> str | None:
@@ -81,7 +81,7 @@ class RosterRun:
     ended: float | None = None
     on_end: Callable[["RosterRun"], None] | None = None
     stopped: bool = False
-    _counts: roster.Counts | None = None
+    _counts: roster_counts.Counts | None = None
     _flagged: frozenset[str] = frozenset()  # copied on the worker thread, the set's only writer
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,7 +90,7 @@ class RosterRun:
         return self
 
     def _run(self) -> None:
-        counts = self._counts = roster.Counts(self.fields, self.tally)
+        counts = self._counts = roster_counts.Counts(self.fields, self.tally)
         helper = help_field_id(self.fields)
         try:
             for pledge in roster.pledges(self.session, self.campaign_id, self.tally,
@@ -134,7 +134,7 @@ class RosterRun:
     def _snapshot(self) -> Snapshot:
         current = (self._counts.current() if self._counts and not self.finished
                    else self.tally.counts)
-        counts = [(f, current[f["id"]].most_common()) for f in roster.countable(self.fields)
+        counts = [(f, current[f["id"]].most_common()) for f in roster_counts.countable(self.fields)
                   if current.get(f["id"])]
         per_day = sorted(self.per_day.items())
         return Snapshot(self.done, max(self.expected, self.done), self.finished, self.error,

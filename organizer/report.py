@@ -14,14 +14,9 @@ from datetime import date
 from html import escape
 from typing import Any, TextIO
 
-from organizer.roster import (
-    Counts,
-    Tally,
-    answer_text,
-    conflict_sentence,
-    countable,
-    summary_heading,
-)
+from organizer.roster import Tally, conflict_sentence
+from organizer.roster_counts import Counts, countable, summary_heading
+from organizer.roster_formats import answer_text
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem;color:#1b1b1b;

@@ -1,13 +1,11 @@
 """Download a campaign's ciphertexts page by page and open them here, streaming to the output.
 
 Memory stays flat however large the roster: at most two pages (PAGE pledges each) are held at a
-time, and summaries keep counts, not rows.
+time, and summaries keep counts, not rows. What is done with the opened rows lives next door:
+organizer/roster_formats.py writes them out, organizer/roster_counts.py counts them.
 """
 
-import csv
-import json
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -23,15 +21,10 @@ from organizer import answers as answer_types
 from organizer import campaigns, paging
 from organizer.errors import DamagedPage, NoSecretForVersion
 from organizer.nonces import NonceBook, Verdict, digest
-from organizer.printable import json_safe, printable  # students' text reaches terminals only so
 from organizer.session import Session
 
 PAGE = 1000
 OPENERS = max(1, min(4, os.cpu_count() or 1))  # threads that open a page's slices
-SCHOOL_IDS = {"school", "escuela", "schools"}
-NO_ANSWER = "(no answer)"
-BAR_WIDTH = 30
-BAR_LABEL = 32
 
 
 @dataclass
@@ -207,159 +200,3 @@ def _open(keys: dict[int, tuple[bytes, bytes] | None], campaign_id: str,
     return ({"pledge_id": row.pledge_id, "received_day": row.received_day,
              "key_version": row.key_version, "answers": body["answers"]}, nonce_of(body),
             digest(plaintext))
-
-
-# A formula character at the start of a cell, or after anything a spreadsheet may split a line
-# on (`,`; `;` in Spanish and other locales; a tab; a line end), with spaces or quote marks between.
-_FORMULA_AFTER_SEPARATOR = re.compile(r"""(^|[,;\t\r\n])([\s"']*)([=+\-@])""")
-
-
-def safe_cell(value: Any) -> str:
-    """Spreadsheet-safe text: a =, +, - or @ that a spreadsheet could read at the start of a cell
-    gets a ' before it, shown as text. Cells are also all quoted (write_csv), but a spreadsheet
-    that splits on `;` (Spanish locales) while the file separates with `,` would still cut
-    `x;=HYPERLINK(…)` into a cell starting with `=`, so every such place is neutralised."""
-    text = "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
-    return _FORMULA_AFTER_SEPARATOR.sub(r"\1\2'\3", text)
-
-
-_JSONL = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build one per row
-
-
-def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
-    for row in rows:
-        out.write(json_safe(_JSONL(row)) + "\n")  # students' text: no raw control characters
-
-
-def write_csv(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]],
-              ids: bool = False) -> None:
-    """Columns headed by the questions and cells holding the answers as the table and report
-    show them (option labels, yes/no); `ids` writes field and option ids instead, for scripts
-    written against the earlier CSV (JSON Lines carries ids too)."""
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # no cell a spreadsheet splits on its own
-    heads = [f["id"] if ids else f["label"]["en"] for f in fields]
-    writer.writerow(["pledge_id", "received_day", "key_version", *(safe_cell(h) for h in heads)])
-    for row in rows:
-        answers = row["answers"]
-        cells = [answers.get(f["id"]) if ids else answer_text(f, answers.get(f["id"]))
-                 for f in fields]
-        writer.writerow([row["pledge_id"], row["received_day"], row["key_version"],
-                         *(safe_cell(c) for c in cells)])
-
-
-def answer_text(field_spec: dict[str, Any], value: Any) -> str:
-    """What an answer says, in English: the option's label, yes/no, or the text as sent."""
-    if field_spec["type"] == "checkbox":
-        return "yes" if value is True else "no"
-    for option in field_spec.get("options", []):
-        if option["id"] == value:
-            return str(option["label"]["en"])
-    return "" if value is None else str(value)
-
-
-def write_table(rows: Iterator[dict[str, Any]], out: TextIO, fields: list[dict[str, Any]]) -> None:
-    """Fixed-width columns so the table streams; long answers are cut with an ellipsis."""
-    width = 24
-
-    def cell(text: str) -> str:
-        text = printable(text)
-        return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
-
-    out.write("  ".join(cell(h) for h in ["received", *(f["id"] for f in fields)]).rstrip() + "\n")
-    for row in rows:
-        answers = row["answers"]
-        values = [safe_cell(answer_text(f, answers.get(f["id"]))) for f in fields]
-        out.write("  ".join(cell(v) for v in [row["received_day"], *values]).rstrip() + "\n")
-
-
-def is_school(field_spec: dict[str, Any]) -> bool:
-    return str(field_spec["id"]).lower() in SCHOOL_IDS
-
-
-def summary_heading(field_spec: dict[str, Any]) -> str:
-    """"Per school" for the school question (its label, "Your school", reads oddly as a
-    heading), the question's English label for the others."""
-    return "Per school" if is_school(field_spec) else str(field_spec["label"]["en"])
-
-
-def countable(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The fields worth counting: the school (first, even when typed as free text), then every
-    choice and checkbox."""
-    picked = [f for f in fields if f["type"] in ("choice", "checkbox") or
-              (is_school(f) and f["type"] == "text")]
-    return sorted(picked, key=lambda f: not is_school(f))
-
-
-class Counts:
-    """Per-field counters. Free-text schools are grouped ignoring case and spacing, and shown as
-    their most common spelling ("Covina High" and "covina  high" are one school)."""
-
-    def __init__(self, fields: list[dict[str, Any]], tally: Tally) -> None:
-        self.fields, self.tally = countable(fields), tally
-        self._spellings: dict[str, dict[str, Counter[str]]] = {}
-        for f in self.fields:
-            tally.counts.setdefault(f["id"], Counter())
-            self._spellings[f["id"]] = {}
-
-    def add(self, row: dict[str, Any]) -> None:
-        for f in self.fields:
-            label = answer_text(f, row["answers"].get(f["id"]))
-            if f["type"] == "text":
-                label = " ".join(label.split())
-                group = self._spellings[f["id"]].setdefault(label.casefold(), Counter())
-                group[label] += 1
-            else:
-                self.tally.counts[f["id"]][label or NO_ANSWER] += 1
-
-    def current(self) -> dict[str, Counter[str]]:
-        """The counts so far, free-text schools grouped, without ending the count (live views)."""
-        result = {fid: Counter(counter) for fid, counter in self.tally.counts.items()}
-        for fid, groups in self._spellings.items():
-            for spellings in list(groups.values()):
-                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
-                result[fid][shown] += sum(spellings.values())
-        return result
-
-    def finish(self) -> Tally:
-        for fid, groups in self._spellings.items():
-            for spellings in groups.values():
-                shown = min(spellings, key=lambda s: (-spellings[s], s)) or NO_ANSWER
-                self.tally.counts[fid][shown] += sum(spellings.values())
-        self._spellings = {fid: {} for fid in self._spellings}
-        return self.tally
-
-
-def count(rows: Iterator[dict[str, Any]], fields: list[dict[str, Any]], tally: Tally) -> None:
-    counts = Counts(fields, tally)
-    for row in rows:
-        counts.add(row)
-    counts.finish()
-
-
-def bar_chars(out: TextIO) -> tuple[str, str]:
-    """Solid blocks where the terminal can print them, plain # and . where it cannot."""
-    try:
-        "█░".encode(getattr(out, "encoding", None) or "utf-8")
-    except (UnicodeEncodeError, LookupError):
-        return "#", "."
-    return "█", "░"
-
-
-def write_summary(out: TextIO, fields: list[dict[str, Any]], tally: Tally) -> None:
-    """Counts per school and per choice, each with a bar chart scaled to the total."""
-    full, empty = bar_chars(out)
-    total = tally.opened
-    out.write(f"{total} pledge{'s' if total != 1 else ''}\n")
-    for f in countable(fields):
-        counter = tally.counts.get(f["id"])
-        if not counter:
-            continue
-        heading = printable(summary_heading(f))
-        out.write(f"\n{heading}\n")
-        names = {label: printable(label)[:BAR_LABEL] for label in counter}
-        pad = max(len(name) for name in names.values())
-        digits = len(str(max(counter.values())))
-        for label, n in counter.most_common():
-            filled = round(BAR_WIDTH * n / max(total, 1))
-            bar = full * filled + empty * (BAR_WIDTH - filled)
-            out.write(f"  {names[label]:<{pad}}  {bar}  {n:>{digits}}  {100 * n / max(total, 1):3.0f}%\n")

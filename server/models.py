@@ -8,6 +8,7 @@ from peewee import (
     SQL,
     BigIntegerField,
     BlobField,
+    BooleanField,
     CharField,
     CompositeKey,
     DateField,
@@ -86,6 +87,10 @@ class Campaign(BaseModel):
     time_zone = CharField(max_length=64, constraints=[SQL("DEFAULT 'UTC'")])
     open_until = BigIntegerField(constraints=[SQL("DEFAULT 0")])
     live_until = BigIntegerField(index=True, constraints=[SQL("DEFAULT 0")])
+    # Whether every pledge id of this campaign carries its tag (crypto/pledge_ids.py): true for
+    # campaigns made since migration 0008; a withdrawal reads an untagged campaign's pledges
+    # whatever the id. The column's default is false, so a row written by other means is read.
+    tagged_ids = BooleanField(default=True, constraints=[SQL("DEFAULT FALSE")])
 
 
 class Pledge(BaseModel):

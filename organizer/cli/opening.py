@@ -1,7 +1,7 @@
 """How every `pledgebox` command opens the keystore: the passphrase (asked on the terminal, or
 PLEDGEBOX_PASSPHRASE for scripts), the session, and the sync that warns before the share links
-stop. Its own module so the command modules (pledgebox.py, coalition.py, people.py, app.py,
-watch.py) all use it without importing each other."""
+stop. Its own module so the command modules (pledgebox.py, campaigns.py, roster.py, coalition.py,
+people.py, app.py, watch.py) all use it without importing each other."""
 
 import argparse
 import getpass

@@ -4,11 +4,11 @@ main parser."""
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import date
 from functools import partial
 from typing import Any
 
 from organizer import announce, campaigns, roster, tally
+from organizer.cli.arguments import iso_date
 from organizer.errors import BadInput
 from organizer.printable import printable
 from organizer.session import Session
@@ -70,13 +70,6 @@ def _list_announcements(session: Session, campaign_id: str) -> None:
               file=sys.stderr)
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2027-02-27") from None
-
-
 def register(sub: Any, synced: Synced) -> None:
     """Add the commands; `synced` opens the keystore and syncs, as every command of pledgebox.py does."""
     text = ("Post a short news update that students see on the campaign page (and under their "
@@ -95,7 +88,7 @@ def register(sub: Any, synced: Synced) -> None:
                    help="what to say, in quotes; at most 1000 characters")
     p.add_argument("--es", metavar="SPANISH",
                    help="the same message in Spanish, shown to students who read the page in Spanish")
-    p.add_argument("--until", type=_date, metavar="YYYY-MM-DD",
+    p.add_argument("--until", type=iso_date, metavar="YYYY-MM-DD",
                    help="the last day students see it (default: the campaign's delete-after day)")
     p.add_argument("--list", action="store_true",
                    help="show this campaign's announcements (id, day, text) instead of posting")

@@ -9,8 +9,9 @@ from typing import Any
 from organizer.errors import BadInput, ServerUnreachable
 from organizer.session import Session
 from organizer.watch import service
-from organizer.watch.check import Round, run_round
+from organizer.watch.check import run_round
 from organizer.watch.http import Proxy
+from organizer.watch.rounds import Round
 
 Opener = Callable[[argparse.Namespace], Session]
 

@@ -58,7 +58,7 @@ def csp_difference(expected: str, got: str) -> str:
 
 # The header a deployment's onion profile adds (deploy/Caddyfile): Tor Browser offers to move to that
 # address. Its address is the operator's, unknown to this release; its shape and path are not, and
-# check.py holds every answer of a round to one address: a server pointing some clients at another
+# visit.py holds every answer of a round to one address: a server pointing some clients at another
 # onion (a phishing copy of the site) is reported.
 _ONION_LOCATION = re.compile(r"http://([a-z2-7]{56}\.onion)(/[^\s]*)")
 

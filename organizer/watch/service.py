@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 
 from organizer import campaigns
 from organizer.session import Session
-from organizer.watch.check import Round, Target, run_round
+from organizer.watch.check import run_round
 from organizer.watch.http import Proxy
+from organizer.watch.rounds import Round, Target
 from organizer.watch.schedule import next_pause
 
 SPREAD_SHARE = 0.3  # a continuous watch spreads a round's visits over this share of the pause

@@ -50,17 +50,27 @@ def pledge_table(campaign_id: str, db: Database | DatabaseProxy = database) -> s
     return partition_name(campaign_id) if is_sqlite(_db(db)) else "pledge"
 
 
+def sqlite_table_sql(name: str) -> str:
+    """The statement that makes an empty pledge table named `name` (no trigger)."""
+    return f'CREATE TABLE "{name}" ({SQLITE_COLUMNS}) WITHOUT ROWID'
+
+
+def sqlite_trigger_sql(table: str) -> str:
+    """The statement that makes the first pledge into `table` after its rewrite mark it for the
+    daily layout (`arrived:<hash>`)."""
+    mark = ARRIVED + table.removeprefix(PREFIX)
+    return (f'CREATE TRIGGER "{table}_arrived" AFTER INSERT ON "{table}" BEGIN '  # noqa: S608
+            f"INSERT OR IGNORE INTO server_state (name, value, lease_until) "
+            f"VALUES ('{mark}', '', 0); END")
+
+
 def create_sqlite_table(name: str, db: Database | DatabaseProxy = database) -> None:
     """An empty pledge table named `name` (no trigger: see add_arrival_trigger)."""
-    db.execute_sql(f'CREATE TABLE "{name}" ({SQLITE_COLUMNS}) WITHOUT ROWID')
+    db.execute_sql(sqlite_table_sql(name))
 
 
 def add_arrival_trigger(table: str, db: Database | DatabaseProxy = database) -> None:
-    """The first pledge into `table` after its rewrite marks it for the daily scrub."""
-    mark = ARRIVED + table.removeprefix(PREFIX)
-    db.execute_sql(f'CREATE TRIGGER "{table}_arrived" AFTER INSERT ON "{table}" BEGIN '  # noqa: S608
-                   f"INSERT OR IGNORE INTO server_state (name, value, lease_until) "
-                   f"VALUES ('{mark}', '', 0); END")
+    db.execute_sql(sqlite_trigger_sql(table))
 
 
 def create_partition(campaign_id: str, db: Database | DatabaseProxy = database) -> None:

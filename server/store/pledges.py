@@ -8,7 +8,8 @@ from peewee import DatabaseError
 from crypto import _primitives as primitives
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
-from crypto.ids import is_id, new_id
+from crypto.ids import is_id
+from crypto.pledge_ids import new_pledge_id
 from crypto.pledge_page import encode_page
 from server.db import database, is_sqlite
 from server.errors import (
@@ -23,6 +24,7 @@ from server.models import Campaign, EncryptionKey
 from server.retention import mark_scrub_due
 from server.store.campaigns import current_key, key_json, live_campaign
 from server.store.partitions import partition_name, pledge_table
+from server.store.pledge_tags import campaigns_holding, tag_key
 
 TOKEN_BYTES = 32
 _DUMMY_HASH = bytes(32)
@@ -61,7 +63,7 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
         raise BadCiphertextLength()
     if not is_id(campaign_id):
         raise UnknownCampaign()
-    pledge_id = new_id()
+    pledge_id = new_pledge_id(tag_key(), campaign_id)  # its campaign's tag: a cheap withdrawal
     # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
     day: date | str = today.isoformat() if is_sqlite() else today
     try:
@@ -122,27 +124,24 @@ def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
 
 
 # PostgreSQL: partitions a withdrawal's lookup reads per statement. A query on `pledge` that names
-# no campaign opens, and locks, every partition and its index at once; a few withdrawals at the
-# same moment over a thousand campaigns would fill the server's lock table (64 slots per
-# connection by default) and fail. Each statement reads _PROBE partitions by name (UNION ALL of
-# one index probe each: planned in half the time of `campaign_id IN (…)`, which PostgreSQL
-# prunes partition by partition), so it locks at most 2 * _PROBE relations.
+# no campaign opens, and locks, every partition and its index at once. Tagged ids narrow the read
+# to one partition (crypto/pledge_ids.py), but campaigns from before tags are read whatever the id;
+# each statement reads at most _PROBE partitions by name (UNION ALL of one index probe each:
+# planned in half the time of `campaign_id IN (…)`), so it locks at most 2 * _PROBE relations.
 _PROBE = 100
 
 
 def _live_pledge(pledge_id: str, now: float) -> tuple[str, str, bytes] | None:
     """The live pledge with this id as (id, campaign id, token hash), or None.
 
-    The receipt names no campaign, so every live campaign's partition (PostgreSQL) or table
-    (SQLite) is probed,
-    and always all of them: stopping at the first hit would let the answer's time tell whether
-    an id exists without its token. A campaign wiped meanwhile (its partition dropped) makes
-    the lookup start over once, then answer 503 (the page retries)."""
+    The receipt names no campaign. The partitions (PostgreSQL) or tables (SQLite) read are those
+    of server/store/pledge_tags.campaigns_holding: as many for an id that exists as for one that
+    does not, so the answer's time does not tell whether an id exists without its token. A
+    campaign wiped meanwhile (its partition or table dropped) makes the lookup start over once,
+    then answer 503 (the page retries)."""
     for attempt in range(2):
-        live = [cid for (cid,) in Campaign.select(Campaign.id).where(Campaign.live_until > now)
-                .order_by(Campaign.id).tuples()]
         try:
-            return _probe_partitions(live, pledge_id)
+            return _probe_partitions(campaigns_holding(pledge_id, now), pledge_id)
         except DatabaseError:
             if attempt == 1:
                 raise Unavailable() from None

@@ -12,40 +12,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_bytes
 from organizer import campaigns, share
 from organizer.app.rosters import REFRESH_SECONDS
 from organizer.campaigns import local_zone
-from tests.support.factories import make_campaign, make_coalition, pledge
+from tests.support.factories import make_campaign, pledge
 from tests.support.http import call
 from tests.support.live import LiveServer
-from tests.support.organizer_app import Browser, RunningApp, start_app
+from tests.support.organizer_app import Browser
 
 SENTINEL = "zebra-sentinel-4417"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def org(live_server: LiveServer, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_coalition(tmp_path, live_server.base_url)
-
-
-@pytest.fixture
-def app_for(org):  # type: ignore[no-untyped-def]
-    running = start_app(org.keystore)
-    running.state.unlock(org.session)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def browser(app_for: RunningApp) -> Browser:
-    b = Browser(app_for)
-    b.sign_in()
-    return b
 
 
 WIZARD = {"title": "Walkout for safe schools", "title_es": "Salida por escuelas seguras",

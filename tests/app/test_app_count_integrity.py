@@ -5,42 +5,18 @@ counted as unopened and publishing counts still works."""
 import json
 import secrets
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.envelope import seal_bytes
 from tests.app.test_app_campaigns import live_until_done
-from tests.support.factories import OrganizerHandle, make_campaign, make_coalition, pledge
+from tests.support.factories import OrganizerHandle, make_campaign, pledge
 from tests.support.http import call
 from tests.support.live import LiveServer
-from tests.support.organizer_app import Browser, RunningApp, start_app
+from tests.support.organizer_app import Browser
 
 FIELDS = ["school!:choice:Your school|Tu escuela:Covina High,Northview High",
           "message:text:Message|Mensaje"]
-
-
-@pytest.fixture
-def org(live_server: LiveServer, tmp_path: Path) -> OrganizerHandle:
-    return make_coalition(tmp_path, live_server.base_url)
-
-
-@pytest.fixture
-def running(org: OrganizerHandle) -> Iterator[RunningApp]:
-    app = start_app(org.keystore)
-    app.state.unlock(org.session)
-    yield app
-    app.stop()
-
-
-@pytest.fixture
-def browser(running: RunningApp) -> Browser:
-    b = Browser(running)
-    b.sign_in()
-    return b
 
 
 def seal_raw(base_url: str, campaign_id: str, body: dict[str, Any]) -> str:

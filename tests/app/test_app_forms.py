@@ -12,9 +12,9 @@ import pytest
 from organizer import announce, campaigns, server_address
 from organizer.campaign_form import DateProblem, check_dates, place_zones
 from organizer.campaigns import CampaignSpec, local_zone
-from tests.support.factories import make_campaign, make_coalition
+from tests.support.factories import make_campaign
 from tests.support.live import LiveServer
-from tests.support.organizer_app import Browser, RunningApp, start_app
+from tests.support.organizer_app import Browser, start_app
 
 TODAY = datetime.now(UTC).date()
 
@@ -28,26 +28,6 @@ WIZARD = {"title": "Walkout  for safe schools", "title_es": "Salida", "time_zone
           "description_es": "Salimos a las 10.\r\n\r\nTrae agua.",
           "action_date": day(14), "closes": day(13), "delete_after": day(20),
           "ask_help": "1", "schools": "Covina High\r\nNorthview High", "action": "check"}
-
-
-@pytest.fixture
-def org(live_server: LiveServer, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_coalition(tmp_path, live_server.base_url)
-
-
-@pytest.fixture
-def running(org):  # type: ignore[no-untyped-def]
-    app = start_app(org.keystore)
-    app.state.unlock(org.session)
-    yield app
-    app.stop()
-
-
-@pytest.fixture
-def browser(running: RunningApp) -> Browser:
-    b = Browser(running)
-    b.sign_in()
-    return b
 
 
 def test_a_description_typed_in_paragraphs_is_published_with_its_paragraphs(browser: Browser, org) -> None:

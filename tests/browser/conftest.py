@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
 
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition
 from tests.support.live import LiveServer
+from tests.support.organizer_app import RunningApp
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -38,6 +39,15 @@ def browser() -> Iterator[Browser]:
         launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def apps() -> Iterator[list[RunningApp]]:
+    """The organizer apps a test started (tests.support.app_browser.open_app), stopped after it."""
+    running: list[RunningApp] = []
+    yield running
+    for app in running:
+        app.stop()
 
 
 @dataclass

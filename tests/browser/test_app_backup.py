@@ -8,7 +8,6 @@ the campaigns the server still has. Screens in English and Spanish at phone and 
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,12 @@ from playwright.sync_api import Page, expect
 
 from organizer import coalition, members
 from organizer.session import Session
-from tests.support.axe import axe_violations
+from tests.support.app_browser import LOCALES, look, open_app
 from tests.support.factories import PASSPHRASE, make_campaign, make_coalition, new_organizer
 from tests.support.organizer_app import RunningApp, start_app
 
 pytestmark = pytest.mark.browser
 
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
-WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
 WORDS = {
     "en": {"download": "Download a backup", "coalition": "Keep a backup now",
            "keys": "your coalition's key changed", "approval": "you approved an organizer",
@@ -39,17 +36,6 @@ WORDS = {
 }
 
 
-def look(page: Page, name: str, lang: str, found: dict[str, Any]) -> None:
-    violations = axe_violations(page)
-    if violations:
-        found[f"{name} ({lang})"] = violations
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-    page.set_viewport_size(WIDTHS["laptop"])
-
-
 def download(page: Page, words: dict[str, str]) -> tuple[str, bytes]:
     with page.expect_download() as got:
         page.locator(".backup-due").get_by_role("link", name=words["download"]).click()
@@ -60,18 +46,15 @@ def download(page: Page, words: dict[str, str]) -> tuple[str, bytes]:
 def test_backups_are_asked_for_when_they_matter_and_say_what_came_back(
         browser, live_server, tmp_path, lang):
     words = WORDS[lang]
-    locale = {"en": "en-US", "es": "es-MX"}[lang]
+    locale = LOCALES[lang]
     found: dict[str, Any] = {}
     apps: list[RunningApp] = []
     admin = make_coalition(tmp_path, live_server.base_url)
     make_campaign(admin)
     today = coalition.utc_today().isoformat()
     try:
-        app = start_app(admin.keystore)
-        apps.append(app)
-        context = browser.new_context(locale=locale, bypass_csp=True, accept_downloads=True)
-        page = context.new_page()
-        page.goto(app.state.first_url())
+        app, page = open_app(browser, apps, admin.keystore, locale, checked=False, bypass_csp=True,
+                             accept_downloads=True)
         page.fill("#passphrase", PASSPHRASE)
         page.locator("form.stack button[type=submit]").click()
         expect(page.locator(".backup-due")).to_contain_text(words["coalition"])
@@ -102,10 +85,8 @@ def test_backups_are_asked_for_when_they_matter_and_say_what_came_back(
         # The second backup, restored on a new laptop, says what came back.
         backup_file = tmp_path / name
         backup_file.write_bytes(second)
-        fresh = start_app(tmp_path / "new-laptop" / "keystore.json")
-        apps.append(fresh)
-        other = browser.new_context(locale=locale, bypass_csp=True).new_page()
-        other.goto(fresh.state.first_url())
+        _, other = open_app(browser, apps, tmp_path / "new-laptop" / "keystore.json", locale,
+                            checked=False, bypass_csp=True)
         other.locator("summary").click()
         other.set_input_files("#backup", str(backup_file))
         other.fill("#restore-passphrase", PASSPHRASE)
@@ -122,7 +103,7 @@ def test_backups_are_asked_for_when_they_matter_and_say_what_came_back(
         other.get_by_role("link", name=words["continue"]).click()
         expect(other.locator(".campaign")).to_have_count(1)
         other.context.close()
-        context.close()
+        page.context.close()
     finally:
         for running in apps:
             running.stop()

@@ -5,49 +5,20 @@ finds the way back on the unlock page: the old keystore is set aside (renamed, s
 one is made, and they join again with a new invite.
 """
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from organizer import members
-from tests.browser.test_app_pages import WIDTHS, open_app
-from tests.support.factories import PASSPHRASE, fp, joined, make_coalition
+from tests.support.app_browser import open_app, shoot_both_languages, unlock
+from tests.support.factories import fp, joined, make_coalition
 from tests.support.live import LiveServer
 from tests.support.organizer_app import RunningApp
 
 pytestmark = pytest.mark.browser
 
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
 NEW_PASSPHRASE = "walnut harbor crimson lantern osprey"
-
-
-@pytest.fixture
-def apps() -> Iterator[list[RunningApp]]:
-    running: list[RunningApp] = []
-    yield running
-    for app in running:
-        app.stop()
-
-
-def shoot(page: Page, name: str) -> None:
-    """Phone and laptop widths, in this language and the other (the switch returns here)."""
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        lang = page.locator("html").get_attribute("lang")
-        for width, size in WIDTHS.items():
-            page.set_viewport_size(size)
-            page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-        page.set_viewport_size(WIDTHS["laptop"])
-        page.locator("nav.lang a").first.click()
-        expect(page.locator("html")).not_to_have_attribute("lang", lang or "")
-
-
-def unlock(page: Page, passphrase: str = PASSPHRASE) -> None:
-    page.fill("#passphrase", passphrase)
-    page.locator("main form button[type=submit]").first.click()
 
 
 def test_a_sole_admin_is_told_to_invite_a_second_admin_until_there_is_one(
@@ -58,7 +29,7 @@ def test_a_sole_admin_is_told_to_invite_a_second_admin_until_there_is_one(
     box = page.locator("#second-admin")
     expect(box).to_contain_text("You are your coalition's only admin.")
     expect(box).to_contain_text("If you forget your passphrase")
-    shoot(page, "home-sole-admin")
+    shoot_both_languages(page, "home-sole-admin")
 
     member = joined(tmp_path, admin, "member", "member")
     members.approve(admin.session, fp(member))
@@ -88,9 +59,9 @@ def test_a_forgotten_passphrase_starts_again_from_an_invite_and_keeps_the_old_fi
 
     app, page = open_app(browser, apps, member.keystore, locale="es-MX")
     expect(page.locator("#forgot-title")).to_have_text("¿Olvidaste tu frase de contraseña?")
-    shoot(page, "unlock-forgot")
+    shoot_both_languages(page, "unlock-forgot")
     page.locator("a[href='/start-over']").click()
-    shoot(page, "start-over")
+    shoot_both_languages(page, "start-over")
     page.locator("main form button[type=submit]").click()  # the box is required: nothing moves
     assert member.keystore.read_bytes() == old_bytes
     page.locator("input[name=confirm]").check()

@@ -5,8 +5,6 @@ safety number the newcomer reads (the words differ: each one's language), and th
 offered as valid; the admin approves and names them; the newcomer's page says so by itself.
 """
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,42 +12,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from crypto.identity import safety_number, safety_words
 from organizer import members
-from tests.browser.test_app_pages import WIDTHS, open_app
+from tests.support.app_browser import open_app, shoot_both_languages, unlock
 from tests.support.factories import PASSPHRASE, make_coalition, new_organizer
 from tests.support.live import LiveServer
 from tests.support.organizer_app import RunningApp
 
 pytestmark = pytest.mark.browser
 
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
 ON_ITS_OWN = 15_000  # ms: the pages poll every 4 s
-
-
-@pytest.fixture
-def apps() -> Iterator[list[RunningApp]]:
-    running: list[RunningApp] = []
-    yield running
-    for app in running:
-        app.stop()
-
-
-def unlock(page: Page) -> None:
-    page.fill("#passphrase", PASSPHRASE)
-    page.locator("main form button[type=submit]").first.click()
-
-
-def shoot(page: Page, name: str) -> None:
-    """The page at phone and laptop widths, in its language and then in the other one (the
-    language switch comes back to the same page), for a person to look at."""
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for round_ in range(2):
-        lang = page.locator("html").get_attribute("lang")
-        for width, size in WIDTHS.items():
-            page.set_viewport_size(size)
-            page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-        page.set_viewport_size(WIDTHS["laptop"])
-        page.locator("nav.lang a").first.click()
-        expect(page.locator("html")).not_to_have_attribute("lang", lang or "")
 
 
 def test_join_shows_up_and_approval_arrives_without_a_reload_in_two_languages(
@@ -75,7 +45,7 @@ def test_join_shows_up_and_approval_arrives_without_a_reload_in_two_languages(
     mine = session.identity.fingerprint
     expect(newcomer.locator(".safety-number")).to_have_text(safety_number(mine))
     expect(newcomer.locator(".words-text")).to_have_text(safety_words(mine, "es"))
-    shoot(newcomer, "joined-waiting")
+    shoot_both_languages(newcomer, "joined-waiting")
 
     # The admin's page, untouched since the invite, shows the newcomer by itself.
     pending = admin.locator(".pending-person")
@@ -87,7 +57,7 @@ def test_join_shows_up_and_approval_arrives_without_a_reload_in_two_languages(
     expect(admin.locator("#invite-used")).to_contain_text(safety_number(mine))
     expect(admin.locator("#invite-text")).to_have_count(0)  # no longer offered
     expect(admin.locator(".open-invites")).to_have_count(0)
-    shoot(admin, "organizers-pending")
+    shoot_both_languages(admin, "organizers-pending")
 
     pending.get_by_label("Their name (optional, kept on this laptop only)").fill("Valeria (Northview)")
     pending.get_by_label("We compared the safety number aloud and it matches.").check()
@@ -96,12 +66,12 @@ def test_join_shows_up_and_approval_arrives_without_a_reload_in_two_languages(
     person = admin.locator(".person").filter(has_text=safety_number(mine))
     expect(person.locator(".person-name")).to_have_text("Valeria (Northview)")
     expect(admin.locator("#invite-used")).to_contain_text("can no longer be used")
-    shoot(admin, "organizers-named")
+    shoot_both_languages(admin, "organizers-named")
 
     # The newcomer's page, untouched since joining, says they are in.
     expect(newcomer.locator("h1")).to_have_text("Ya estás dentro", timeout=ON_ITS_OWN)
     expect(newcomer.locator(".lead")).to_contain_text("Tus llaves ya llegaron")
-    shoot(newcomer, "joined-approved")
+    shoot_both_languages(newcomer, "joined-approved")
     assert newcomer_app.state.session is not None
     assert newcomer_app.state.session.encryption_versions() == [1]
 

@@ -3,8 +3,6 @@ the page the app opens on, and the banner other pages carry (tests/app/test_app_
 the behaviour; this checks what a teenager sees, with axe-core)."""
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +11,13 @@ from playwright.sync_api import expect
 from organizer import members, rotation
 from server.db import database
 from server.models import EncryptionKey, WrappedSecret
-from tests.support.axe import axe_violations
+from tests.support.app_browser import LOCALES
+from tests.support.app_browser import look as look_at
 from tests.support.factories import fp, joined, make_coalition
 from tests.support.organizer_app import start_app
 
 pytestmark = pytest.mark.browser
 
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
-WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
 TITLES = {"en": "Stop: your server served an old key",
           "es": "Alto: tu servidor entregó una llave antigua"}
 
@@ -37,7 +34,7 @@ def test_the_alarm_page_and_banner_read_plainly(browser, live_server, tmp_path, 
         WrappedSecret.delete().where(WrappedSecret.version == 2).execute()
     app = start_app(admin.keystore)
     app.state.unlock(admin.session)
-    context = browser.new_context(locale={"en": "en-US", "es": "es-MX"}[lang], bypass_csp=True)
+    context = browser.new_context(locale=LOCALES[lang], bypass_csp=True)
     page = context.new_page()
     found: dict[str, Any] = {}
     try:
@@ -56,10 +53,4 @@ def test_the_alarm_page_and_banner_read_plainly(browser, live_server, tmp_path, 
 
 def look(page: Any, name: str, lang: str, found: dict[str, Any]) -> None:
     assert page.locator("html").get_attribute("lang") == lang
-    violations = axe_violations(page)
-    if violations:
-        found[f"{name} ({lang})"] = violations
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
+    look_at(page, name, lang, found)

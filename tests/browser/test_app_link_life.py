@@ -9,7 +9,6 @@ says the links have stopped. Screens in English and Spanish, at phone and laptop
 """
 
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from organizer import coalition, members
-from tests.support.axe import axe_violations
+from tests.support.app_browser import LOCALES, look, open_app
 from tests.support.days import Days
 from tests.support.factories import PASSPHRASE, fp, joined, make_campaign, make_coalition
-from tests.support.organizer_app import RunningApp, start_app
+from tests.support.organizer_app import RunningApp
 
 pytestmark = pytest.mark.browser
 
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
-WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
 WORDS = {
     "en": {"soon": "Your share links stop working soon", "calm": "How long your share links work",
            "stopped": "Your share links have stopped working", "left": "8 days left.",
@@ -43,27 +40,13 @@ def days(clock_file: Path, monkeypatch: pytest.MonkeyPatch) -> Days:
     return Days(clock_file, monkeypatch)
 
 
-def opened(browser: Any, keystore: Path, lang: str) -> tuple[RunningApp, Page]:
-    app = start_app(keystore)
-    context = browser.new_context(locale={"en": "en-US", "es": "es-MX"}[lang], bypass_csp=True,
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.goto(app.state.first_url())
+def opened(browser: Any, apps: list[RunningApp], keystore: Path, lang: str) -> tuple[RunningApp, Page]:
+    app, page = open_app(browser, apps, keystore, LOCALES[lang], checked=False, bypass_csp=True,
+                         accept_downloads=True)
     page.fill("#passphrase", PASSPHRASE)
     page.locator("form.stack button[type=submit]").click()
     expect(page.locator("h1")).to_be_visible()
     return app, page
-
-
-def look(page: Page, name: str, lang: str, found: dict[str, Any]) -> None:
-    violations = axe_violations(page)
-    if violations:
-        found[f"{name} ({lang})"] = violations
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-    page.set_viewport_size(WIDTHS["laptop"])
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
@@ -80,8 +63,7 @@ def test_the_app_says_when_the_links_stop_and_offers_a_reminder(browser, live_se
     apps: list[RunningApp] = []
     try:
         days.move_to(22)
-        app, page = opened(browser, member.keystore, lang)
-        apps.append(app)
+        app, page = opened(browser, apps, member.keystore, lang)
         box = page.locator(".link-life")
         expect(box.locator("h2")).to_have_text(words["soon"])
         expect(box).to_contain_text(words["left"])
@@ -101,8 +83,7 @@ def test_the_app_says_when_the_links_stop_and_offers_a_reminder(browser, live_se
         expect(page.locator(".link-life h2")).to_have_text(words["soon"])
         look(page, "link-life-campaign-warning", lang, found)
 
-        admin_app, admin_page = opened(browser, admin.keystore, lang)
-        apps.append(admin_app)
+        _, admin_page = opened(browser, apps, admin.keystore, lang)
         renewed = days.today + timedelta(days=30)
         calm = admin_page.locator(".link-life")
         expect(calm.locator("h2")).to_have_text(words["calm"])

@@ -6,7 +6,6 @@ axe-core on every page in English and Spanish, and screenshots at phone and lapt
 """
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from organizer import members, roster
 from organizer.session import Session
+from tests.support.app_browser import LOCALES, WIDTHS, open_app
+from tests.support.app_browser import look as look_at
 from tests.support.axe import AXE, axe_violations
 from tests.support.factories import (
     PASSPHRASE,
@@ -32,28 +33,6 @@ from tests.support.organizer_app import RunningApp, start_app
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/app"))
-WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
-
-
-@pytest.fixture
-def apps() -> Iterator[list[RunningApp]]:
-    running: list[RunningApp] = []
-    yield running
-    for app in running:
-        app.stop()
-
-
-def open_app(browser: Browser, apps: list[RunningApp], keystore: Path, locale: str = "en-US"
-             ) -> tuple[RunningApp, Page]:
-    app = start_app(keystore)
-    apps.append(app)
-    context = browser.new_context(locale=locale, viewport=WIDTHS["laptop"], accept_downloads=True)
-    page = context.new_page()
-    page.on("pageerror", lambda e: pytest.fail(f"script error: {e}"))
-    page.goto(app.state.first_url())
-    expect(page).not_to_have_url(re.compile("token="))  # exchanged for the cookie, address clean
-    return app, page
 
 
 def make_keystore(page: Page) -> None:
@@ -272,27 +251,17 @@ def first_run_pages(page: Page, app: RunningApp) -> Iterator[str]:
 
 def look(page: Page, name: str, lang: str, found: dict[str, Any]) -> None:
     assert page.locator("html").get_attribute("lang") == lang, name
-    violations = axe_violations(page)
-    if violations:
-        found[f"{name} ({lang})"] = violations
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-    page.set_viewport_size(WIDTHS["laptop"])
+    look_at(page, name, lang, found)
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_every_app_page_passes_axe_in_both_languages(browser, live_server, tmp_path, apps, lang):
     assert AXE.is_file(), "run `npm ci` in web/ (axe-core is a pinned devDependency)"
-    locale = {"en": "en-US", "es": "es-MX"}[lang]
+    locale = LOCALES[lang]
     found: dict[str, Any] = {}
 
-    fresh_app = start_app(tmp_path / "fresh" / "keystore.json")
-    apps.append(fresh_app)
-    context = browser.new_context(locale=locale, bypass_csp=True)  # bypass: axe is injected
-    page = context.new_page()
-    page.goto(fresh_app.state.first_url())
+    fresh_app, page = open_app(browser, apps, tmp_path / "fresh" / "keystore.json", locale,
+                               checked=False, bypass_csp=True)  # bypass: axe is injected
     for name in first_run_pages(page, fresh_app):
         look(page, name, lang, found)
 
@@ -303,10 +272,7 @@ def test_every_app_page_passes_axe_in_both_languages(browser, live_server, tmp_p
     for name in app_pages(page, app, cid, newcomer.session.identity.fingerprint):
         look(page, name, lang, found)
 
-    waiting = start_app(newcomer.keystore)
-    apps.append(waiting)
-    other = browser.new_context(locale=locale, bypass_csp=True).new_page()
-    other.goto(waiting.state.first_url())
+    waiting, other = open_app(browser, apps, newcomer.keystore, locale, checked=False, bypass_csp=True)
     other.fill("#passphrase", PASSPHRASE)
     other.locator("form.stack button[type=submit]").click()
     expect(other.locator(".notice-card")).to_be_visible()
@@ -317,7 +283,7 @@ def test_every_app_page_passes_axe_in_both_languages(browser, live_server, tmp_p
     # The check can fail: an unlabelled field added to the page is reported.
     page.evaluate("document.querySelector('main').appendChild(document.createElement('input'))")
     assert "label" in {v["id"] for v in axe_violations(page)}
-    context.close()
+    page.context.close()
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
 
 

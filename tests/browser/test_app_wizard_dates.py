@@ -2,35 +2,25 @@
 words as the app's own check, in the page's language, at phone and laptop widths."""
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_app_pages import WIDTHS, open_app
+from tests.support.app_browser import WIDTHS, open_app
 from tests.support.factories import make_coalition
-from tests.support.organizer_app import RunningApp
 
 TODAY = datetime.now(UTC).date()
-
-
-@pytest.fixture
-def running() -> Iterator[list[RunningApp]]:
-    apps: list[RunningApp] = []
-    yield apps
-    for app in apps:
-        app.stop()
 
 
 @pytest.mark.parametrize(("locale", "width", "past", "suggest", "after_action"), [
     ("en-US", "phone", "has already passed.", "Did you mean", "is after the action day"),
     ("es-ES", "laptop", "ya pasó.", "¿Quisiste decir", "es después del día de la acción"),
 ])
-def test_a_date_that_cannot_be_meant_is_named_as_it_is_typed(browser, live_server, tmp_path, running, locale,
+def test_a_date_that_cannot_be_meant_is_named_as_it_is_typed(browser, live_server, tmp_path, apps, locale,
                                                               width, past, suggest, after_action):
     org = make_coalition(tmp_path, live_server.base_url)
-    app, page = open_app(browser, running, org.keystore, locale)
+    app, page = open_app(browser, apps, org.keystore, locale)
     app.state.unlock(org.session)
     page.set_viewport_size(WIDTHS[width])
     page.goto(f"{app.origin}/campaigns/new")

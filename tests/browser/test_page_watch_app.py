@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import backend_server
 from tests.integration.test_page_watch import iphone_extra_script
+from tests.support.app_browser import WIDTHS, screenshots
 from tests.support.factories import PASSPHRASE, make_campaign, make_coalition
 from tests.support.organizer_app import start_app
 from tests.support.tamper import tampering_proxy
@@ -19,16 +20,11 @@ from tests.support.tamper import tampering_proxy
 pytestmark = pytest.mark.browser
 
 SCREENS = Path(os.environ.get("PLEDGEBOX_SCREENS", "/work/screens/watch"))
-WIDTHS = {"phone": {"width": 360, "height": 780}, "laptop": {"width": 1280, "height": 860}}
 ROUND_SECONDS = 120_000  # ms: one round of ten visits on a shared machine
 
 
 def _shots(page: Page, name: str, lang: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SCREENS / f"{name}-{lang}-{width}.png"), full_page=True)
-    page.set_viewport_size(WIDTHS["laptop"])
+    screenshots(page, name, lang, SCREENS)
 
 
 def _check_now(page: Page, base: str) -> None:

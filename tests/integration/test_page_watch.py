@@ -24,8 +24,9 @@ import pytest
 
 from organizer import announce
 from organizer.watch import service
-from organizer.watch.check import CLIENTS, run_round
+from organizer.watch.check import run_round
 from organizer.watch.http import Proxy
+from organizer.watch.rounds import CLIENTS
 from tests.conftest import backend_server
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
 from tests.support.tamper import Headers, header, rehash_csp, set_header, tampering_proxy

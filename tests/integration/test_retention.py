@@ -452,8 +452,9 @@ def test_latest_day_is_the_only_state_kept(client: FlaskClient, admin: Organizer
         purge_expired(app.extensions["pledgebox"].clock)
     with database.connection_context():
         names = {s.name: s.value for s in ServerState.select()}
-    # a purged campaign's table goes with its marks (scrub:<hash>, arrived:<hash>)
-    assert set(names) <= {"latest-day", "purge-lease", "scrub-due"}
+    # a purged campaign's table goes with its marks (scrub:<hash>, arrived:<hash>);
+    # pledge-id-tag-key: the key of the ids' campaign tags (crypto/pledge_ids.py), random
+    assert set(names) <= {"latest-day", "purge-lease", "scrub-due", "pledge-id-tag-key"}
     assert names["latest-day"] == (datetime.now(UTC).date() + timedelta(days=21)).isoformat()
     assert campaign_id not in "".join(names.values())
 

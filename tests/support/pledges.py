@@ -7,7 +7,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from server.db import database, is_sqlite
-from server.store.partitions import PREFIX, every_pledge, pledge_table, union_of
+from server.store.partitions import (
+    PREFIX,
+    every_pledge,
+    partition_name,
+    pledge_table,
+    sqlite_table_sql,
+    sqlite_trigger_sql,
+    union_of,
+)
 
 
 @contextmanager
@@ -45,3 +53,19 @@ def sqlite3_every_pledge(conn: sqlite3.Connection) -> str:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? "
         "ORDER BY name", (len(PREFIX), PREFIX))]
     return union_of(tables)
+
+
+def sqlite3_table_for(conn: sqlite3.Connection, campaign_id: str, create: bool = True) -> str | None:
+    """For seeding a file with plain sqlite3 (benches): the table a campaign's pledges go in,
+    `pledge` before migration 0009, else the campaign's own (made if `create`, as the server
+    makes it with the campaign); None if there is none."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pledge'").fetchone():
+        return "pledge"
+    name = partition_name(campaign_id)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone():
+        return name
+    if not create:
+        return None
+    conn.execute(sqlite_table_sql(name))
+    conn.execute(sqlite_trigger_sql(name))
+    return name

@@ -20,7 +20,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WResponse
 
-from organizer import campaigns, days, live_roster, report, roster, tally
+from organizer import campaigns, days, live_roster, report, roster, roster_counts, roster_formats, tally
 from organizer.app.autopublish import Keeping
 from organizer.app.helpers import current_session
 from organizer.app.rosters import rosters, stream
@@ -98,7 +98,7 @@ def _live_context(item: dict[str, Any], snap: live_roster.Snapshot, shown: live_
             "updating": running is not None and running is not shown, "most": most,
             "days_most": days_most, "helpers": shown.helper_rows(), "fields": item["descriptor"]["fields"],
             "campaign_id": item["campaign_id"], "refresh": 2 if busy else 15,
-            "school": roster.is_school, "page": page, "day_span": day_span}
+            "school": roster_counts.is_school, "page": page, "day_span": day_span}
 
 
 @bp.get("/<campaign_id>/roster/live")
@@ -122,9 +122,9 @@ def _export_writer(campaign_id: str, kind: str) -> Any:
         rows = roster.pledges(session, campaign_id, counted, item["pledge_count"], d["fields"])
         if kind == "csv":
             out.write("\ufeff")  # spreadsheets then read accents (é, ñ) as UTF-8
-            roster.write_csv(rows, out, d["fields"])
+            roster_formats.write_csv(rows, out, d["fields"])
         elif kind == "jsonl":
-            roster.write_jsonl(rows, out)
+            roster_formats.write_jsonl(rows, out)
         else:
             report.write_html(rows, out, title=d["title"], campaign_id=campaign_id,
                               fields=d["fields"], tally=counted, today=tally.zone_today(d))
