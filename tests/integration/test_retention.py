@@ -32,7 +32,7 @@ from server.clock import Clock
 from server.db import bind, database
 from server.models import ServerState
 from server.retention import purge_expired, purge_if_due
-from server.store.partitions import PREFIX, partition_name
+from server.store.partitions import PREFIX, partition_name, pledge_table
 from tests.conftest import move_clock, server_env
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
 from tests.support.http import call
@@ -349,8 +349,8 @@ def _seed_pledges(campaign_id: str, n: int) -> None:
         cursor = database.cursor()
         q = database.param
         cursor.executemany(
-            f"INSERT INTO pledge (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "
-            f"received_day) VALUES ({q}, {q}, {q}, {q}, {q}, {q})", rows)
+            f'INSERT INTO "{pledge_table(campaign_id)}" (id, campaign_id, key_version, ciphertext, '
+            f"withdraw_token_hash, received_day) VALUES ({q}, {q}, {q}, {q}, {q}, {q})", rows)
 
 
 # --- `pledgebox campaign wipe`: a question first, admins only ---------------------------------
