@@ -11,8 +11,10 @@ so a server needs no build step at run time.
 """
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
+from babel.dates import get_date_format, get_day_names, get_month_names
 from flask import Flask, g, request, url_for
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 
@@ -177,7 +179,24 @@ def js_messages(page: str) -> dict[str, str]:
         keys = WITHDRAW_ONLY | {"http_error", "rate_limited"}
     else:
         keys = set(JS_MESSAGES) - WITHDRAW_ONLY
-    return {key: str(text) for key, text in JS_MESSAGES.items() if key in keys}
+    words = {key: str(text) for key, text in JS_MESSAGES.items() if key in keys}
+    if page == "pledge":
+        words.update(date_words(current_language()))
+    return words
+
+
+@cache
+def date_words(lang: str) -> dict[str, str]:
+    """How `lang` writes a calendar day, from CLDR (Babel), for the pledge page's dates
+    (web/src/page/dom.js, longDate): the patterns of the "long" and "full" styles and the names
+    they use. It is the data the browser's Intl would load, but Intl's first use costs tens of
+    ms on a slow phone before the form is ready (issue 21), and these are a few hundred bytes."""
+    weekdays = get_day_names("wide", locale=lang)  # Babel: 0 is Monday; JavaScript: 0 is Sunday
+    months = get_month_names("wide", locale=lang)
+    return {"date.long": get_date_format("long", locale=lang).pattern,
+            "date.full": get_date_format("full", locale=lang).pattern,
+            "date.months": "|".join(months[m] for m in range(1, 13)),
+            "date.weekdays": "|".join(weekdays[(d + 6) % 7] for d in range(7))}
 
 
 def _template_globals() -> dict[str, Any]:

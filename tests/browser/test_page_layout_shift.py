@@ -123,6 +123,46 @@ def test_while_checking_only_the_checking_banner_shows_and_no_form_can_send(brow
     context.close()
 
 
+INTL_PROBE = """(() => {
+  const made = window.__intlMade = [];
+  const Real = Intl.DateTimeFormat;
+  Intl.DateTimeFormat = function (...args) { made.push(performance.now()); return new Real(...args); };
+  Intl.DateTimeFormat.prototype = Real.prototype;
+  Intl.DateTimeFormat.supportedLocalesOf = Real.supportedLocalesOf;
+  new MutationObserver((_, watch) => {
+    const form = document.getElementById('pledge-form');
+    if (form && !form.hidden && window.__readyAt === undefined) {
+      window.__readyAt = performance.now();
+      watch.disconnect();
+    }
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+})();"""
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_dates_read_as_the_browser_writes_them_and_no_intl_is_made_before_the_form_is_ready(
+        browser: Browser, site: dict[str, Any], lang: str) -> None:
+    """Intl's first use loads its data (80 to 240 ms on a slow phone: issue 21's long task), so the
+    page writes dates from the CLDR words the server sends; they must read as Intl writes them."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale=lang)
+    page = context.new_page()
+    page.add_init_script(INTL_PROBE)
+    page.goto(link(site, "news", lang, site["key"]))
+    expect(page.locator("#campaign")).to_be_visible(timeout=30_000)
+    made, ready = page.evaluate("[window.__intlMade, window.__readyAt]")
+    assert ready is not None
+    assert [at for at in made if at <= ready] == []
+    shown = {"#action-date": "full", "#campaign-facts time": "long", "#before-summary time": "long",
+             "#tally-day time": "long"}
+    for selector, style in shown.items():
+        node = page.locator(selector).first
+        iso = node.get_attribute("datetime")
+        intl = page.evaluate("""([lang, style, iso]) => new Intl.DateTimeFormat(lang,
+            {dateStyle: style, timeZone: 'UTC'}).format(new Date(iso + 'T00:00:00Z'))""", [lang, style, iso])
+        expect(node).to_have_text(intl)
+    context.close()
+
+
 # ---------- issue 18, items 1 and 12: what a student reads when the link cannot work ----------
 
 def test_an_expired_key_says_the_organizers_must_open_their_app_and_to_try_later(

@@ -29,21 +29,34 @@
     return diff === 0;
   }
 
-  function b64uEncode(bytes) {
-    var bin = '';
-    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
-    return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  var B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+  // Bytes as a string of char codes 0-255, in slices (one call per 8 KiB, not one per byte: the
+  // page encodes whole descriptors, and a slow phone's interpreter feels a loop per byte).
+  function latin1(bytes) {
+    var out = '';
+    for (var i = 0; i < bytes.length; i += 8192) {
+      out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    }
+    return out;
   }
 
-  // Strict: only the unpadded URL-safe alphabet, and only the one canonical spelling of the bytes.
+  function b64uEncode(bytes) {
+    return btoa(latin1(bytes)).replace(/[+/=]/g, function (c) { return c === '+' ? '-' : c === '/' ? '_' : ''; });
+  }
+
+  // Strict: only the unpadded URL-safe alphabet, and only the one canonical spelling of the bytes:
+  // the bits a last character carries beyond the bytes (4 after 2 characters of a group, 2 after
+  // 3) must be zero, which is exactly when encoding the bytes again gives the same text.
   function b64uDecode(text) {
     if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
       throw new Error('bad base64url');
     }
-    var bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    var spare = [0, 0, 15, 3][text.length % 4];
+    if (spare && (B64U.indexOf(text.charAt(text.length - 1)) & spare) !== 0) throw new Error('bad base64url');
+    var bin = atob(text.replace(/[-_]/g, function (c) { return c === '-' ? '+' : '/'; }));
     var out = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    if (b64uEncode(out) !== text) throw new Error('bad base64url');
     return out;
   }
 
@@ -114,17 +127,18 @@
     return new Date(t).toISOString().slice(0, 10) === date ? t / 86400000 : NaN;
   }
 
-  // Signatures the browser's own Ed25519 (WebCrypto) already found valid, for exactly these bytes.
-  // Only "valid" is remembered: anything else is checked again by tweetnacl, so the answer never
-  // depends on which one ran, only the time (a cold tweetnacl verify is slow on a slow phone).
-  var nativelyValid = new Set();
-  function sigKey(message, sigB64u, signingKey) {
-    return b64uEncode(signingKey) + '.' + sigB64u + '.' + b64uEncode(message);
-  }
+  // Signatures the browser's own Ed25519 (WebCrypto) already found valid, for exactly these bytes:
+  // the signature's text maps to the keys and messages it was found valid for, compared byte for
+  // byte. Only "valid" is remembered: anything else is checked again by tweetnacl, so the answer
+  // never depends on which one ran, only the time (a cold tweetnacl verify is slow on a slow phone).
+  var nativelyValid = new Map();
 
   function verifySig(message, sigB64u, signingKey) {
     var sig = b64uDecode(sigB64u);
-    if (sig.length === 64 && signingKey.length === 32 && nativelyValid.has(sigKey(message, sigB64u, signingKey))) {
+    var known = nativelyValid.get(sigB64u) || [];
+    if (sig.length === 64 && signingKey.length === 32 && known.some(function (k) {
+      return sameBytes(k.key, signingKey) && sameBytes(k.message, message);
+    })) {
       return true;
     }
     return lib().nacl.sign.detached.verify(message, sig, signingKey);
@@ -134,10 +148,15 @@
   function nativeVerify(message, sigB64u, signingKey) {
     var subtle = root.crypto && root.crypto.subtle;
     if (!subtle) return Promise.resolve(false);
-    return subtle.importKey('raw', signingKey, { name: 'Ed25519' }, false, ['verify']).then(function (k) {
-      return subtle.verify({ name: 'Ed25519' }, k, b64uDecode(sigB64u), message);
+    var checked = { key: signingKey.slice(), message: message.slice() }; // the bytes as given now
+    return subtle.importKey('raw', checked.key, { name: 'Ed25519' }, false, ['verify']).then(function (k) {
+      return subtle.verify({ name: 'Ed25519' }, k, b64uDecode(sigB64u), checked.message);
     }).then(function (ok) {
-      if (ok) nativelyValid.add(sigKey(message, sigB64u, signingKey));
+      if (ok) {
+        var known = nativelyValid.get(sigB64u) || [];
+        known.push(checked);
+        nativelyValid.set(sigB64u, known);
+      }
       return !!ok;
     }).catch(function () { return false; /* no native Ed25519 here: tweetnacl does it all */ });
   }

@@ -1,5 +1,6 @@
-/* The pledge page (/p/<campaign_id>): checks the campaign and its key, then draws the whole page
- * at once (nothing a student already sees moves: see reveal() in page/dom.js).
+/* The pledge page (/p/<campaign_id>): checks the campaign and its key, then draws what shows above
+ * the form and the form at once (nothing a student already sees moves: see reveal() in
+ * page/dom.js), then what lies below it, each step a short task of its own (issue 21).
  * Its parts live in page/: dom.js (shared helpers, words, dates, API calls), form.js (fields and
  * answers), sealing.js (seal and send), counts.js (signed tallies), receipt.js (receipt and
  * sharing), notices.js (refusals, in-app warning, announcements); page/withdraw.js is the
@@ -8,15 +9,17 @@
  * No pledge leaves the page unless the campaign and its key verified (envelope.js). The
  * campaign's words are taken in the page's language from the signed descriptor. The user
  * agent is read (notices.js) only to spot in-app browsers; it is never sent anywhere. */
-import { $, ID_RE, LANG, callApi, el, hashParam, longDate, reveal, say, setText, show, t, todayIn,
-  todayUTC, withDate } from './page/dom.js';
-import { showTally } from './page/counts.js';
+import { $, ID_RE, LANG, callApi, el, hashParam, isOverIn, longDate, nextTask, releaseFooter, reveal, say,
+  setText, show, t, todayUTC, withDate } from './page/dom.js';
+import { drawTally, verifiedTally } from './page/counts.js';
 import { onSubmit, renderField } from './page/form.js';
-import { embeddedAnnouncements, loadAnnouncements, refuse, warnInApp } from './page/notices.js';
+import { embeddedAnnouncements, loadAnnouncements, pledge, refuse, warnInApp } from './page/notices.js';
 import { copyReceipt, saveCalendar, shareCampaign } from './page/receipt.js';
 import { loadSealing } from './page/sealing.js';
 
-function renderCampaign(state) {
+// The banner, and what the form itself says about the campaign (the key checked or not, the
+// deletion date): all of it above or inside the form, so drawn before the page shows.
+function renderBanner(state) {
   var d = state.descriptor;
   var words = state.text;
   document.title = (words.title ? words.title.text : '') + ' \u2013 Pledgebox';
@@ -34,15 +37,6 @@ function renderCampaign(state) {
     day.textContent = longDate(d.action_date, 'full');
     show('action-day', true);
   }
-  var desc = $('campaign-description');
-  var text = words.description;
-  if (text && text.lang !== LANG) desc.setAttribute('lang', text.lang);
-  String(text ? text.text : '').split(/\n\s*\n/).forEach(function (para) {
-    if (para.trim()) desc.appendChild(el('p', {}, para.trim()));
-  });
-  var facts = $('campaign-facts');
-  facts.appendChild(withDate('li', d.time_zone ? 'fact.closes_zone' : 'fact.closes', d.closes_at));
-  facts.appendChild(withDate('li', 'fact.deleted', d.delete_after));
   // Without the link's key nothing was checked: the page must not claim who can read a pledge.
   var checked = state.keyCheckedAgainstLink;
   Array.prototype.forEach.call(document.querySelectorAll('.if-checked, .if-unchecked'), function (n) {
@@ -53,6 +47,20 @@ function renderCampaign(state) {
   summary.appendChild(withDate('span', !checked ? 'before.unchecked'
     : words.coalitionName ? 'before.named' : 'before.unnamed',
     d.delete_after, { coalition: words.coalitionName ? words.coalitionName.text : '' }));
+}
+
+// "About this campaign", at the bottom of the page: drawn after the form is ready.
+function renderAbout(state) {
+  var d = state.descriptor;
+  var desc = $('campaign-description');
+  var text = state.text.description;
+  if (text && text.lang !== LANG) desc.setAttribute('lang', text.lang);
+  String(text ? text.text : '').split(/\n\s*\n/).forEach(function (para) {
+    if (para.trim()) desc.appendChild(el('p', {}, para.trim()));
+  });
+  var facts = $('campaign-facts');
+  facts.appendChild(withDate('li', d.time_zone ? 'fact.closes_zone' : 'fact.closes', d.closes_at));
+  facts.appendChild(withDate('li', 'fact.deleted', d.delete_after));
   show('campaign', true);
 }
 
@@ -84,7 +92,11 @@ export function startPledgePage(root) {
   // A key cut short (a link copied in part) is not a link without a key (an address typed from
   // a poster): the first can never be checked, the second may go on after a warning.
   if (fragmentKey !== null && !/^[A-Za-z0-9_-]{43}$/.test(fragmentKey)) return refuse('key_cut');
-  return campaignAnswer(root, campaignId).then(function (res) {
+  // Each step below is a task of its own (nextTask), short on a slow phone (issue 21): reading the
+  // campaign's answer, the browser's own signature checks, the full check, then the drawing.
+  return nextTask().then(function () {
+    return campaignAnswer(root, campaignId);
+  }).then(function (res) {
     if (!res) return refuse('unreachable');
     if (res.status === 404) return refuse('unknown_campaign');
     if (res.status !== 200) return refuse('http_' + res.status);
@@ -97,27 +109,41 @@ export function startPledgePage(root) {
     });
   }).then(function (res) {
     if (!res || res.status !== 200) return;
-    var v = env.verifyCampaignResponse(res.json, fragmentKey, campaignId, todayUTC());
-    if (!v.ok) return refuse(v.reason);
-    var state = { campaignId: campaignId, descriptor: v.descriptor, signingKey: v.signingKey,
-      coalitionId: v.coalitionId, key: v.encryptionKey, keyCheckedAgainstLink: v.keyCheckedAgainstLink,
-      text: env.descriptorText(v.descriptor, LANG) };
-    renderCampaign(state);
-    showTally(state, res.json);
-    loadAnnouncements(state, root, loadSealing);
+    return nextTask().then(function () {
+      var v = env.verifyCampaignResponse(res.json, fragmentKey, campaignId, todayUTC());
+      if (!v.ok) return refuse(v.reason);
+      var state = { campaignId: campaignId, descriptor: v.descriptor, signingKey: v.signingKey,
+        coalitionId: v.coalitionId, key: v.encryptionKey, keyCheckedAgainstLink: v.keyCheckedAgainstLink,
+        text: env.descriptorText(v.descriptor, LANG) };
+      return nextTask().then(function () { return drawPage(state, res.json, root); });
+    });
+  }).catch(function () { refuse('error'); });
+}
+
+// The checked campaign, drawn in four tasks, each short on a slow phone (issue 21): the banner and
+// the news above the form; the form, after which the page shows (and is enabled, unless closed or
+// unchecked), all of it at once; then the counts below it; then "About this campaign" and the
+// footer. What is drawn before the page shows stays hidden ("checking") until it does.
+function drawPage(state, answer, root) {
+  var d = state.descriptor;
+  renderBanner(state);
+  var tally = verifiedTally(state, answer);
+  loadAnnouncements(state, root, loadSealing);
+  return nextTask().then(function () {
+    if (pledge.refused) return; // never shown, let alone enabled, after a refusal
     var fields = $('pledge-fields');
-    v.descriptor.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
+    d.fields.forEach(function (f, i) { fields.appendChild(renderField(f, i)); });
     $('share-button').addEventListener('click', function () { shareCampaign(state); });
     $('calendar-save').addEventListener('click', function () { saveCalendar(state); });
-    var today = todayIn(v.descriptor.time_zone);
-    if (env.dayNumber(today) > env.dayNumber(v.descriptor.closes_at)) {
-      $('closed').textContent = t('closed', { date: longDate(v.descriptor.closes_at) });
+    $('copy-receipt').addEventListener('click', copyReceipt);
+    if (isOverIn(d.time_zone, d.closes_at)) {
+      $('closed').textContent = t('closed', { date: longDate(d.closes_at) });
       show('closed', true);
       say('');
-      return reveal('closed');
+      return reveal('closed', true);
     }
     var gate = $('pledge-controls');
-    if (!v.keyCheckedAgainstLink) {
+    if (!state.keyCheckedAgainstLink) {
       show('unverified-warning', true);
       gate.disabled = true;
       $('continue-anyway').addEventListener('change', function () { gate.disabled = !this.checked; });
@@ -127,9 +153,15 @@ export function startPledgePage(root) {
     ['focusin', 'pointerdown'].forEach(function (type) {
       $('pledge-form').addEventListener(type, function () { loadSealing().catch(function () {}); }, { once: true });
     });
-    $('copy-receipt').addEventListener('click', copyReceipt);
     show('pledge-form', true);
-    say(v.keyCheckedAgainstLink ? t('verified') : t('read_warning'));
-    reveal('ready');
-  }).catch(function () { refuse('error'); });
+    say(state.keyCheckedAgainstLink ? t('verified') : t('read_warning'));
+    reveal('ready', true);
+  }).then(nextTask).then(function () {
+    if (!pledge.refused) drawTally(state, tally);
+    return nextTask();
+  }).then(function () {
+    if (pledge.refused) return; // refuse() already let the footer go
+    renderAbout(state);
+    releaseFooter();
+  });
 }

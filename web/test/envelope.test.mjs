@@ -47,6 +47,30 @@ test('base64url: round trip, and only the canonical unpadded spelling decodes', 
   }
 });
 
+test('base64url: exactly the texts that encode back to themselves decode (every text up to 3 characters)', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const texts = [''];
+  for (const a of alphabet) {
+    texts.push(a);
+    for (const b of alphabet) {
+      texts.push(a + b);
+      for (const c of alphabet) texts.push(a + b + c);
+    }
+  }
+  for (let n = 0; n < 2000; n++) { // longer ones with a random last character
+    texts.push(Buffer.from(nacl.randomBytes(n % 50)).toString('base64url').slice(0, -1) + alphabet[n % 64]);
+  }
+  for (const text of texts) {
+    const canonical = text.length % 4 !== 1 && Buffer.from(text, 'base64url').toString('base64url') === text;
+    let decoded = null;
+    try { decoded = env.b64uDecode(text); } catch (e) { assert.match(e.message, /bad base64url/); }
+    assert.equal(decoded !== null, canonical, JSON.stringify(text));
+    if (decoded) assert.deepEqual(Buffer.from(decoded), Buffer.from(text, 'base64url'));
+  }
+  const big = nacl.randomBytes(100000); // encoded in slices
+  assert.equal(env.b64uEncode(big), Buffer.from(big).toString('base64url'));
+});
+
 test('sealTo output is 48 bytes longer, opens, and differs every time', () => {
   const kp = nacl.box.keyPair();
   const m = utf8.encode('hello');
@@ -239,5 +263,9 @@ test("the browser's native Ed25519 only speeds up what tweetnacl would accept an
   const swapped = { ...c.response, descriptor: other.response.descriptor };
   await env.preverifyCampaign(swapped);
   assert.equal(env.verifyCampaignResponse(swapped, c.fragment, 'cmp_A', TODAY).reason, 'bad_descriptor_signature');
+  // Nor the same message under another key: the same signature text, a key that did not make it.
+  const stranger = env.b64uEncode(nacl.sign.keyPair().publicKey);
+  const rekeyed = { ...c.response, signing_key: stranger };
+  assert.equal(env.verifyCampaignResponse(rekeyed, stranger, 'cmp_A', TODAY).reason, 'bad_descriptor_signature');
   await env.preverifyCampaign(null); // malformed answers resolve, and are refused later as before
 });

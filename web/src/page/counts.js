@@ -59,14 +59,12 @@ function nextStep(state, options, t1) {
   return best ? t('tally.closest', best) : '';
 }
 
-function renderTally(state, t1) {
+// The section below the form (drawn after the form is ready): the headline, each option's progress
+// and who signed the count on which day.
+export function drawTally(state, t1) {
+  if (!t1) return;
   var options = thresholdOptions(state);
-  var total = headline(options, t1);
-  $('tally-total').textContent = total;
-  // Safety in numbers, in the banner too: the count, and where it's on, a tap from the details.
-  var next = options.length ? nextStep(state, options, t1) : '';
-  document.querySelector('#hero-count a').textContent = total + (next ? ' \u00b7 ' + next : '');
-  show('hero-count', true);
+  $('tally-total').textContent = headline(options, t1);
   var named = state.text.coalitionName;
   var day = $('tally-day');
   day.textContent = '';
@@ -82,12 +80,21 @@ function renderTally(state, t1) {
 }
 
 // A count is shown only when it verified under the link's key; otherwise the page says so.
-export function showTally(state, answer) {
+// Returns the verified tally, after putting its one line in the banner (safety in numbers, a tap
+// from the details), which shows with the form; drawTally draws the rest below it later.
+export function verifiedTally(state, answer) {
   var item = answer && answer.tally;
-  if (!item) return;
+  if (!item) return null;
   var v = state.keyCheckedAgainstLink
     ? window.PledgeboxEnvelope.verifyTally(item, state.signingKey, state.campaignId, state.coalitionId)
     : { ok: false };
-  if (v.ok) renderTally(state, v.tally);
-  else show('tally-unavailable', true);
+  if (!v.ok) {
+    show('tally-unavailable', true);
+    return null;
+  }
+  var options = thresholdOptions(state);
+  var next = options.length ? nextStep(state, options, v.tally) : '';
+  document.querySelector('#hero-count a').textContent = headline(options, v.tally) + (next ? ' \u00b7 ' + next : '');
+  show('hero-count', true);
+  return v.tally;
 }

@@ -1,6 +1,6 @@
 /* What the pledge page tells a student besides the form: a refusal (nothing will be sent), the
  * in-app browser warning, and the organizers' signed announcements. */
-import { $, LANG, callApi, copyText, el, labelOf, longDate, reveal, say, show, t, todayIn } from './dom.js';
+import { $, LANG, callApi, copyText, el, isOverIn, labelOf, longDate, reveal, say, show, t } from './dom.js';
 
 // refused: the page will never send; sending: a pledge is on its way (one at a time).
 export var pledge = { refused: false, sending: false };
@@ -89,24 +89,36 @@ export function embeddedAnnouncements(root) {
   }
 }
 
+// The page's own (embedded) announcements are drawn in this task, before the page shows, since they
+// sit above the form; fetched ones (an older server) come when they come.
 export function loadAnnouncements(state, root, loadSealing) {
   if (!state.keyCheckedAgainstLink) return Promise.resolve();
-  var env = window.PledgeboxEnvelope;
-  var today = env.dayNumber(todayIn(state.descriptor.time_zone));
-  var path = '/api/v1/campaigns/' + encodeURIComponent(state.campaignId) + '/announcements';
   var embedded = embeddedAnnouncements(root);
+  if (embedded) {
+    try {
+      showAnnouncements(state, embedded);
+    } catch (e) { /* news is optional: the pledge form works without it */ }
+    return Promise.resolve();
+  }
   // Embedded ones were checked natively with the campaign (or the library was loaded then);
-  // fetched ones (an older server) may need the library.
-  var answer = embedded ? Promise.resolve({ status: 200, json: { announcements: embedded } })
-    : callApi('GET', path).then(function (res) { return loadSealing().then(function () { return res; }); });
-  return answer.then(function (res) {
-    if (res.status !== 200 || !res.json || !Array.isArray(res.json.announcements)) return;
-    var good = [];
-    res.json.announcements.forEach(function (item) {
-      var v = env.verifyAnnouncement(item, state.signingKey, state.campaignId);
-      var until = v.ok && v.announcement.until;
-      if (v.ok && !(typeof until === 'string' && env.dayNumber(until) < today)) good.push(v.announcement);
+  // fetched ones may need the library.
+  var path = '/api/v1/campaigns/' + encodeURIComponent(state.campaignId) + '/announcements';
+  return callApi('GET', path).then(function (res) {
+    return loadSealing().then(function () {
+      if (res.status === 200 && res.json && Array.isArray(res.json.announcements)) {
+        showAnnouncements(state, res.json.announcements);
+      }
     });
-    if (!pledge.refused) renderAnnouncements(good);
   }).catch(function () { /* news is optional: the pledge form works without it */ });
+}
+
+function showAnnouncements(state, items) {
+  var env = window.PledgeboxEnvelope;
+  var good = [];
+  items.forEach(function (item) {
+    var v = env.verifyAnnouncement(item, state.signingKey, state.campaignId);
+    var until = v.ok && v.announcement.until;
+    if (v.ok && !(typeof until === 'string' && isOverIn(state.descriptor.time_zone, until))) good.push(v.announcement);
+  });
+  if (!pledge.refused) renderAnnouncements(good);
 }
