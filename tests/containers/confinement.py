@@ -1,6 +1,7 @@
 """What a running container may do, read from the kernel's view of its first process."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tests.containers.compose import Deployment
@@ -42,10 +43,29 @@ def assert_confined(deployment: Deployment, service: str) -> None:
 
 def connect_from(deployment: Deployment, service: str, host: str, port: int) -> str:
     """Try a TCP connection from inside `service`'s network namespace; what happened, in a word."""
-    probe = ("import socket, sys\n"
-             f"try: socket.create_connection(({host!r}, {port}), timeout=5).close(); print('connected')\n"
-             "except OSError as exc: print(type(exc).__name__)\n")
-    return python_in_namespace_of(deployment, service, probe).strip()
+    return connections_from(deployment, service, [(host, port)])[0]
+
+
+CONNECT_EACH = """
+import json, socket, sys
+out = []
+for host, port in json.loads(sys.argv[1]):
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        out.append("connected")
+    except OSError as exc:
+        out.append(type(exc).__name__)
+print(json.dumps(out))
+"""
+
+
+def connections_from(deployment: Deployment, service: str, targets: Sequence[tuple[str, int]]) -> list[str]:
+    """connect_from for each of `targets` in turn, in order, each a connection of its own, from one
+    probe container (a container start costs seconds; a refused connection, milliseconds)."""
+    done = python_in_namespace_of(deployment, service, CONNECT_EACH, json.dumps(list(targets)))
+    found = json.loads(done)
+    assert len(found) == len(targets), (targets, found)
+    return [str(word) for word in found]
 
 
 def python_in_namespace_of(deployment: Deployment, service: str, code: str, *args: str,

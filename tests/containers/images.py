@@ -115,7 +115,8 @@ def wheels() -> None:
 
     The dependencies' wheels are cached per pyproject.toml; pledgebox's own wheel is built from
     a clean copy (no stale build/ folder) with a fixed timestamp, so unchanged code gives the same
-    bytes and the image build's cache holds.
+    bytes and the image build's cache holds. It is cached too, per the clean copy's files (names,
+    modes and bytes): a session on unchanged code builds no wheel at all.
     """
     target = DEPLOY / "wheels"
     for old in target.glob("*.whl"):
@@ -125,18 +126,35 @@ def wheels() -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
     with tempfile.TemporaryDirectory() as tmp, step("pip wheel (host)"):
         _clean_copy(Path(tmp))
+        own = CACHE / f"pledgebox-wheel-{_tree_digest(Path(tmp))}"  # before any build writes there
         if not deps.is_dir():
             partial = deps.with_suffix(".partial")
             shutil.rmtree(partial, ignore_errors=True)
             run([debian_python(), "-m", "pip", "wheel", "-q", "--wheel-dir", str(partial), tmp, "pip"],
                 env=env)
-            for own in partial.glob("pledgebox-*.whl"):
-                own.unlink()
+            for built in partial.glob("pledgebox-*.whl"):
+                built.unlink()
             partial.rename(deps)
         for wheel in deps.glob("*.whl"):
             shutil.copy2(wheel, target / wheel.name)
-        run([debian_python(), "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(target), tmp],
-            env=env)
+        if not own.is_dir():
+            partial = own.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            run([debian_python(), "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(partial), tmp],
+                env=env)
+            partial.rename(own)
+            for old in sorted(CACHE.glob("pledgebox-wheel-*"), key=lambda d: d.stat().st_mtime)[:-5]:
+                shutil.rmtree(old, ignore_errors=True)  # the last few only
+        for wheel in own.glob("pledgebox-*.whl"):
+            shutil.copy2(wheel, target / wheel.name)
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\0{path.stat().st_mode & 0o777}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:24]
 
 
 def _clean_copy(folder: Path) -> None:

@@ -4,6 +4,11 @@ Through Caddy over HTTPS: a pledge is accepted and opened by `pledgebox roster`;
 security headers arrive intact; no log anywhere holds a request. Then the app container is
 killed (SIGKILL) in the middle of a stream of pledges: every acknowledged pledge is there after
 the restart, because the data volume is real.
+
+Runs on the shared `onion` world (tests/containers/worlds.py; test_watch_deployed.py runs on it
+next). What this module changes there it puts back: the app container killed, and later stopped,
+is started again and waited for (through Caddy) before the test ends; the pledges it adds belong
+to this module's own campaign and coalition, which no other module reads.
 """
 
 import gzip
@@ -11,7 +16,6 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
@@ -22,6 +26,7 @@ from tests.containers.confinement import (
     address_on,
     assert_confined,
     connect_from,
+    connections_from,
     has_route_out,
     network_namespace,
     python_in_namespace_of,
@@ -33,17 +38,8 @@ from tests.support.hardening import assert_hardened
 from tests.support.http import call
 
 SENTINEL = "pbsentinel" + secrets.token_hex(6)
-TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
-
-
-@pytest.fixture(scope="module")
-def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    # With the onion profile: Tor in a network namespace of its own (kept off the Tor network).
-    running = Deployment({"COMPOSE_PROFILES": "onion"}, overrides=(TOR_OFFLINE,))
-    try:
-        yield running.up(trust)
-    finally:
-        running.down()
+# With the onion profile: Tor in a network namespace of its own (kept off the Tor network).
+pytestmark = pytest.mark.world("onion")
 
 
 @pytest.fixture(scope="module")
@@ -201,10 +197,14 @@ def test_tor_has_a_network_namespace_of_its_own_and_reaches_only_caddy(deploymen
     mode = deployment.podman("inspect", deployment.container("tor"), "--format",
                              "{{.HostConfig.NetworkMode}}").strip()
     assert not mode.startswith("container:"), mode
-    for target in ("app", address_on(deployment, "app", "default")):  # by name and by address
-        assert connect_from(deployment, "tor", target, 8080) != "connected", target
+    app_address = address_on(deployment, "app", "default")
+    # by name and by address; then Caddy's onion listener, which Tor must reach
+    from_tor = connections_from(deployment, "tor",
+                                [("app", 8080), (app_address, 8080), ("10.89.254.2", 8081)])
+    for target, outcome in zip(("app", app_address), from_tor[:2], strict=True):
+        assert outcome != "connected", target
     assert connect_from(deployment, "caddy", "app", 8080) == "connected"  # the probe itself works
-    assert connect_from(deployment, "tor", "10.89.254.2", 8081) == "connected"
+    assert from_tor[2] == "connected"
 
 
 def test_caddy_writes_nothing_about_a_request_while_the_app_is_down(deployment: Deployment,

@@ -4,10 +4,10 @@ without the profile, no Onion-Location header.
 Tor is kept off its network in CI, so its configuration is checked (`tor --verify-config`, as the
 image's own user, on deploy/tor/torrc as compose mounts it); test_compose.py runs the profile and
 reads the onion address Tor made.
-"""
 
-from collections.abc import Iterator
-from pathlib import Path
+The deployment without the profile is the `plain` world (tests/containers/worlds.py); this module
+only reads it.
+"""
 
 import pytest
 import yaml
@@ -15,6 +15,8 @@ import yaml
 from tests.containers import images
 from tests.containers.compose import Deployment
 from tests.support.http import call
+
+pytestmark = pytest.mark.world("plain")
 
 
 def test_tor_accepts_the_onion_configuration(built_images: None) -> None:
@@ -50,16 +52,7 @@ def test_the_onion_service_reaches_only_caddys_onion_listener() -> None:
     assert "SocksPort 0" in torrc
 
 
-@pytest.fixture(scope="module")
-def without_onion(built_images: None, trust: Path) -> Iterator[Deployment]:
+def test_without_the_onion_profile_no_onion_location_is_sent(deployment: Deployment) -> None:
     """Caddy and the app only: no profile."""
-    running = Deployment({})
-    try:
-        yield running.up(trust)
-    finally:
-        running.down()
-
-
-def test_without_the_onion_profile_no_onion_location_is_sent(without_onion: Deployment) -> None:
-    assert without_onion.services() == {"caddy", "app"}
-    assert "onion-location" not in call(without_onion.base_url, "GET", "/").headers
+    assert deployment.services() == {"caddy", "app"}
+    assert "onion-location" not in call(deployment.base_url, "GET", "/").headers

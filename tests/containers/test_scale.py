@@ -7,12 +7,14 @@ shared rate-limit key), whatever X-Forwarded-For a client makes up. Every contai
 (issue 17, finding 12): no root, no capabilities, read-only; only the apps reach PostgreSQL and
 Redis, Redis wants its password, and the apps wait for PostgreSQL instead of restarting. Tor
 reaches none of them, only Caddy's onion listener, and every onion visitor counts as one network.
+
+The `scale` world (tests/containers/worlds.py) is this module's alone. Its one change, an app
+stopped while a pledge goes through the other, is undone (started again, both back in Caddy's
+upstreams) before the test goes on.
 """
 
 import json
-import secrets
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,34 +24,17 @@ from tests.containers.confinement import (
     address_on,
     assert_confined,
     connect_from,
+    connections_from,
     has_route_out,
     python_in_namespace_of,
 )
 from tests.containers.organizers import Campaign, open_campaign
+from tests.containers.worlds import SCALE_LIMIT
 from tests.support.factories import pledge
 from tests.support.http import call
 
-LIMIT = 6  # pledges per client network per minute, for this test
-TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
-
-
-def scale_settings() -> dict[str, str]:
-    password, redis_password = secrets.token_hex(18), secrets.token_hex(18)
-    return {"COMPOSE_PROFILES": "scale,onion", "POSTGRES_PASSWORD": password,
-            "REDIS_PASSWORD": redis_password,
-            "PLEDGEBOX_DATABASE_URL": f"postgresql://pledgebox:{password}@postgres:5432/pledgebox",
-            "PLEDGEBOX_RATELIMIT_STORAGE": f"redis://:{redis_password}@redis:6379/0",
-            "PLEDGEBOX_RATELIMIT_KEY_FILE": "/run/pledgebox/ratelimit.key",
-            "PLEDGEBOX_RATELIMIT_PER_NETWORK": f"{LIMIT} per minute"}
-
-
-@pytest.fixture(scope="module")
-def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    running = Deployment(scale_settings(), overrides=(TOR_OFFLINE,))
-    try:
-        yield running.up(trust)
-    finally:
-        running.down()
+LIMIT = SCALE_LIMIT  # pledges per client network per minute, in this world
+pytestmark = pytest.mark.world("scale")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +51,10 @@ def test_two_apps_one_database_one_rate_limit(deployment: Deployment, trust: Pat
         assert "up to date" in done
         assert "sqlite" not in done
 
-    sent = [_pledge_through(deployment, trust, campaign, only=app) for app in ("app", "app2")]
+    # The first one's stopped app need not be back in Caddy's upstreams before the second one
+    # stops the other: its own wait through Caddy covers that. After the second, both are.
+    sent = [_pledge_through(deployment, trust, campaign, only="app", settle=False),
+            _pledge_through(deployment, trust, campaign, only="app2", settle=True)]
     assert {r["pledge_id"] for r in campaign.roster()} == set(sent)
 
     # The same visitor, claiming a new address each time, through both apps in turn.
@@ -81,8 +69,9 @@ def test_two_apps_one_database_one_rate_limit(deployment: Deployment, trust: Pat
     assert refused >= LIMIT, replies
 
 
-def _pledge_through(deployment: Deployment, trust: Path, campaign: Campaign, only: str) -> str:
-    """A pledge that only `only` can take: the other app is stopped meanwhile."""
+def _pledge_through(deployment: Deployment, trust: Path, campaign: Campaign, only: str, settle: bool) -> str:
+    """A pledge that only `only` can take: the other app is stopped meanwhile. Then it is started
+    again and answers; with `settle`, until both apps have answered through Caddy for a while."""
     other = deployment.container("app2" if only == "app" else "app")
     deployment.podman("stop", "--time", "5", other)
     try:
@@ -95,7 +84,9 @@ def _pledge_through(deployment: Deployment, trust: Path, campaign: Campaign, onl
         raise AssertionError(f"no pledge went through {only}")
     finally:
         deployment.podman("start", other)
-        deployment.wait_ready(trust)
+        deployment.wait_apps_ready()
+        if settle:
+            deployment.wait_ready(trust)
 
 
 def test_the_apps_wait_for_postgresql_instead_of_restarting(deployment: Deployment) -> None:
@@ -116,13 +107,17 @@ def test_every_container_is_unprivileged_on_a_read_only_root(deployment: Deploym
 
 
 def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> None:
-    for service, port in (("postgres", 5432), ("redis", 6379)):
+    backends = (("postgres", 5432), ("redis", 6379))
+    targets: list[tuple[str, int]] = []
+    for service, port in backends:
         address = address_on(deployment, service, "backend")
         assert address, f"{service} is not on the backend network"
-        assert connect_from(deployment, "app", service, port) == "connected"
-        for target in (service, address):  # by name and by address: neither DNS nor a route
-            for outsider in ("caddy", "tor"):
-                assert connect_from(deployment, outsider, target, port) != "connected", (outsider, target)
+        targets += [(service, port), (address, port)]  # by name and by address: neither DNS nor a route
+    assert connections_from(deployment, "app", backends) == ["connected", "connected"]
+    for outsider in ("caddy", "tor"):  # every target from one probe container per namespace
+        outcomes = connections_from(deployment, outsider, targets)
+        for (target, _port), outcome in zip(targets, outcomes, strict=True):
+            assert outcome != "connected", (outsider, target)
 
 
 def test_tor_reaches_no_app_and_onion_visitors_are_one_network(deployment: Deployment,
@@ -130,9 +125,10 @@ def test_tor_reaches_no_app_and_onion_visitors_are_one_network(deployment: Deplo
     """Issue 17, finding 12: Tor shared Caddy's network namespace, so a compromised Tor reached the
     apps' port 8080 and could send any X-Forwarded-For, choosing its own rate-limit bucket. Now it
     reaches only Caddy's onion listener, which overwrites X-Forwarded-For with Tor's address."""
-    for app in ("app", "app2"):
-        for target in (app, address_on(deployment, app, "default")):
-            assert connect_from(deployment, "tor", target, 8080) != "connected", (app, target)
+    targets = [(target, 8080) for app in ("app", "app2")
+               for target in (app, address_on(deployment, app, "default"))]  # by name and by address
+    for (target, _port), outcome in zip(targets, connections_from(deployment, "tor", targets), strict=True):
+        assert outcome != "connected", target
     assert connect_from(deployment, "caddy", "app", 8080) == "connected"  # the probe itself works
     # Onion visitors claiming a new address each time, through Tor's only way in.
     flood = ("import json, sys, urllib.request as u, urllib.error as e\n"

@@ -1,11 +1,13 @@
 """The page watch against deploy/compose.yaml: no false alarm through Caddy over HTTPS with gzip,
 nor through the onion profile's listener (where Tor hands its visitors), over 20 rounds each in
 both languages (issue 19). The onion round runs inside the app image, from Tor's network
-namespace as Tor reaches it, so it also proves the installed package carries its manifest."""
+namespace as Tor reaches it, so it also proves the installed package carries its manifest.
+
+Runs on the shared `onion` world (tests/containers/worlds.py), after test_compose.py, with a
+campaign and coalition of its own; it only reads pages, so it changes nothing there."""
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from tests.support.factories import PASSPHRASE
 from tests.support.http import call
 
 ROUNDS = 20
-TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
+pytestmark = pytest.mark.world("onion")
 ONION_ROUNDS = """
 import json, random, sys
 from crypto.encoding import b64u_decode
@@ -34,15 +36,6 @@ for n in range(t["rounds"]):
     out.append([[f.line() for f in r.findings], r.unreachable, r.visits])
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def deployment(built_images: None, trust: Path) -> Iterator[Deployment]:
-    running = Deployment({"COMPOSE_PROFILES": "onion"}, overrides=(TOR_OFFLINE,))
-    try:
-        yield running.up(trust)
-    finally:
-        running.down()
 
 
 @pytest.fixture(scope="module")
