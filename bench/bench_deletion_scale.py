@@ -1,4 +1,4 @@
-"""Deletion at scale on PostgreSQL: a campaign purged and withdrawals scrubbed among N live pledges.
+"""Deletion at scale on PostgreSQL or SQLite: a campaign purged and withdrawals scrubbed among N live pledges.
 
 Issue 20's goal, run for the design before migration 0007 (one `pledge` table, VACUUM FULL of it
 after any deletion) and for the current one (a partition per campaign) in the same invocation,
@@ -18,8 +18,19 @@ PostgreSQL's processes during the work less what the intake wrote at its baselin
 the size of the campaigns touched (goal <= 2x). Then it reads this database's files and WAL for
 the withdrawn and purged pledges' ciphertexts (the byte-level check at this size).
 
-    python3 bench/bench_deletion_scale.py [--pledges 1000000] [--campaigns 1000] [--expiring 10000]
-        [--withdrawals 100] [--rate 50] [--baseline-seconds 20] [--only new|old]
+SQLite (`--backend sqlite`): the same, with the rows written straight into the file (sqlite3,
+each campaign's rows in id order, as the daily scrub leaves them), the old design from a worktree
+of the commit before migration 0009 (one `pledge` table, VACUUM of the whole file at the daily
+scrub), and "written" measured as the bytes the server's processes wrote (/proc/PID/io: WAL and
+database file) less what the intake wrote at its baseline rate. The daily scrub hour is set so
+that the work is the deletion's alone: the old design's whole-file VACUUM is owed once the clock
+moves a day (it is how it scrubs a withdrawal or a purge), the new design's daily layout of the
+tables that took pledges is not (it is measured after, as its own phase: `pledgebox-server purge`
+while the intake goes on).
+
+    python3 bench/bench_deletion_scale.py [--backend postgres|sqlite] [--pledges 1000000]
+        [--campaigns 1000] [--expiring 10000] [--withdrawals 100] [--rate 50]
+        [--baseline-seconds 20] [--only new|old]
 """
 
 import argparse
@@ -30,6 +41,8 @@ import os
 import platform
 import re
 import secrets
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -50,7 +63,11 @@ from bench_scrub import peak_rss_mb  # noqa: E402
 
 from crypto.encoding import b64u_encode  # noqa: E402
 from crypto.pledge_ids import new_pledge_id  # noqa: E402
-from server.store.partitions import partition_name  # noqa: E402
+from server.store.partitions import (  # noqa: E402
+    partition_name,
+    sqlite_table_sql,
+    sqlite_trigger_sql,
+)
 from server.zones import end_of_day  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
 
@@ -216,12 +233,13 @@ def rewritten_bytes(before: dict[int, tuple[int, int]], after: dict[int, tuple[i
                if oid in before and before[oid][0] != node)
 
 
-def serve(url: str, tree: Path, folder: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, tree: Path, folder: Path, log: Path, extra: dict[str, str] | None = None
+          ) -> tuple[subprocess.Popen[bytes], str]:
     clock = folder / "clock-offset-days"
     clock.write_text("0")
     env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url,
            "PLEDGEBOX_INSTANCE_PATH": str(folder), "PLEDGEBOX_CLOCK_OFFSET_FILE": str(clock),
-           "PLEDGEBOX_RATELIMITS": "0", "PLEDGEBOX_PURGE_INTERVAL_SECONDS": "5"}
+           "PLEDGEBOX_RATELIMITS": "0", "PLEDGEBOX_PURGE_INTERVAL_SECONDS": "5", **(extra or {})}
     port = free_port()
     with open(log, "wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--port", str(port),
@@ -368,10 +386,233 @@ def _gone(url: str) -> bool:
         conn.close()
 
 
-def old_tree(folder: Path) -> Path:
-    """A worktree of the commit before migration 0007 (the design this change replaced)."""
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, planted: int
+                ) -> tuple[list[str], list[tuple[str, bytes, bytes]], bytes]:
+    """Migrate with `tree`'s code, then campaigns and pledges straight into the file: each
+    campaign's table (new design) or the one `pledge` table (old), rows in id order as the daily
+    scrub leaves them. Marks the layout done (no scrub owed at the start, on either design)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env, check=True,
+                   capture_output=True, cwd=tree)
+    today = datetime.now(UTC).date()
+    live = [f"bench-live-{i:04d}" for i in range(campaigns)]
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")  # seeding only; the server runs with FULL
+    flat = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pledge'").fetchone() is not None
+    found = conn.execute("SELECT value FROM server_state WHERE name = 'pledge-id-tag-key'"
+                         ).fetchone()  # migration 0008 ran: ids carry their campaign's tag
+    new_pid = _tagged_ids(bytes.fromhex(found[0])) if found else _random_id
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO coalition VALUES (?, 'Bench', ?, ?)",
+                 (COALITION, bytes(32), today.isoformat()))
+    conn.execute("INSERT INTO encryption_key VALUES (?, 1, ?, ?, ?)",
+                 (COALITION, secrets.token_bytes(32), (today + timedelta(days=30)).isoformat(),
+                  secrets.token_bytes(64)))
+    for cid, delete_after in [(c, today + timedelta(days=60)) for c in live] + [(EXPIRING, today)]:
+        ends = end_of_day(delete_after, "UTC")
+        conn.execute("INSERT INTO campaign (id, coalition_id, descriptor, descriptor_signature, "
+                     "closes_at, delete_after, time_zone, open_until, live_until) "
+                     "VALUES (?, ?, ?, ?, ?, ?, 'UTC', ?, ?)",
+                     (cid, COALITION, b"{}", bytes(64), delete_after.isoformat(),
+                      delete_after.isoformat(), ends, ends))
+        if found:  # as the server makes campaigns now: their pledge ids carry tags
+            conn.execute("UPDATE campaign SET tagged_ids = 1 WHERE id = ?", (cid,))
+        if not flat:
+            conn.execute(sqlite_table_sql(partition_name(cid)))
+            conn.execute(sqlite_trigger_sql(partition_name(cid)))
+    conn.execute("COMMIT")
+    planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
+                     secrets.token_bytes(1072)) for i in range(planted)]
+    expiring_ct = secrets.token_bytes(1072)
+    # Ids first (small), sorted per table; ciphertexts made as the rows are written.
+    keys: dict[str, list[tuple[str, bytes | None, bytes | None]]] = {}
+    for pid, cid, token, ct in planted_rows:
+        keys.setdefault(cid, []).append((pid, ct, hashlib.blake2b(token, digest_size=32).digest()))
+    keys.setdefault(EXPIRING, []).append((new_pid(EXPIRING), expiring_ct, None))
+    for _ in range(expiring - 1):
+        keys[EXPIRING].append((new_pid(EXPIRING), None, None))
+    for i in range(n - len(planted_rows)):
+        cid = live[i % len(live)]
+        keys.setdefault(cid, []).append((new_pid(cid), None, None))
+    if flat:
+        groups = [("pledge", sorted((pid, cid, ct, th) for cid, rows in keys.items()
+                                    for pid, ct, th in rows))]
+    else:
+        groups = [(partition_name(cid), sorted((pid, cid, ct, th) for pid, ct, th in rows))
+                  for cid, rows in sorted(keys.items())]
+    day = today.isoformat()
+    for table, rows in groups:
+        for start in range(0, len(rows), 20_000):
+            conn.execute("BEGIN")
+            conn.executemany(
+                f'INSERT INTO "{table}" VALUES (?, ?, 1, ?, ?, ?)',
+                ((pid, cid, ct or secrets.token_bytes(1072), th or secrets.token_bytes(32), day)
+                 for pid, cid, ct, th in rows[start:start + 20_000]))
+            conn.execute("COMMIT")
+    conn.execute("DELETE FROM server_state WHERE name LIKE 'arrived:%'")  # laid out as scrubbed
+    total = n + expiring
+    conn.execute("INSERT OR REPLACE INTO server_state VALUES ('scrubbed-on', ?, 0)", (day,))
+    conn.execute("INSERT OR REPLACE INTO server_state VALUES ('pledges-at-scrub', ?, 0)",
+                 (str(total),))  # the old design: the file was laid out at this count
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return live, [(p, t, c) for p, _, t, c in planted_rows], expiring_ct
+
+
+def sqlite_pledge_bytes(path: Path, campaigns: list[str]) -> tuple[int, int]:
+    """(bytes of every pledge's storage, bytes of these campaigns' share of it) by dbstat: the
+    tables' own pages on the new design, the count's share of the one table on the old."""
+    conn = sqlite3.connect(path)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'pledge'").fetchone():
+            total = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                                 "('pledge', 'pledge_campaign_id')").fetchone()[0]
+            marks = ",".join("?" * len(campaigns))
+            share = conn.execute(f"SELECT count(*) FROM pledge WHERE campaign_id IN ({marks})",
+                                 campaigns).fetchone()[0]
+            count = conn.execute("SELECT count(*) FROM pledge").fetchone()[0]
+            return int(total), int(total * share / max(count, 1))
+        sizes = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE "
+                                  "'pledge_c%' GROUP BY name").fetchall())
+        return (int(sum(sizes.values())),
+                int(sum(sizes.get(partition_name(c), 0) for c in campaigns)))
+    finally:
+        conn.close()
+
+
+def written_by(master: int) -> int:
+    """Bytes written to storage so far by a gunicorn master and its workers (/proc/PID/io)."""
+    pids = [str(master), *subprocess.run(["pgrep", "-P", str(master)], capture_output=True,
+                                         text=True, check=False).stdout.split()]
+    total = 0
+    for pid in pids:
+        try:
+            found = re.search(r"^write_bytes:\s+(\d+)", Path(f"/proc/{pid}/io").read_text(), re.M)
+        except OSError:
+            continue
+        total += int(found.group(1)) if found else 0
+    return total
+
+
+def _sqlite_gone(path: Path) -> bool:
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        left = conn.execute("SELECT count(*) FROM campaign WHERE id = ?", (EXPIRING,)).fetchone()[0]
+        due = conn.execute("SELECT value FROM server_state WHERE name = 'scrub-due'").fetchone()
+        marks = conn.execute("SELECT count(*) FROM server_state WHERE name LIKE 'scrub:%'"
+                             ).fetchone()[0]
+        return left == 0 and (due is None or due[0] == "") and marks == 0
+    finally:
+        conn.close()
+
+
+def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix=f"pledgebox-bench-scale-sqlite-{label}-"))
+    path = folder / "pledgebox.sqlite3"
+    url = f"sqlite:///{path}"
+    log = folder / "server.log"
+    server = None
+    try:
+        started = time.monotonic()
+        live, planted, expiring_ct = seed_sqlite(url, tree, args.pledges, args.campaigns,
+                                                 args.expiring, args.withdrawals)
+        withdrawn_from = sorted({live[i % len(live)] for i in range(args.withdrawals)})
+        total, touched = sqlite_pledge_bytes(path, [EXPIRING, *withdrawn_from])
+        print(f"[{label}] seeded {args.pledges + args.expiring} pledges over {args.campaigns + 1} "
+              f"campaigns in {time.monotonic() - started:.0f} s; file "
+              f"{path.stat().st_size / 2**30:.2f} GiB, pledges' storage {total / 2**20:.0f} MiB",
+              flush=True)
+        # The old design scrubs by its daily VACUUM: owed once the clock moves a day (this hour).
+        # The new one scrubs deletions at every run; its daily layout waits for hour 23.
+        hour = datetime.now(UTC).hour if label == "old" else 23
+        server, base_url = serve(url, tree, folder, log, {"PLEDGEBOX_SCRUB_HOUR_UTC": str(hour)})
+        intake = SpreadIntake(base_url, args.rate, live)
+        intake.start()
+        time.sleep(min(2.0, args.baseline_seconds / 4))  # past the start's own writes
+        intake_from, intake_at = written_by(server.pid), time.monotonic()
+        time.sleep(args.baseline_seconds - min(2.0, args.baseline_seconds / 4))
+        written_before, base_end = written_by(server.pid), time.monotonic()
+        intake_rate = (written_before - intake_from) / (base_end - intake_at)  # bytes/s, measured
+        work_start = base_end
+        with ThreadPoolExecutor(10) as pool:
+            pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
+            (folder / "clock-offset-days").write_text("1")
+            answers = [f.result() for f in pending]
+        statuses, took_each = [a[0] for a in answers], sorted(a[1] for a in answers)
+        deadline = time.monotonic() + args.work_limit
+        finished = False
+        while time.monotonic() < deadline and not finished:
+            finished = purge_window(log) is not None and _sqlite_gone(path)
+            time.sleep(1)
+        if not finished:
+            print(f"[{label}] the purge and scrub had not finished {args.work_limit:.0f} s after "
+                  "the withdrawals: stopped there", flush=True)
+        time.sleep(2)
+        work_end = time.monotonic()
+        written = written_by(server.pid) - written_before
+        base = [lat for t, lat, _ in intake.samples if t < base_end]
+        during = [lat for t, lat, _ in intake.samples if work_start <= t <= work_end]
+        failed = sum(1 for _, _, s in intake.samples if s != 201)
+        intake_share = intake_rate * (work_end - work_start)  # at its baseline rate
+        window = purge_window(log)
+        took = (window[1] - window[0]).total_seconds() if window else float("nan")
+        layout = ""
+        if label == "new":  # the daily layout of the tables that took pledges, as its own phase
+            env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url,
+                   "PLEDGEBOX_INSTANCE_PATH": str(folder),
+                   "PLEDGEBOX_CLOCK_OFFSET_FILE": str(folder / "clock-offset-days")}
+            conn = sqlite3.connect(path, timeout=30)
+            tables = conn.execute("SELECT count(*) FROM server_state WHERE name LIKE 'arrived:%'"
+                                  ).fetchone()[0]
+            conn.close()
+            t0 = time.monotonic()
+            try:
+                subprocess.run([sys.executable, "-m", "server.cli", "purge"], env=env, cwd=tree,
+                               capture_output=True, check=False, timeout=args.work_limit)
+            except subprocess.TimeoutExpired:
+                print(f"[{label}] the daily layout had not finished after {args.work_limit:.0f} s",
+                      flush=True)
+            t1 = time.monotonic()
+            lay = [lat for t, lat, _ in intake.samples if t0 <= t <= t1]
+            layout = (f"[{label}] daily layout (pledgebox-server purge): {tables} tables that took "
+                      f"pledges rebuilt in {t1 - t0:.1f} s; intake p99 meanwhile "
+                      f"{p99(lay) * 1000:.1f} ms, worst {max(lay, default=0) * 1000:.0f} ms, "
+                      f"{sum(1 for t, _, st in intake.samples if t0 <= t <= t1 and st != 201)} "
+                      "not 201")
+        intake.finish()
+        memory = peak_rss_mb(server.pid)
+        print(f"[{label}] withdrawals: {statuses.count(204)} of {len(statuses)} answered 204; "
+              f"median {took_each[len(took_each) // 2] * 1000:.0f} ms, "
+              f"slowest {took_each[-1] * 1000:.0f} ms")
+        print(f"[{label}] intake {args.rate:.0f}/s: {len(intake.samples)} requests, {failed} not 201")
+        print(f"[{label}] intake p99 ms baseline / during the work: {p99(base) * 1000:.1f} / "
+              f"{p99(during) * 1000:.1f}  ratio {p99(during) / p99(base):.2f}x (goal <= 1.5x)")
+        print(f"[{label}] worst request during the work: {max(during) * 1000:.0f} ms (goal <= 500)")
+        print(f"[{label}] longest purge run (server log): {took:.1f} s")
+        print(f"[{label}] workers' peak memory: {memory:.0f} MiB (goal <= 200)")
+        print(f"[{label}] written by the server's processes during the work: "
+              f"{written / 2**20:.0f} MiB (WAL and file; ~{intake_share / 2**20:.0f} MiB the "
+              f"intake's at its baseline {intake_rate / 2**10:.0f} KiB/s over "
+              f"{work_end - work_start:.0f} s); campaigns touched hold {touched / 2**20:.0f} MiB: "
+              f"{(written - intake_share) / touched:.2f}x (goal <= 2x)")
+        deleted = [ct[100:164] for _, _, ct in planted] + [expiring_ct[100:164]]
+        files = [p for p in folder.iterdir() if p.name.startswith("pledgebox.sqlite3")]
+        print(f"[{label}] deleted ciphertexts found in the database file, WAL and -shm: "
+              f"{found_in(files, deleted)} of {len(deleted)}")
+        if layout:
+            print(layout)
+    finally:
+        stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def old_tree(folder: Path, migration: str = "0007_pledges_by_campaign") -> Path:
+    """A worktree of the commit before `migration` (the design it replaced on that backend)."""
     added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--",
-                            "migrations/0007_pledges_by_campaign.py"], cwd=ROOT, check=True,
+                            f"migrations/{migration}.py"], cwd=ROOT, check=True,
                            capture_output=True, text=True).stdout.split()[-1]
     tree = folder / "old"
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), f"{added}~1"], cwd=ROOT,
@@ -381,6 +622,7 @@ def old_tree(folder: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     ap.add_argument("--pledges", type=int, default=1_000_000)
     ap.add_argument("--campaigns", type=int, default=1000)
     ap.add_argument("--expiring", type=int, default=10_000)
@@ -391,6 +633,9 @@ def main() -> None:
     ap.add_argument("--work-limit", type=float, default=600.0,
                     help="seconds to wait for the purge and scrub after the withdrawals")
     args = ap.parse_args()
+    if args.backend == "sqlite":
+        main_sqlite(args)
+        return
     if not ADMIN_URL:
         sys.exit("set PLEDGEBOX_TEST_POSTGRES_URL to a PostgreSQL role that may create databases")
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
@@ -405,6 +650,23 @@ def main() -> None:
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
                            check=False, capture_output=True)
+
+
+def main_sqlite(args: argparse.Namespace) -> None:
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}, {date.today()}, load {os.getloadavg()}")
+    scratch = Path(tempfile.mkdtemp(prefix="pledgebox-bench-scale-"))
+    if args.only != "old":
+        run_sqlite("new", ROOT, args)
+        print(f"load average after the new design: {os.getloadavg()}", flush=True)
+    if args.only != "new":
+        tree = old_tree(scratch, "0009_sqlite_pledges_by_campaign")
+        try:
+            run_sqlite("old", tree, args)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                           check=False, capture_output=True)
+        print(f"load average after the old design: {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from server.db import bind, database  # noqa: E402
 from server.models import Pledge  # noqa: E402
 from server.store.coalitions import issue_setup_code  # noqa: E402
 from tests.support.live import LiveServer  # noqa: E402
+from tests.support.pledges import insert_pledges, pledge_view  # noqa: E402
 
 PASSPHRASE = "bench oboe tundra gazebo mantis"
 SCHOOLS = ["covina-high", "northview-high", "south-hills-high"]
@@ -57,7 +58,7 @@ def seed(campaign_id: str, public_key: bytes, n: int) -> None:
                          "ciphertext": seal_pledge(public_key, campaign_id, answers),
                          "withdraw_token_hash": secrets.token_bytes(32), "received_day": today})
         with database.atomic():
-            Pledge.insert_many(rows).execute()
+            insert_pledges(rows)
         done += len(rows)
 
 
@@ -86,7 +87,7 @@ def setup(folder: Path, n: int) -> tuple[LiveServer, Path, str]:
 
 
 def load_ciphertexts() -> list[bytes]:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return [bytes(c) for (c,) in Pledge.select(Pledge.ciphertext).tuples()]
 
 
@@ -141,7 +142,7 @@ def one_round(server: LiveServer, keystore: Path, batch: int, n: int) -> dict[st
     server_before = group_cpu_seconds(server.proc.pid)  # type: ignore[union-attr]
     tool_wall, tool_cpu, rss = run_tool(keystore, batch)
     server_cpu = group_cpu_seconds(server.proc.pid) - server_before  # type: ignore[union-attr]
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         total = Pledge.select().count()
         on_new = Pledge.select().where(Pledge.key_version == version).count()
     if total != n or on_new != n:

@@ -38,6 +38,7 @@ from bench.bench_intake import Server  # noqa: E402
 from crypto.encoding import b64u_encode  # noqa: E402
 from crypto.envelope import seal_pledge  # noqa: E402
 from organizer.session import Session  # noqa: E402
+from tests.support.pledges import sqlite3_table_for  # noqa: E402
 
 DISTINCT = 100_000
 SCHOOLS = ["covina-high", "northview-high", "south-hills-high", "another-school"]  # the demo's option ids
@@ -56,8 +57,8 @@ def seed(db: Path, campaign_id: str, version: int, ciphertexts: list[bytes], sta
         for lo in range(start, stop, 50_000):
             hi = min(stop, lo + 50_000)
             conn.executemany(
-                "INSERT INTO pledge (id, campaign_id, key_version, ciphertext, withdraw_token_hash,"
-                " received_day) VALUES (?, ?, ?, ?, ?, ?)",
+                f'INSERT INTO "{sqlite3_table_for(conn, campaign_id)}" (id, campaign_id, '
+                "key_version, ciphertext, withdraw_token_hash, received_day) VALUES (?, ?, ?, ?, ?, ?)",
                 ((b64u_encode(secrets.token_bytes(16)), campaign_id, version,
                   ciphertexts[i % len(ciphertexts)], secrets.token_bytes(32), day)
                  for i in range(lo, hi)))

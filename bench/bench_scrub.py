@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_purge import LIVE, Intake, bench_env, migrate, p99, seed, serve, stop  # noqa: E402
 
 from crypto.encoding import b64u_encode  # noqa: E402
+from tests.support.pledges import sqlite3_table_for  # noqa: E402
 
 RUN = re.compile(r"^(\S+ \S+) INFO pledgebox\.retention: purge run finished in ([\d.]+) s", re.M)
 
@@ -49,8 +50,8 @@ def plant(db_path: Path) -> tuple[str, bytes]:
     pledge_id, token = secrets.token_urlsafe(16), secrets.token_bytes(32)
     db = sqlite3.connect(db_path, isolation_level=None)
     try:
-        db.execute("INSERT INTO pledge (id, campaign_id, key_version, ciphertext, withdraw_token_hash,"
-                   " received_day) VALUES (?, ?, 1, ?, ?, ?)",
+        db.execute(f'INSERT INTO "{sqlite3_table_for(db, LIVE)}" (id, campaign_id, key_version, '
+                   "ciphertext, withdraw_token_hash, received_day) VALUES (?, ?, 1, ?, ?, ?)",
                    (pledge_id, LIVE, secrets.token_bytes(1072),
                     hashlib.blake2b(token, digest_size=32).digest(), datetime.now(UTC).date()))
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -77,7 +78,9 @@ def scrub_flag(db_path: Path) -> str:
     db = sqlite3.connect(db_path)
     try:
         row = db.execute("SELECT value FROM server_state WHERE name = 'scrub-due'").fetchone()
-        return "" if row is None else str(row[0])
+        marks = db.execute("SELECT group_concat(value) FROM server_state "  # SQLite since 0009
+                           "WHERE name LIKE 'scrub:%'").fetchone()[0]
+        return ("" if row is None else str(row[0])) + (marks or "")
     finally:
         db.close()
 

@@ -31,6 +31,7 @@ from server.retention import scrub, sqlite
 from server.retention.days import hold_day_floor
 from server.retention.lease import LEASE_SECONDS, Lease
 from server.retention.state import get_state, set_state
+from server.store.partitions import partition_name, sqlite_pledge_tables
 
 log = logging.getLogger("pledgebox.retention")
 
@@ -42,13 +43,12 @@ BATCH_START, BATCH_MIN, BATCH_MAX = 200, 20, 5000
 BATCH_TARGET_SECONDS = 0.01
 PAUSE_FACTOR = 1.5
 
-_SCRUBBED_AT = "pledges-at-scrub"  # the pledge count the last scrub laid out in id order
-# SQLite's scrub rewrites the whole file, so the background purge does it at most once a UTC day:
-# at its first run from the scrub hour on (PLEDGEBOX_SCRUB_HOUR_UTC, Config.scrub_hour_utc), if
-# anything was deleted or arrived since the last one. Stored times are days, so one rewrite a day
-# is enough to hide arrival order; a deleted row is zeroed at once (secure_delete) and its WAL
-# frames emptied, and a copy an earlier rebalancing left behind is gone by that rewrite: within
-# 25 hours whatever the hour (docs/deletion.md, the withdraw page).
+# On SQLite each campaign's pledges are a table of their own (server/retention/sqlite.py): a
+# deleted campaign's table is dropped and a withdrawal's table rebuilt at every purge run, like
+# PostgreSQL's partitions. What waits for the day is hiding arrival order: a table that took pledges
+# since its last rebuild (its `arrived:` mark) is rebuilt at the background purge's first run
+# from the scrub hour (PLEDGEBOX_SCRUB_HOUR_UTC, Config.scrub_hour_utc), once a UTC day; stored
+# times are days, so once a day is enough (docs/deletion.md).
 _SCRUBBED_ON = "scrubbed-on"  # the UTC day of the last daily rewrite
 
 
@@ -60,25 +60,34 @@ class PurgeResult:
 
 
 def _delete_expired_pledges(instant: float, lease: Lease) -> int:
-    """SQLite: delete in short batches. PostgreSQL: count only; the campaigns' partitions are
+    """SQLite: each expired campaign's table emptied in short batches (then dropped with its
+    campaign: sqlite.drop_orphan_tables). PostgreSQL: count only; the campaigns' partitions are
     dropped whole once their campaign rows are gone (postgres.drop_orphan_partitions)."""
-    expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
+    ids = [cid for (cid,) in Campaign.select(Campaign.id)
+           .where(Campaign.live_until <= instant).order_by(Campaign.id).tuples()]
     if is_postgres():  # named campaigns: only their partitions are opened (and locked)
-        ids = [cid for (cid,) in expired.tuples()]
         return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
+    existing = set(sqlite_pledge_tables())
+    tables = [t for t in (partition_name(cid) for cid in ids) if t in existing]
+    return sum(_empty_in_batches(table, lease) for table in tables)
+
+
+def _empty_in_batches(table: str, lease: Lease) -> int:
+    """SQLite: delete a table's rows in short transactions (module comment above)."""
     total, size = 0, BATCH_START
     while True:
         started = time.monotonic()
         with database.atomic():
             lease.renew()
-            batch = Pledge.select(Pledge.id).where(Pledge.campaign.in_(expired)).limit(size)
-            deleted = Pledge.delete().where(Pledge.id.in_(batch)).execute()
+            # Our table name (PREFIX + hex); the batch size is a parameter.
+            deleted = database.execute_sql(
+                f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" LIMIT ?)',  # noqa: S608
+                (size,)).rowcount
         took = time.monotonic() - started
         total += deleted
         if deleted < size:
             return total
-        if is_sqlite():
-            sqlite.checkpoint_passive()
+        sqlite.checkpoint_passive()
         took_all = time.monotonic() - started
         wanted = int(size * BATCH_TARGET_SECONDS / max(took, 0.001))
         size = max(BATCH_MIN, min(BATCH_MAX, (size + wanted) // 2))
@@ -86,9 +95,9 @@ def _delete_expired_pledges(instant: float, lease: Lease) -> int:
 
 
 def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeResult:
-    """One run. With `scrub_hour` (the background timer), SQLite's whole-file rewrite waits for
-    that UTC hour; without (`pledgebox-server purge`, an operator asking now) it runs whenever
-    one is owed."""
+    """One run. With `scrub_hour` (the background timer), SQLite's rebuild of the tables that
+    took pledges waits for that UTC hour; without (`pledgebox-server purge`, an operator asking
+    now) it runs at once. Deleted campaigns and withdrawals are scrubbed at every run."""
     hold_day_floor(clock)
     now, instant = int(clock.now()), clock.instant()
     pledges = _delete_expired_pledges(instant, lease)
@@ -102,20 +111,16 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
         SetupCode.delete().where(SetupCode.expires_at < now).execute()
         Invite.delete().where(Invite.expires_at < now).execute()
         RequestNonce.delete().where(RequestNonce.expires_at < now).execute()
-        if is_sqlite() and (pledges or campaigns or gone):
-            scrub.mark_scrub_due()  # the rewrite may wait for the day's scrub hour
-    arrived = _pledges_since_scrub()
-    deleted = bool(pledges or campaigns or gone or arrived)
+        if pledges or campaigns or gone:
+            scrub.mark_scrub_due()  # the small tables held rows about what was deleted
+    deleted = bool(pledges or campaigns or gone)
     day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
-    if not deleted and not scrub.scrub_due():
+    arrivals = is_sqlite() and day is not None and sqlite.arrivals_due()
+    if not deleted and not scrub.scrub_due() and not arrivals:
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
-    elif day is None:
-        compacted = scrub.flush_wal(patience_ms=2000)  # SQLite: the rewrite waits for its hour
     else:
-        compacted = scrub.compact(tables=deleted)
-        if compacted and arrived:
-            set_state(_SCRUBBED_AT, arrived)
-        if compacted and day:
+        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR)
+        if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)
     return PurgeResult(campaigns, pledges, compacted)
 
@@ -127,20 +132,6 @@ def _daily_scrub_owed(clock: Clock, scrub_hour: int) -> str | None:
         return None
     day = moment.date().isoformat()
     return None if get_state(_SCRUBBED_ON) == day else day
-
-
-def _pledges_since_scrub() -> str:
-    """On SQLite, the pledge count if it changed since the last scrub, else ''.
-
-    A pledge's ciphertext (over 1 KB) spills onto overflow pages that SQLite allocates as it
-    arrives, so the page numbers in the file give the order in which pledges came (issue 13);
-    VACUUM lays them out again in id order, which is random. So the daily rewrite runs when
-    pledges arrived (about a second per 100,000 live pledges, bench/README.md).
-    """
-    if not is_sqlite():
-        return ""
-    count = str(Pledge.select().count())
-    return "" if count == get_state(_SCRUBBED_AT) else count
 
 
 @contextmanager

@@ -24,27 +24,39 @@ def mark_scrub_due(campaign_id: str | None = None) -> None:
     """Record that deleted bytes await a scrub. Call it inside the deleting transaction, so the
     deletion never commits without it. A fresh random value each time, no id: the scrub clears
     only the value it saw before it began, so a deletion committed meanwhile keeps it due.
-    A withdrawal names its campaign: on PostgreSQL only that campaign's partition is rewritten."""
+    A withdrawal names its campaign: only that campaign's partition (PostgreSQL) or table
+    (SQLite) is rewritten."""
     token = secrets.token_hex(8)
     if campaign_id is not None and is_postgres():
         postgres.mark_partition(campaign_id, token)
+    elif campaign_id is not None and is_sqlite():
+        sqlite.mark_table(campaign_id, token)
     else:
         set_state(SCRUB_DUE, token)
 
 
 def scrub_due() -> bool:
-    """Anything at all awaits a scrub (the whole file on SQLite; on PostgreSQL the small tables,
-    or a partition to rewrite or drop)."""
-    return bool(get_state(SCRUB_DUE)) or (is_postgres() and postgres.partition_scrub_due())
+    """Anything at all awaits a scrub: the small tables, or a campaign's partition (PostgreSQL)
+    or table (SQLite) to rewrite or drop."""
+    if get_state(SCRUB_DUE):
+        return True
+    if is_postgres():
+        return postgres.partition_scrub_due()
+    return is_sqlite() and sqlite.scrub_due()
 
 
-def compact(patience_ms: int = 2000, tables: bool = True) -> bool:
+def compact(patience_ms: int = 2000, tables: bool = True, arrivals: bool = False,
+            pause_factor: float = 0.0) -> bool:
     """Push deleted bytes out of the database's files; False when it must be retried later,
     in which case the flag stays (or is made) due and the next purge run tries again.
-    `tables=False` (PostgreSQL): only partitions to drop or rewrite, not the small tables."""
+    `tables=False`: only campaigns' storage to drop or rewrite, not the small tables (unless a
+    deletion flagged them). `arrivals` (SQLite, the daily scrub): also rebuild the campaigns'
+    tables that took pledges since their last rebuild; `pause_factor` (SQLite, the purge run):
+    pause between tables (sqlite.scrub)."""
     seen = get_state(SCRUB_DUE) or ""
     if is_sqlite():
-        done = sqlite.scrub(patience_ms)
+        done = sqlite.scrub(patience_ms, tables=bool(tables or seen), arrivals=arrivals,
+                            pause_factor=pause_factor)
     elif is_postgres():
         done = postgres.scrub(postgres.SCRUBBED if tables or seen else ())
     else:

@@ -1,16 +1,49 @@
 """SQLite's deletion path, all of it: why a deleted row can outlive its DELETE, and what clears it.
 
-secure_delete (server/db.py) zeroes a deleted row where it lies, but rebalancing a b-tree copies
-rows between pages and leaves the old copies in the pages' unallocated space, so a row moved
-before it was deleted can survive it; VACUUM writes the file afresh from live rows, and a
-TRUNCATE checkpoint empties the WAL, which still holds pages as they were before the delete.
+secure_delete (server/db.py) zeroes a deleted row where it lies, and zeroes a page whole when it is
+freed, but rebalancing a b-tree copies rows between pages and leaves the old copies in the pages'
+unallocated space, so a row moved before it was deleted can survive it in a page still in use.
+Each campaign's pledges are a b-tree of their own (server/store/partitions.py), so those copies
+can only be in their own campaign's pages, and what clears them costs that campaign only:
+
+- a deleted campaign (expired, or wiped) has its rows deleted, then its table dropped: every page
+  goes to the freelist, zeroed, nothing is rewritten;
+- a withdrawal marks its campaign's table (`scrub:<hash>`) and the next purge run rebuilds that
+  table alone: a new table filled from the live rows, the old one dropped (its pages zeroed);
+- pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the table's
+  trigger) give away their arrival order in page numbers; the daily scrub rebuilds those tables;
+- the small tables that held student data or coalition secrets are rebuilt the same way after a
+  deletion in them (they are small: this is not the whole file).
+
+A rebuild lays rows out in a fresh random order, not in id order: its pages come from the
+freelist, whose order is the order in which a dropped table's pages were freed, and that table's
+page numbers could hold its rows' arrival order; filled in id order, the new table would map that
+order onto ids (tested: test_deletion_bytes.py). A TRUNCATE checkpoint then empties the WAL,
+which still holds pages as they were.
 """
 
+import re
 import time
 
 from peewee import DatabaseError
 
 from server.db import database
+from server.models import Campaign, ServerState
+from server.store.partitions import (
+    ARRIVED,
+    COLUMNS,
+    PREFIX,
+    add_arrival_trigger,
+    create_sqlite_table,
+    partition_name,
+    sqlite_pledge_tables,
+)
+
+MARK = "scrub:"  # + the table's hash (as PostgreSQL's partitions; server/retention/postgres.py)
+# Tables other than the pledges' whose deleted rows held student data or coalition secrets.
+SCRUBBED = ("announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
+            "encryption_key", "organizer", "invite", "setup_code", "request_nonce")
+_NEW = "__scrub"  # suffix of a table being rebuilt (inside the rebuild's transaction only)
 
 
 def checkpoint(patience_ms: int, attempts: int = 3) -> bool:
@@ -38,19 +71,135 @@ def checkpoint_passive() -> None:
     database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def scrub(patience_ms: int) -> bool:
-    """Rewrite the database file from live rows only, then empty the WAL.
+def mark_table(campaign_id: str, token: str) -> None:
+    """Inside the withdrawal's transaction: this campaign's table holds a deleted pledge."""
+    name = MARK + partition_name(campaign_id).removeprefix(PREFIX)
+    ServerState.insert(name=name, value=token, lease_until=0).on_conflict(
+        conflict_target=[ServerState.name], update={ServerState.value: token}).execute()
 
-    VACUUM builds the new file in memory (temp_store), not in a temporary file that would leave
-    a copy of every live pledge in freed disk blocks outside the data folder; the price is a peak
-    of memory about the size of the live data (docs/deletion.md).
-    """
+
+def _marked(prefix: str) -> set[str]:
+    """The pledge tables with a mark of this kind."""
+    rows = ServerState.select(ServerState.name).where(ServerState.name.startswith(prefix)).tuples()
+    return {PREFIX + name.removeprefix(prefix) for (name,) in rows}
+
+
+def rebuild_pledge_table(table: str) -> None:
+    """Rewrite one campaign's table from its live rows, in one transaction holding the write lock
+    (so no pledge arrives meanwhile), and clear its marks.
+
+    The rows go to a TEMP table in memory (temp_store=MEMORY: nothing in a temporary file outside
+    the data folder) in a fresh random order; the old table is dropped (secure_delete zeroes its
+    pages) and made again, and filled from the copy. The new table takes the pages the old one
+    just freed, so most pages are written once, zeroed-then-refilled in the same transaction:
+    the WAL gets about the campaign's size, and its checkpoint as much again. Memory: the
+    campaign's rows, not the database's."""
+    hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
+    copy = "scrub_" + hashed
+    with database.atomic("IMMEDIATE"):
+        if database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone() is not None:
+            # Our names (PREFIX + hex); no value is interpolated.
+            database.execute_sql(f'CREATE TEMP TABLE "{copy}" AS SELECT {columns} '  # noqa: S608
+                                 f'FROM "{table}" ORDER BY random()')
+            database.execute_sql(f'DROP TABLE "{table}"')
+            create_sqlite_table(table)
+            database.execute_sql(f'INSERT INTO "{table}" ({columns}) '  # noqa: S608
+                                 f'SELECT {columns} FROM temp."{copy}" ORDER BY rowid')
+            database.execute_sql(f'DROP TABLE temp."{copy}"')
+            add_arrival_trigger(table)
+        ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
+
+
+def drop_orphan_tables() -> int:
+    """Drop the table of every campaign whose row is gone (expired and purged), rows first: a
+    table that still holds rows (a purge cut off half-way) is emptied in short batches by the
+    purge before this; here what is left goes in one statement. Returns how many."""
+    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    dropped = 0
+    for table in sqlite_pledge_tables():
+        if table in wanted:
+            continue
+        with database.atomic("IMMEDIATE"):
+            database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
+            database.execute_sql(f'DROP TABLE "{table}"')
+            hashed = table.removeprefix(PREFIX)
+            ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
+        dropped += 1
+    return dropped
+
+
+_CREATE = re.compile(r'^CREATE TABLE (?:IF NOT EXISTS )?("?)(\w+)\1', re.IGNORECASE)
+
+
+def rebuild_small_tables(tables: tuple[str, ...] = SCRUBBED) -> None:
+    """Rewrite each of these tables from its live rows (SQLite's steps for a table's rebuild:
+    foreign keys off, new table from the same definition, copy, drop, rename, indexes back,
+    foreign_key_check). They hold kilobytes to a few megabytes at a million pledges."""
+    database.execute_sql("PRAGMA foreign_keys = OFF")  # a DROP must not cascade to children
+    try:
+        with database.atomic("IMMEDIATE"):
+            for table in tables:
+                _rebuild_one(table)
+            if database.execute_sql("PRAGMA foreign_key_check").fetchone() is not None:
+                raise DatabaseError("a rebuilt table broke a foreign key")
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _rebuild_one(table: str) -> None:
+    parts = database.execute_sql(
+        "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
+        (table,)).fetchall()
+    create = next((sql for kind, sql in parts if kind == "table"), None)
+    if create is None:
+        return
+    new = table + _NEW
+    database.execute_sql(_CREATE.sub(f'CREATE TABLE "{new}"', create, count=1))
+    database.execute_sql(f'INSERT INTO "{new}" SELECT * FROM "{table}"')  # noqa: S608
+    database.execute_sql(f'DROP TABLE "{table}"')
+    database.execute_sql(f'ALTER TABLE "{new}" RENAME TO "{table}"')
+    for kind, sql in parts:
+        if kind in ("index", "trigger"):
+            database.execute_sql(sql)
+
+
+def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
+          pause_factor: float = 0.0) -> bool:
+    """What a purge run (or an organizer's deletion) owes, each part costing what it touches:
+    deleted campaigns' tables dropped, withdrawals' tables rebuilt, with `arrivals` the tables
+    that took pledges since their last rebuild, with `tables` the small tables; then the WAL
+    emptied. False: a lock held it back; the marks stay and the next run retries.
+
+    Each table is its own transaction. With `pause_factor` (the purge run) it then waits that
+    many times as long as the table took, so pledges arriving meanwhile get the write lock
+    between two tables rather than waiting behind many (SQLite's busy handler polls, and would
+    miss a short gap)."""
     (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
     try:
-        database.execute_sql("PRAGMA temp_store = MEMORY")
-        database.execute_sql("VACUUM")
+        database.execute_sql("PRAGMA temp_store = MEMORY")  # copies never touch /var/tmp
+        drop_orphan_tables()
+        for table in sorted(_marked(MARK) | (_marked(ARRIVED) if arrivals else set())):
+            started = time.monotonic()
+            rebuild_pledge_table(table)
+            time.sleep((time.monotonic() - started) * pause_factor)
+        if tables:
+            rebuild_small_tables()
         return checkpoint(patience_ms)
     except DatabaseError:
         return False
     finally:
         database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
+
+
+def scrub_due() -> bool:
+    """A withdrawal's table awaits its rebuild, or a deleted campaign's table its drop."""
+    if ServerState.select().where(ServerState.name.startswith(MARK)).exists():
+        return True
+    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    return any(table not in wanted for table in sqlite_pledge_tables())
+
+
+def arrivals_due() -> bool:
+    """A campaign took pledges since its table's last rebuild."""
+    return bool(ServerState.select().where(ServerState.name.startswith(ARRIVED)).exists())

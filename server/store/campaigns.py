@@ -11,12 +11,12 @@ from crypto.encoding import b64u_encode
 from crypto.ids import is_id
 from crypto.revisions import revision_problem
 from crypto.statements import campaign_message, verify_statement
-from server.db import database, is_postgres
+from server.db import database, is_sqlite
 from server.errors import BadRequest, Conflict, UnknownCampaign
 from server.jsonbody import parse_json
 from server.models import Announcement, Campaign, Coalition, EncryptionKey, Pledge, Tally
 from server.store.descriptors import check_descriptor
-from server.store.partitions import create_partition
+from server.store.partitions import create_partition, pledge_table
 from server.store.tallies import latest_tally
 from server.zones import UTC_ZONE, end_of_day
 
@@ -78,7 +78,7 @@ def create_campaign(coalition: Coalition, descriptor: bytes, signature: bytes, n
             id=d["campaign_id"], coalition=coalition, descriptor=descriptor,
             descriptor_signature=signature, closes_at=closes, delete_after=delete, time_zone=zone,
             open_until=end_of_day(closes, zone), live_until=end_of_day(delete, zone))
-        create_partition(campaign.id)  # PostgreSQL: the campaign's pledges' own partition
+        create_partition(campaign.id)  # the campaign's pledges' own partition (SQLite: table)
     return campaign
 
 
@@ -113,7 +113,11 @@ def coalition_campaigns(coalition_id: str, now: float) -> list[dict[str, Any]]:
     campaigns = list(live_campaigns(now).where(Campaign.coalition == coalition_id)
                      .order_by(Campaign.id))
     by_campaign: dict[str, int] = {}
-    if campaigns:
+    if campaigns and is_sqlite():  # each campaign's own table
+        by_campaign = {c.id: int(database.execute_sql(
+            f'SELECT count(*) FROM "{pledge_table(c.id)}"').fetchone()[0])  # noqa: S608
+            for c in campaigns}
+    elif campaigns:
         counts = (Pledge.select(Pledge.campaign, fn.COUNT(Pledge.id).alias("n"))
                   .where(Pledge.campaign.in_([c.id for c in campaigns])).group_by(Pledge.campaign))
         by_campaign = {row.campaign_id: row.n for row in counts}
@@ -135,11 +139,15 @@ def coalition_campaign(coalition_id: str, campaign_id: str, now: float) -> Campa
 
 
 def wipe_campaign(campaign: Campaign) -> None:
-    """Delete a campaign and everything tied to it, in one transaction. On PostgreSQL its
-    pledges' partition is dropped by the scrub that follows (the wipe's reply waits for it)."""
+    """Delete a campaign and everything tied to it, in one transaction. On SQLite its pledges
+    are deleted (secure_delete zeroes them) and their table dropped (its pages, zeroed, go to
+    the freelist) in that transaction; on PostgreSQL its pledges' partition is dropped by the
+    scrub that follows (the wipe's reply waits for it)."""
     with database.atomic():
-        if not is_postgres():
-            Pledge.delete().where(Pledge.campaign == campaign.id).execute()
+        if is_sqlite():
+            table = pledge_table(campaign.id)
+            database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
+            database.execute_sql(f'DROP TABLE "{table}"')
         Announcement.delete().where(Announcement.campaign == campaign.id).execute()
         Tally.delete().where(Tally.campaign == campaign.id).execute()
         Campaign.delete().where(Campaign.id == campaign.id).execute()

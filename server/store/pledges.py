@@ -11,7 +11,7 @@ from crypto.envelope import ciphertext_length_ok
 from crypto.ids import is_id
 from crypto.pledge_ids import new_pledge_id
 from crypto.pledge_page import encode_page
-from server.db import database, is_postgres, is_sqlite
+from server.db import database, is_sqlite
 from server.errors import (
     BadCiphertextLength,
     CampaignClosed,
@@ -20,25 +20,31 @@ from server.errors import (
     UnknownCampaign,
     UnknownPledge,
 )
-from server.models import Campaign, EncryptionKey, Pledge
+from server.models import Campaign, EncryptionKey
 from server.retention import mark_scrub_due
 from server.store.campaigns import current_key, key_json, live_campaign
-from server.store.partitions import partition_name
+from server.store.partitions import partition_name, pledge_table
 from server.store.pledge_tags import campaigns_holding, tag_key
 
 TOKEN_BYTES = 32
 _DUMMY_HASH = bytes(32)
 
 
-def _conditional_insert_sql() -> str:
+def _conditional_insert_sql(table: str) -> str:
     """INSERT … SELECT that stores the pledge only if its campaign is live and open and
-    `key_version` is the coalition's current key: the checks and the write are one statement."""
-    p, c, k = Pledge._meta.table_name, Campaign._meta.table_name, EncryptionKey._meta.table_name
-    q = database.param  # table names come from our models; every value is a bound parameter
-    return (f"INSERT INTO {p} (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "  # noqa: S608
+    `key_version` is the coalition's current key: the checks and the write are one statement.
+    `table` is the campaign's pledge table (partitions.pledge_table)."""
+    c, k = Campaign._meta.table_name, EncryptionKey._meta.table_name
+    q = database.param  # table names are ours (models, partition_name); values are parameters
+    return (f'INSERT INTO "{table}" (id, campaign_id, key_version, ciphertext, withdraw_token_hash, '  # noqa: S608
             f"received_day) SELECT {q}, c.id, {q}, {q}, {q}, {q} FROM {c} c "
             f"WHERE c.id = {q} AND c.live_until > {q} AND c.open_until > {q} "
             f"AND {q} = (SELECT max(k.version) FROM {k} k WHERE k.coalition_id = c.coalition_id)")
+
+
+def _missing_table(exc: DatabaseError) -> bool:
+    """SQLite: the campaign has no pledge table (no such campaign, or wiped or purged just now)."""
+    return is_sqlite() and "no such table" in str(exc)
 
 
 def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
@@ -60,11 +66,17 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     pledge_id = new_pledge_id(tag_key(), campaign_id)  # its campaign's tag: a cheap withdrawal
     # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
     day: date | str = today.isoformat() if is_sqlite() else today
-    with database.atomic():
-        cursor = database.execute_sql(_conditional_insert_sql(), (
-            pledge_id, key_version, ciphertext, withdraw_token_hash, day,
-            campaign_id, now, now, key_version))
-    if cursor.rowcount == 1:
+    try:
+        with database.atomic():
+            cursor = database.execute_sql(_conditional_insert_sql(pledge_table(campaign_id)), (
+                pledge_id, key_version, ciphertext, withdraw_token_hash, day,
+                campaign_id, now, now, key_version))
+        stored = cursor.rowcount
+    except DatabaseError as exc:
+        if not _missing_table(exc):
+            raise
+        stored = 0  # no table: no such campaign (now); _refuse says which
+    if stored == 1:
         return pledge_id
     _refuse(campaign_id, key_version, now)
     raise Unavailable()  # the refusal's cause vanished in between (a race): the client retries
@@ -94,11 +106,19 @@ def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
     if not primitives.equal(presented, stored) or row is None:
         raise UnknownPledge()
     campaign_id = row[1]
-    with database.atomic():
-        deleted = Pledge.delete().where(Pledge.campaign == campaign_id, Pledge.id == pledge_id,
-                                        Pledge.withdraw_token_hash == stored).execute()
-        if deleted == 1:
-            mark_scrub_due(campaign_id)
+    q = database.param
+    try:
+        with database.atomic():
+            deleted = database.execute_sql(
+                f'DELETE FROM "{pledge_table(campaign_id)}" WHERE campaign_id = {q} '  # noqa: S608
+                f"AND id = {q} AND withdraw_token_hash = {q}",
+                (campaign_id, pledge_id, stored)).rowcount
+            if deleted == 1:
+                mark_scrub_due(campaign_id)
+    except DatabaseError as exc:
+        if not _missing_table(exc):
+            raise
+        deleted = 0  # its campaign was wiped or purged in between
     if deleted != 1:
         raise UnknownPledge()
 
@@ -114,16 +134,11 @@ _PROBE = 100
 def _live_pledge(pledge_id: str, now: float) -> tuple[str, str, bytes] | None:
     """The live pledge with this id as (id, campaign id, token hash), or None.
 
-    The receipt names no campaign. On PostgreSQL the partitions read are those of
-    server/store/pledge_tags.campaigns_holding: as many for an id that exists as for one that
+    The receipt names no campaign. The partitions (PostgreSQL) or tables (SQLite) read are those
+    of server/store/pledge_tags.campaigns_holding: as many for an id that exists as for one that
     does not, so the answer's time does not tell whether an id exists without its token. A
-    campaign wiped meanwhile (its partition dropped) makes the lookup start over once, then
-    answer 503 (the page retries)."""
-    if not is_postgres():
-        row = (Pledge.select(Pledge.id, Pledge.campaign, Pledge.withdraw_token_hash)
-               .join(Campaign).where(Pledge.id == pledge_id, Campaign.live_until > now)
-               .tuples().first())
-        return None if row is None else (row[0], row[1], bytes(row[2]))
+    campaign wiped meanwhile (its partition or table dropped) makes the lookup start over once,
+    then answer 503 (the page retries)."""
     for attempt in range(2):
         try:
             return _probe_partitions(campaigns_holding(pledge_id, now), pledge_id)
@@ -160,7 +175,7 @@ def pledge_rows(campaign_id: str, after: str, limit: int, now: float
     live_campaign(campaign_id, now)
     q = database.param  # the table name comes from our model; every value is a bound parameter
     rows = database.execute_sql(
-        f"SELECT id, received_day, key_version, ciphertext FROM {Pledge._meta.table_name} "  # noqa: S608
+        f'SELECT id, received_day, key_version, ciphertext FROM "{pledge_table(campaign_id)}" '  # noqa: S608
         f"WHERE campaign_id = {q} AND id > {q} ORDER BY id LIMIT {q}",
         (campaign_id, after, limit + 1)).fetchall()
     more = len(rows) > limit

@@ -10,12 +10,14 @@ from typing import Any
 
 from crypto.encoding import b64u_encode
 from crypto.envelope import ciphertext_length_ok
-from server.db import database
+from server.db import database, is_sqlite
 from server.errors import BadCiphertextLength, BadRequest, Conflict, StaleKey
 from server.models import Campaign, Coalition, DirectoryEntry, EncryptionKey, Organizer, Pledge, WrappedSecret
+from server.retention import mark_scrub_due
 from server.store.campaigns import coalition_campaign, current_key, key_json
 from server.store.coalitions import SignedKey, Wrapped, check_signed_key, store_wrapped
 from server.store.members import lock_coalition
+from server.store.partitions import pledge_table
 
 MAX_BATCH = 2000
 
@@ -61,10 +63,11 @@ def stale_pledges(coalition_id: str, campaign_id: str, after: str, limit: int, n
     """One page of a campaign's pledges still sealed to an older key, in id order."""
     coalition_campaign(coalition_id, campaign_id, now)
     version = current_key(coalition_id).version
-    query = (Pledge.select(Pledge.id, Pledge.key_version, Pledge.ciphertext)
-             .where(Pledge.campaign == campaign_id, Pledge.key_version < version, Pledge.id > after)
-             .order_by(Pledge.id).limit(limit + 1))
-    rows = database.execute(query).fetchall()  # raw rows: no per-row model machinery
+    q = database.param  # the table name is ours (partitions.pledge_table); values are parameters
+    rows = database.execute_sql(  # raw rows: no per-row model machinery
+        f'SELECT id, key_version, ciphertext FROM "{pledge_table(campaign_id)}" '  # noqa: S608
+        f"WHERE campaign_id = {q} AND key_version < {q} AND id > {q} ORDER BY id LIMIT {q}",
+        (campaign_id, version, after, limit + 1)).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     return {"version": version,
@@ -98,18 +101,31 @@ def _swap_pledges(coalition_id: str, to_version: int, pledges: list[Resealed], n
         return 0
     mark = database.param
     values = ", ".join([f"({mark}, {mark}, {mark})"] * len(pledges))
-    campaigns = ", ".join([mark] * len(live))
-    # Only placeholders are interpolated; every value travels as a parameter.
-    sql = (f"UPDATE pledge SET key_version = {mark}, ciphertext = v.column3 "  # noqa: S608
-           f"FROM (VALUES {values}) AS v "
-           "WHERE pledge.id = v.column1 AND pledge.key_version = v.column2 "
-           "AND length(pledge.ciphertext) = length(v.column3) "
-           f"AND pledge.campaign_id IN ({campaigns})")
-    params: list[Any] = [to_version]
+    batch: list[Any] = []
     for item in pledges:
-        params.extend(item)
-    params += live
-    return int(database.execute_sql(sql, params).rowcount)
+        batch.extend(item)
+    # SQLite: each live campaign's own table in turn (the batch names pledges, not campaigns);
+    # PostgreSQL: one statement over their partitions.
+    groups = [[cid] for cid in live] if is_sqlite() else [live]
+    changed: list[str] = []
+    with database.atomic():
+        for group in groups:
+            table = pledge_table(group[0])
+            campaigns = ", ".join([mark] * len(group))
+            # Only placeholders and our table name are interpolated; values are parameters.
+            sql = (f'UPDATE "{table}" SET key_version = {mark}, ciphertext = v.column3 '  # noqa: S608
+                   f"FROM (VALUES {values}) AS v "
+                   f'WHERE "{table}".id = v.column1 AND "{table}".key_version = v.column2 '
+                   f'AND length("{table}".ciphertext) = length(v.column3) '
+                   f'AND "{table}".campaign_id IN ({campaigns}) RETURNING "{table}".campaign_id')
+            changed += [str(cid) for (cid,) in
+                        database.execute_sql(sql, [to_version, *batch, *group]).fetchall()]
+        # The old ciphertexts' bytes can outlive the UPDATE (a dead tuple on PostgreSQL, a copy a
+        # rebalancing left on SQLite): each campaign changed is rewritten at the next scrub, at
+        # the latest the one the prune runs before it answers (docs/coalitions.md).
+        for campaign_id in sorted(set(changed)):
+            mark_scrub_due(campaign_id)
+    return len(changed)
 
 
 def reencrypt(coalition_id: str, to_version: int, pledges: list[Resealed], cards: list[Resealed],
@@ -135,7 +151,11 @@ def versions_in_use(coalition_id: str, now: float) -> set[int]:
     """The current version and every version a live pledge or a directory card is sealed to."""
     used = {current_key(coalition_id).version}
     live = [cid for (cid,) in _live_campaign_ids(coalition_id, now).tuples()]
-    if live:  # named: on PostgreSQL only these campaigns' partitions are read
+    if live and is_sqlite():  # each campaign's own table
+        for cid in live:
+            used |= {int(v) for (v,) in database.execute_sql(
+                f'SELECT DISTINCT key_version FROM "{pledge_table(cid)}"').fetchall()}  # noqa: S608
+    elif live:  # named: on PostgreSQL only these campaigns' partitions are read
         used |= {v for (v,) in Pledge.select(Pledge.key_version).distinct()
                  .where(Pledge.campaign.in_(live)).tuples()}
     used |= {v for (v,) in DirectoryEntry.select(DirectoryEntry.key_version).distinct()

@@ -22,6 +22,7 @@ from server.models import Campaign, Coalition, Pledge
 from server.models import EncryptionKey as KeyRow
 from tests.browser.conftest import Site, Tab
 from tests.support.factories import OrganizerHandle
+from tests.support.pledges import pledge_view
 from tests.support.scripts import console_script
 
 pytestmark = pytest.mark.browser
@@ -89,7 +90,7 @@ def roster_jsonl(org: OrganizerHandle, campaign_id: str) -> list[dict]:
 
 
 def stored_pledges() -> list[Pledge]:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return list(Pledge.select())
 
 

@@ -19,6 +19,7 @@ from server.db import database
 from server.models import Pledge
 from tests.support.axe import AXE, axe_violations
 from tests.support.factories import make_campaign, make_coalition
+from tests.support.pledges import pledge_view
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +88,7 @@ def shoot(page: Page, name: str) -> None:
 
 
 def stored() -> int:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return Pledge.select().count()
 
 

@@ -55,6 +55,7 @@ from tests.support.factories import PASSPHRASE, OrganizerHandle, fp, joined, mak
 from tests.support.http import call
 from tests.support.live import LiveServer
 from tests.support.organizer_app import Answer, Browser, RunningApp, start_app
+from tests.support.pledges import pledge_view
 
 pytestmark = pytest.mark.slow
 
@@ -503,7 +504,7 @@ def action_day_and_deletion(world: World, people: Cast, served_key: dict[str, An
         env={**os.environ, **server_env(instance, db_url, clock_file)}, check=False)
     assert purge.returncode == 0, purge.stderr
     assert "purged 1 expired campaigns" in purge.stdout
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         assert Pledge.select().count() == 0
     on_disk = instance_bytes(instance)
     for s in world.sent:

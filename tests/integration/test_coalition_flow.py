@@ -27,6 +27,7 @@ from server.models import DirectoryEntry, Invite, Organizer, Pledge, WrappedSecr
 from tests.support.factories import pledge, setup_code
 from tests.support.http import call
 from tests.support.live import LiveServer
+from tests.support.pledges import pledge_view
 
 PASSPHRASE = "quartz lantern ripple gazebo mantis"
 FINGERPRINT = re.compile(r"[0-9a-f]{40}")
@@ -69,7 +70,7 @@ class Cli:
 
 
 def stored_ciphertexts() -> dict[str, tuple[int, bytes]]:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return {p.id: (p.key_version, bytes(p.ciphertext)) for p in Pledge.select()}
 
 

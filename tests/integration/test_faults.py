@@ -35,6 +35,7 @@ from tests.conftest import migrate, new_instance, server_env, sqlite_url
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition
 from tests.support.http import call
 from tests.support.live import LiveServer, free_port
+from tests.support.pledges import sqlite3_every_pledge
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +123,8 @@ def sqlite_path(db_url: str) -> Path:
 
 def stored_sqlite(path: Path) -> dict[str, bytes]:
     with sqlite3.connect(path, timeout=30) as conn:
-        return {row[0]: row[1] for row in conn.execute("SELECT id, ciphertext FROM pledge")}
+        return {row[0]: row[1] for row in conn.execute(
+            f"SELECT id, ciphertext FROM {sqlite3_every_pledge(conn)}")}
 
 
 def integrity(path: Path) -> str:

@@ -89,6 +89,12 @@ def test_migrated_schema_equals_the_models(db_url: str, second_db_url: str,
     assert from_models["encryption_key"]["primary_key"] == ["coalition_id", "version"]
     assert ((("delete_after",), False)) in from_models["campaign"]["indexes"]
     assert ("campaign_id", "campaign", "id", "CASCADE") in from_models["pledge"]["foreign_keys"]
+    if isinstance(modelled, SqliteDatabase):
+        # Migration 0009 gives each campaign's pledges a table of their own on SQLite
+        # (server/store/partitions.py), made with the campaign: there is no `pledge` table, and
+        # a campaign's table has the modelled columns and key (test_0009_… checks them).
+        assert "pledge" not in from_migrations
+        from_models.pop("pledge")
     if isinstance(modelled, PostgresqlDatabase):
         # Migration 0007 partitions pledges by campaign (docs/deletion.md): a partitioned table's
         # key must hold the partition column, the purge ties a partition's life to its campaign
@@ -182,7 +188,10 @@ def test_student_tables_are_without_rowid_on_sqlite(tmp_path: Path) -> None:
     db = open_database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     with db.connection_context():
         migrations.upgrade(db)
-        for table in ("pledge", "announcement"):
+        # pledges: each campaign's own table, made with the campaign (migration 0009)
+        from server.store.partitions import create_partition, partition_name
+        create_partition("c0", db)
+        for table in (partition_name("c0"), "announcement"):
             sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
             assert sql.rstrip().upper().endswith("WITHOUT ROWID"), sql
             with pytest.raises(peewee.OperationalError, match="rowid"):
@@ -324,7 +333,7 @@ def test_servers_starting_together_on_postgresql_take_turns_at_migrating(db_url:
 def test_0007_keeps_every_pledge_up_and_down_and_partitions_them_by_campaign(db_url: str) -> None:
     """Pledges of two campaigns survive 0007 and its undoing byte for byte; on PostgreSQL each
     campaign's pledges are in their own partition afterwards, and none in any other."""
-    from server.store.partitions import partition_name
+    from server.store.partitions import every_pledge, partition_name
 
     db = bind(db_url)
     q = db.param
@@ -345,7 +354,7 @@ def test_0007_keeps_every_pledge_up_and_down_and_partitions_them_by_campaign(db_
             def stored() -> set[tuple[Any, ...]]:
                 return {(r[0], r[1], r[2], bytes(r[3]), bytes(r[4])) for r in db.execute_sql(
                     "SELECT id, campaign_id, key_version, ciphertext, withdraw_token_hash "
-                    "FROM pledge").fetchall()}
+                    f"FROM {every_pledge(db)}").fetchall()}  # SQLite after 0009: every table
 
             assert migrations.upgrade(db) == [n for n in ALL_MIGRATIONS
                                               if n > "0005_request_nonce_without_rowid"]
@@ -364,6 +373,69 @@ def test_0007_keeps_every_pledge_up_and_down_and_partitions_them_by_campaign(db_
                 kind = db.execute_sql("SELECT relkind FROM pg_class WHERE relname = 'pledge'")
                 assert kind.fetchone()[0] == "r"
                 assert not db.table_exists(partition_name("c0"))
+    finally:
+        db.close()
+
+
+def test_0009_keeps_every_pledge_up_and_down_and_gives_each_campaign_a_table_on_sqlite(
+        tmp_path: Path) -> None:
+    """Pledges of three campaigns (one without pledges) survive 0009 and its undoing byte for
+    byte, every column; afterwards each campaign's pledges are in their own WITHOUT ROWID table
+    with the flat table's columns and key and none of another campaign's, and `pledge` is gone;
+    down restores the flat table with its foreign key and index; up again works."""
+    from server.store.partitions import every_pledge, partition_name, sqlite_pledge_tables
+
+    db = bind(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    flat = ("SELECT id, campaign_id, key_version, ciphertext, withdraw_token_hash, received_day "
+            "FROM {} ORDER BY id")
+    rows = [(f"p{i:03d}", f"c{i % 2}", 1 + i % 3, bytes([i]) * (1072 + 1024 * (i % 3)),
+             bytes([i]) * 32, f"2027-02-{1 + i % 20:02d}") for i in range(60)]
+    try:
+        with db.connection_context():
+            migrations.upgrade(db, until="0007_pledges_by_campaign")
+            db.execute_sql("INSERT INTO coalition VALUES ('co', 'C', ?, '2027-01-01')", (bytes(32),))
+            for cid in ("c0", "c1", "c2"):
+                db.execute_sql("INSERT INTO campaign VALUES (?, 'co', ?, ?, '2027-02-26', "
+                               "'2027-03-13', 'UTC', 1803686400, 1804982400)",
+                               (cid, b"{}", bytes(64)))
+            db.execute_sql("INSERT INTO server_state VALUES ('pledges-at-scrub', '60', 0)")
+            for row in rows:
+                db.execute_sql("INSERT INTO pledge VALUES (?, ?, ?, ?, ?, ?)", row)
+            before = db.execute_sql(flat.format("pledge")).fetchall()
+            assert [tuple(r) for r in before] == rows
+
+            assert migrations.upgrade(db) == [n for n in ALL_MIGRATIONS
+                                              if n > "0007_pledges_by_campaign"]
+            assert not db.table_exists("pledge")
+            assert sqlite_pledge_tables(db) == sorted(partition_name(c) for c in ("c0", "c1", "c2"))
+            for cid in ("c0", "c1", "c2"):
+                table = partition_name(cid)
+                mine = db.execute_sql(flat.format(f'"{table}"')).fetchall()
+                assert [tuple(r) for r in mine] == [r for r in rows if r[1] == cid]
+                sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = ?",
+                                     (table,)).fetchone()[0]
+                assert sql.endswith("WITHOUT ROWID")
+                assert ([(c.name, c.data_type, c.null, c.primary_key)
+                         for c in db.get_columns(table)]
+                        == [("id", "VARCHAR(64)", False, True),
+                            ("campaign_id", "VARCHAR(64)", False, False),
+                            ("key_version", "INTEGER", False, False),
+                            ("ciphertext", "BLOB", False, False),
+                            ("withdraw_token_hash", "BLOB", False, False),
+                            ("received_day", "DATE", False, False)])
+            assert db.execute_sql("SELECT count(*) FROM server_state WHERE name = "
+                                  "'pledges-at-scrub'").fetchone()[0] == 0
+
+            assert migrations.downgrade_last(db) == "0009_sqlite_pledges_by_campaign"
+            assert sqlite_pledge_tables(db) == []
+            after = db.execute_sql(flat.format("pledge")).fetchall()
+            assert [tuple(r) for r in after] == rows
+            assert ("campaign_id", "campaign", "id", "CASCADE") in _on_delete(db, "pledge")
+            assert [i.columns for i in db.get_indexes("pledge")
+                    if not i.name.startswith("sqlite_autoindex")] == [["campaign_id"]]
+            assert migrations.upgrade(db) == ["0009_sqlite_pledges_by_campaign"]
+            again = db.execute_sql(flat.format(every_pledge(db))).fetchall()
+            assert sorted(tuple(r) for r in again) == rows
     finally:
         db.close()
 

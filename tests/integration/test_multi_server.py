@@ -14,6 +14,7 @@ import pytest
 import migrations
 from organizer import roster
 from server.db import bind, database
+from server.store.partitions import every_pledge
 from tests.conftest import move_clock, require_part, server_env
 from tests.support.factories import PledgeReceipt, make_campaign, make_coalition, pledge
 from tests.support.live import LiveServer
@@ -74,8 +75,8 @@ def test_two_servers_share_postgres_and_redis(db_url: str, instance: Path, clock
 
         with database.connection_context():
             rows = database.execute_sql(
-                "SELECT campaign_id, count(*), count(DISTINCT id) FROM pledge GROUP BY campaign_id"
-            ).fetchall()
+                "SELECT campaign_id, count(*), count(DISTINCT id) "
+                f"FROM {every_pledge()} GROUP BY campaign_id").fetchall()
         assert {r[0]: (r[1], r[2]) for r in rows} == {
             keep: (len(sent[keep]), len(sent[keep])), doomed: (len(sent[doomed]), len(sent[doomed]))}
         for server in servers:
@@ -98,7 +99,7 @@ def test_two_servers_share_postgres_and_redis(db_url: str, instance: Path, clock
         assert runs <= elapsed / PURGE_INTERVAL + 2, f"{runs} purge runs in {elapsed:.1f} s"
         with database.connection_context():
             left = dict(database.execute_sql(
-                "SELECT campaign_id, count(*) FROM pledge GROUP BY campaign_id").fetchall())
+                f"SELECT campaign_id, count(*) FROM {every_pledge()} GROUP BY campaign_id").fetchall())
             leases = database.execute_sql(
                 "SELECT count(*) FROM server_state WHERE name = 'purge-lease'").fetchone()[0]
         assert left == {keep: len(sent[keep])}  # the expired campaign's pledges are gone

@@ -23,7 +23,7 @@ from crypto import _primitives as p
 from crypto.encoding import b64u_decode
 from crypto.identity import safety_words
 from server.db import bind, database
-from server.models import Pledge
+from server.store.partitions import pledge_table
 from tests.conftest import server_env
 from tests.support.factories import pledge
 from tests.support.http import call
@@ -344,10 +344,14 @@ def test_damaged_and_hostile_pledges_are_reported_on_stderr_and_left_out(
     tampered = pledge(base, cid, ANSWERS[1]).pledge_id
     bind(db_url)
     with database.connection_context():
-        row = Pledge.get_by_id(tampered)
-        damaged = bytearray(bytes(row.ciphertext))
+        table = pledge_table(cid)
+        q = database.param
+        (ciphertext,) = database.execute_sql(
+            f'SELECT ciphertext FROM "{table}" WHERE id = {q}', (tampered,)).fetchone()
+        damaged = bytearray(bytes(ciphertext))
         damaged[100] ^= 0x01
-        Pledge.update(ciphertext=bytes(damaged)).where(Pledge.id == tampered).execute()
+        database.execute_sql(f'UPDATE "{table}" SET ciphertext = {q} WHERE id = {q}',
+                             (bytes(damaged), tampered))
     # sealed properly but not a pledge of this campaign, or not a pledge at all
     other_campaign = _seal_raw(base, cid, json.dumps(
         {"v": 1, "campaign_id": "cmp_Elsewhere", "answers": {"school": "x"}}).encode())

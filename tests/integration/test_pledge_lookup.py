@@ -14,7 +14,7 @@ from playhouse.db_url import connect
 import migrations
 from crypto.encoding import b64u_encode
 from server.db import bind, database
-from server.store.partitions import partition_name
+from server.store.partitions import every_pledge, partition_name, pledge_table
 from tests.integration.test_retention import pledge_in, rows_mentioning
 from tests.support.factories import OrganizerHandle, make_campaign, make_coalition
 
@@ -82,11 +82,13 @@ def test_a_pledge_from_before_tags_is_withdrawn_and_a_wrong_token_or_unknown_id_
                                     (new,)).fetchone()[0] in (True, 1)
         database.execute_sql("UPDATE campaign SET tagged_ids = " + q + " WHERE id = " + q,
                              (False, old))
-        # a pledge as the server stored it before tags: the same row under a random id
+        # a pledge as the server stored it before tags: the same row under a random id (in the
+        # campaign's own table on SQLite, migration 0009)
+        table = f'"{pledge_table(old)}"'
         database.execute_sql(
-            "INSERT INTO pledge (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "
+            f"INSERT INTO {table} (id, campaign_id, key_version, ciphertext, withdraw_token_hash, "
             "received_day) SELECT " + q + ", campaign_id, key_version, ciphertext, " + q
-            + ", received_day FROM pledge WHERE id = " + q,
+            + f", received_day FROM {table} WHERE id = " + q,
             (untagged_id, _token_hash(token), template_id))
     assert withdraw(client, untagged_id, secrets.token_bytes(32)) == 404
     assert withdraw(client, untagged_id, token) == 204
@@ -103,16 +105,19 @@ def test_migration_0008_marks_the_campaigns_it_finds_untagged_and_goes_down_with
     campaign = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
     pledged = [pledge_in(client, campaign) for _ in range(3)]
     db = bind(db_url)
+    every = "SELECT * FROM {} ORDER BY id"  # every_pledge: SQLite's tables after 0009, or `pledge`
     with db.connection_context():
-        before = db.execute_sql("SELECT * FROM pledge ORDER BY id").fetchall()
+        before = db.execute_sql(every.format(every_pledge(db))).fetchall()
+        assert migrations.downgrade_last(db) == "0009_sqlite_pledges_by_campaign"
+        assert db.execute_sql(every.format(every_pledge(db))).fetchall() == before
         assert migrations.downgrade_last(db) == "0008_tagged_pledge_ids"
         assert "tagged_ids" not in [c.name for c in db.get_columns("campaign")]
         assert db.execute_sql("SELECT count(*) FROM server_state WHERE name = "
                               "'pledge-id-tag-key'").fetchone()[0] == 0
-        assert db.execute_sql("SELECT * FROM pledge ORDER BY id").fetchall() == before
+        assert db.execute_sql(every.format(every_pledge(db))).fetchall() == before
         migrations.upgrade(db)
         assert db.execute_sql("SELECT tagged_ids FROM campaign").fetchall() in ([(False,)], [(0,)])
-        assert db.execute_sql("SELECT * FROM pledge ORDER BY id").fetchall() == before
+        assert db.execute_sql(every.format(every_pledge(db))).fetchall() == before
     # the tag key is new after the round trip: the old tags no longer match, and the campaign,
     # now marked untagged, is read whatever the id
     for pledge_id, token in pledged:

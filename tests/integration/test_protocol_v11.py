@@ -33,6 +33,7 @@ from server.retention import purge_expired
 from tests.conftest import backend_server
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_coalition
 from tests.support.http import call
+from tests.support.pledges import pledge_view
 from tests.support.scripts import console_script
 
 LA = "America/Los_Angeles"
@@ -377,7 +378,7 @@ def test_pledges_are_taken_until_midnight_in_the_campaigns_zone(own: Own) -> Non
                  "withdraw_token_hash": b64u(bytes(32))})
     assert (late.status, late.error_code) == (410, "campaign_closed")
     assert call(w.base_url, "GET", f"/api/v1/campaigns/{cid}").status == 200  # closed, not gone
-    with database.connection_context():  # the stored day stays the UTC day it arrived
+    with database.connection_context(), pledge_view():  # the stored day stays the UTC day it arrived
         assert [str(p.received_day) for p in Pledge.select()] == [
             datetime.fromtimestamp(end - 120, UTC).date().isoformat()]
 
@@ -398,7 +399,7 @@ def test_a_campaign_is_gone_and_purged_after_delete_after_in_its_zone(own: Own) 
     assert call(w.base_url, "GET", f"/p/{cid}").status == 404
     result = purge_expired(Clock(own.clock_file))
     assert (result.campaigns, result.pledges) == (1, 1)
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         assert [c.id for c in Campaign.select()] == [kept]
         assert Tally.select().count() == 0
         assert Pledge.select().count() == 0
@@ -471,7 +472,7 @@ def test_reencryption_leaves_a_replayed_copy_out_and_says_so(own: Own) -> None:
     _, resealed = rotation.rotate_then_reencrypt(world.org.session, also_reencrypt=True)
     assert resealed is not None
     assert resealed.duplicates == 1
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         versions = {p.id: p.key_version for p in Pledge.select().where(Pledge.campaign == cid)}
     copy = (set(ids) - first).pop()
     assert {v for pid, v in versions.items() if pid != copy} == {max(versions.values())}

@@ -33,6 +33,7 @@ from tests.support.factories import OrganizerHandle, make_campaign, make_coaliti
 from tests.support.http import Reply, call
 from tests.support.live import LiveServer
 from tests.support.minutes import room_in_this_minute
+from tests.support.pledges import pledge_view
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CAMPAIGN_KEYS = {"campaign_id", "coalition_id", "coalition_name", "signing_key", "descriptor",
@@ -74,7 +75,7 @@ def _bound_to_world(request: pytest.FixtureRequest) -> None:
 
 def stored() -> list[tuple[Any, ...]]:
     """Everything stored about pledges, campaigns and keys, to compare before and after a request."""
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         pledges = sorted((p.id, p.campaign_id, p.key_version, bytes(p.ciphertext),
                           bytes(p.withdraw_token_hash), str(p.received_day)) for p in Pledge.select())
         campaigns = sorted((c.id, bytes(c.descriptor), bytes(c.descriptor_signature))
@@ -85,7 +86,7 @@ def stored() -> list[tuple[Any, ...]]:
 
 
 def pledge_rows() -> list[Pledge]:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return list(Pledge.select())
 
 
@@ -511,7 +512,7 @@ def test_after_a_rotation_old_key_pledges_are_409_with_the_signed_new_key(own: W
     assert retry["key_version"] == 2
     reply = call(own.base_url, "POST", own.pledges_path, retry)
     assert reply.status == 201
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         assert Pledge.get_by_id(reply.json()["pledge_id"]).key_version == 2
 
 

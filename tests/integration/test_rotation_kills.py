@@ -27,6 +27,7 @@ from server.db import database
 from server.models import DirectoryEntry, Pledge, WrappedSecret
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
 from tests.support.live import LiveServer
+from tests.support.pledges import insert_pledges, pledge_view
 
 BATCH = 100
 
@@ -44,20 +45,19 @@ def seed(campaign_id: str, public_key: bytes, first: int, n: int) -> dict[str, d
                      "withdraw_token_hash": secrets.token_bytes(32),
                      "received_day": datetime.now(UTC).date()})
     with database.connection_context(), database.atomic():
-        for start in range(0, len(rows), 1000):
-            Pledge.insert_many(rows[start:start + 1000]).execute()
+        insert_pledges(rows)
     return expected
 
 
 def stored() -> dict[str, tuple[str, int, bytes]]:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return {p.id: (p.campaign_id, p.key_version, bytes(p.ciphertext))
                 for p in Pledge.select(Pledge.id, Pledge.campaign, Pledge.key_version,
                                        Pledge.ciphertext)}
 
 
 def count_on(version: int) -> int:
-    with database.connection_context():
+    with database.connection_context(), pledge_view():
         return Pledge.select().where(Pledge.key_version == version).count()
 
 

@@ -1,4 +1,4 @@
-"""secure_delete alone does not delete on SQLite: the scrub (VACUUM) does.
+"""secure_delete alone does not delete on SQLite: the scrub (rebuilding the campaign's table) does.
 
 SQLite zeroes a deleted row where it lies, but rebalancing a b-tree copies rows to other pages
 (or other places on the same page) and leaves the old copies in the unallocated space between
@@ -6,6 +6,8 @@ the cell pointers and the cell content, which nothing clears. A pledge moved tha
 student withdraws it stays readable in the file after the withdrawal. This is how CI once found
 a withdrawn pledge's bytes on disk (test_deletion_bytes.py); here the same churn runs in process,
 round after round, until the file shows such a copy, and then the purge's scrub must remove it.
+Each campaign's pledges are a table of their own, so the scrub rebuilds that campaign's table
+only (server/retention/sqlite.py; test_retention.py checks that other campaigns are untouched).
 """
 
 import contextlib
@@ -25,6 +27,7 @@ from crypto.encoding import b64u_encode
 from server.db import database
 from server.models import ServerState
 from server.retention import purge_expired
+from server.store.partitions import PREFIX, partition_name
 from tests.support.factories import make_campaign, make_coalition
 
 MAX_ROUNDS = 150  # the leak showed in round 1 to 17 of this churn (mean 9, 12 runs; SQLite 3.40,
@@ -82,11 +85,12 @@ def test_the_scrub_removes_copies_that_rebalancing_left_of_withdrawn_pledges(
         raise AssertionError("the churn never left a copy behind: this SQLite may no longer need "
                              "the scrub (see docs/deletion.md) or the churn no longer rebalances")
 
+    mark = "scrub:" + partition_name(campaign_id).removeprefix(PREFIX)  # the campaign's table
     with database.connection_context():
-        assert re.fullmatch(r"[0-9a-f]{16}", ServerState.get(ServerState.name == "scrub-due").value)
+        assert re.fullmatch(r"[0-9a-f]{16}", ServerState.get(ServerState.name == mark).value)
         result = purge_expired(app.extensions["pledgebox"].clock)
         assert result.compacted
-        assert ServerState.get(ServerState.name == "scrub-due").value == ""
+        assert ServerState.get_or_none(ServerState.name == mark) is None
 
     data = files(instance)
     assert all(p.ciphertext[:32] in data and p.ciphertext[-32:] in data for p in live)
@@ -149,8 +153,8 @@ def test_a_deletion_during_a_scrub_or_a_failed_scrub_leaves_it_due(
         retention.mark_scrub_due()
         real = sqlite_path.scrub
 
-        def scrub_while_a_student_withdraws(patience_ms: int) -> bool:
-            done = real(patience_ms)
+        def scrub_while_a_student_withdraws(patience_ms: int, **parts: bool) -> bool:
+            done = real(patience_ms, **parts)
             retention.mark_scrub_due()  # committed after the VACUUM copied the file
             return done
 
@@ -158,9 +162,41 @@ def test_a_deletion_during_a_scrub_or_a_failed_scrub_leaves_it_due(
         assert retention.compact()
         assert flag() != ""
 
-        monkeypatch.setattr(sqlite_path, "scrub", lambda patience_ms: False)
+        monkeypatch.setattr(sqlite_path, "scrub", lambda patience_ms, **parts: False)
         retention.compact()
         assert flag() != ""
         monkeypatch.setattr(sqlite_path, "scrub", real)
         assert retention.compact()
         assert flag() == ""
+
+
+def test_dropping_a_table_zeroes_every_page_it_had_with_secure_delete_only(tmp_path: Path) -> None:
+    """The scrub drops a campaign's old table with its rows in it (and the purge drops an expired
+    campaign's): SQLite must zero the freed pages, leaf and overflow alike, or the rows would stay
+    in the freelist. It does with secure_delete on (server/db.py), and not without: the control
+    shows the scan would see them."""
+    from server.db import open_database
+    from server.store.partitions import create_sqlite_table
+
+    for secure, expect_left in ((1, False), (0, True)):
+        path = tmp_path / f"drop-{secure}.sqlite3"
+        db = open_database(f"sqlite:///{path}")
+        with db.connection_context():
+            db.execute_sql(f"PRAGMA secure_delete = {secure}")
+            create_sqlite_table("pledge_cdoomed", db)
+            create_sqlite_table("pledge_ckept", db)
+            rows = {t: [(secrets.token_hex(11), secrets.token_bytes(1072 + 1024 * (i % 3)))
+                        for i in range(200)] for t in ("pledge_cdoomed", "pledge_ckept")}
+            for table, stored in rows.items():
+                for pid, ciphertext in stored:
+                    db.execute_sql(f'INSERT INTO "{table}" VALUES (?, ?, 1, ?, ?, ?)',
+                                   (pid, "c", ciphertext, bytes(32), "2027-01-01"))
+            db.execute_sql('DROP TABLE "pledge_cdoomed"')
+            busy, _, _ = db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert busy == 0
+        db.close()
+        data = files(tmp_path)
+        assert all(c[-32:] in data for _, c in rows["pledge_ckept"])
+        left = [c for _, c in rows["pledge_cdoomed"] if c[:32] in data or c[-32:] in data]
+        assert bool(left) == expect_left, (secure, len(left))
+        path.unlink()
