@@ -119,7 +119,7 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     if not deleted and not scrub.scrub_due() and not arrivals:
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
     else:
-        compacted = scrub.compact(tables=deleted, arrivals=arrivals)
+        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR)
         if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)
     return PurgeResult(campaigns, pledges, compacted)

@@ -45,15 +45,18 @@ def scrub_due() -> bool:
     return is_sqlite() and sqlite.scrub_due()
 
 
-def compact(patience_ms: int = 2000, tables: bool = True, arrivals: bool = False) -> bool:
+def compact(patience_ms: int = 2000, tables: bool = True, arrivals: bool = False,
+            pause_factor: float = 0.0) -> bool:
     """Push deleted bytes out of the database's files; False when it must be retried later,
     in which case the flag stays (or is made) due and the next purge run tries again.
     `tables=False`: only campaigns' storage to drop or rewrite, not the small tables (unless a
     deletion flagged them). `arrivals` (SQLite, the daily scrub): also rebuild the campaigns'
-    tables that took pledges since their last rebuild."""
+    tables that took pledges since their last rebuild; `pause_factor` (SQLite, the purge run):
+    pause between tables (sqlite.scrub)."""
     seen = get_state(SCRUB_DUE) or ""
     if is_sqlite():
-        done = sqlite.scrub(patience_ms, tables=bool(tables or seen), arrivals=arrivals)
+        done = sqlite.scrub(patience_ms, tables=bool(tables or seen), arrivals=arrivals,
+                            pause_factor=pause_factor)
     elif is_postgres():
         done = postgres.scrub(postgres.SCRUBBED if tables or seen else ())
     else:

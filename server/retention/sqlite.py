@@ -164,17 +164,25 @@ def _rebuild_one(table: str) -> None:
             database.execute_sql(sql)
 
 
-def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False) -> bool:
+def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
+          pause_factor: float = 0.0) -> bool:
     """What a purge run (or an organizer's deletion) owes, each part costing what it touches:
     deleted campaigns' tables dropped, withdrawals' tables rebuilt, with `arrivals` the tables
     that took pledges since their last rebuild, with `tables` the small tables; then the WAL
-    emptied. False: a lock held it back; the marks stay and the next run retries."""
+    emptied. False: a lock held it back; the marks stay and the next run retries.
+
+    Each table is its own transaction. With `pause_factor` (the purge run) it then waits that
+    many times as long as the table took, so pledges arriving meanwhile get the write lock
+    between two tables rather than waiting behind many (SQLite's busy handler polls, and would
+    miss a short gap)."""
     (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
     try:
-        database.execute_sql("PRAGMA temp_store = MEMORY")  # sorts never touch /var/tmp
+        database.execute_sql("PRAGMA temp_store = MEMORY")  # copies never touch /var/tmp
         drop_orphan_tables()
         for table in sorted(_marked(MARK) | (_marked(ARRIVED) if arrivals else set())):
+            started = time.monotonic()
             rebuild_pledge_table(table)
+            time.sleep((time.monotonic() - started) * pause_factor)
         if tables:
             rebuild_small_tables()
         return checkpoint(patience_ms)

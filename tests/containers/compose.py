@@ -30,6 +30,9 @@ class Deployment:
     https_port: int = field(default_factory=free_port)
     overrides: tuple[Path, ...] = ()
     ca_file: Path | None = None  # Caddy's root certificate, once `up` has fetched it
+    # Each service's container name, once looked up: it stays while the deployment runs (stopped,
+    # killed, restarted: the same container), and a lookup is a `podman ps` of its own.
+    names: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -71,14 +74,17 @@ class Deployment:
     def down(self) -> None:
         run([*compose_command(self.project, self.overrides), "down", "--volumes", "--timeout", "5"],
             env=self.env(), check=False)
+        self.names.clear()
 
     def container(self, service: str) -> str:
-        listing = run(["podman", "ps", "-a", "--format", "json",
-                       "--filter", f"label=io.podman.compose.project={self.project}",
-                       "--filter", f"label=com.docker.compose.service={service}"]).stdout
-        names = [c["Names"][0] for c in json.loads(listing or "[]")]
-        assert len(names) == 1, f"{service}: {names}"
-        return names[0]
+        if service not in self.names:
+            listing = run(["podman", "ps", "-a", "--format", "json",
+                           "--filter", f"label=io.podman.compose.project={self.project}",
+                           "--filter", f"label=com.docker.compose.service={service}"]).stdout
+            names = [c["Names"][0] for c in json.loads(listing or "[]")]
+            assert len(names) == 1, f"{service}: {names}"
+            self.names[service] = names[0]
+        return self.names[service]
 
     def services(self) -> set[str]:
         listing = run(["podman", "ps", "--format", "json",

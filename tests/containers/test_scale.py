@@ -22,11 +22,11 @@ import pytest
 from tests.containers.compose import Deployment
 from tests.containers.confinement import (
     address_on,
-    assert_confined,
+    assert_all_confined,
     connect_from,
     connections_from,
-    has_route_out,
     python_in_namespace_of,
+    routes_out,
 )
 from tests.containers.organizers import Campaign, open_campaign
 from tests.containers.worlds import SCALE_LIMIT
@@ -99,11 +99,10 @@ def test_the_apps_wait_for_postgresql_instead_of_restarting(deployment: Deployme
 
 def test_every_container_is_unprivileged_on_a_read_only_root(deployment: Deployment) -> None:
     services = ("caddy", "app", "app2", "postgres", "redis", "tor")
-    for service in services:
-        assert_confined(deployment, service)
+    assert_all_confined(deployment, services)
     # Only Caddy (certificates, on `public`) and Tor (the Tor network, on `tor-out`) have a way out;
     # nothing on `default` or `backend` has.
-    assert [s for s in services if has_route_out(deployment, s)] == ["caddy", "tor"]
+    assert routes_out(deployment, services) == ["caddy", "tor"]
 
 
 def test_only_the_apps_reach_postgresql_and_redis(deployment: Deployment) -> None:
