@@ -148,12 +148,13 @@ class Deployment:
 
     def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90,
                    steady_s: float | None = None) -> None:
-        """Until `path` has answered 200 through Caddy for `steady_s` without a miss. With two apps
-        that is 7 s, longer than Caddy's DNS refresh (5 s), so both are in its upstreams and both
-        answer; with one, 2 s (one upstream: once Caddy has forgotten its failures it answers, and
-        there is no second one to wait for)."""
+        """Until `path` has answered 200 through Caddy for `steady_s` without a miss. With the
+        `scale` profile's two apps that is 7 s, longer than Caddy's DNS refresh (5 s), so both are
+        in its upstreams and both answer (also while one is stopped: Caddy's view settles before
+        the next step); with one app, 2 s (one upstream: once Caddy answers, there is no second one
+        to wait for)."""
         if steady_s is None:
-            steady_s = 7.0 if len([s for s in self.services() if s.startswith("app")]) > 1 else 2.0
+            steady_s = 7.0 if "scale" in self.settings.get("COMPOSE_PROFILES", "").split(",") else 2.0
         deadline = time.monotonic() + deadline_s
         last: object = None
         steady_since: float | None = None
