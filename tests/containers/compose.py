@@ -30,6 +30,9 @@ class Deployment:
     https_port: int = field(default_factory=free_port)
     overrides: tuple[Path, ...] = ()
     ca_file: Path | None = None  # Caddy's root certificate, once `up` has fetched it
+    # Each service's container name, once looked up: it stays while the deployment runs (stopped,
+    # killed, restarted: the same container), and a lookup is a `podman ps` of its own.
+    names: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -71,14 +74,17 @@ class Deployment:
     def down(self) -> None:
         run([*compose_command(self.project, self.overrides), "down", "--volumes", "--timeout", "5"],
             env=self.env(), check=False)
+        self.names.clear()
 
     def container(self, service: str) -> str:
-        listing = run(["podman", "ps", "-a", "--format", "json",
-                       "--filter", f"label=io.podman.compose.project={self.project}",
-                       "--filter", f"label=com.docker.compose.service={service}"]).stdout
-        names = [c["Names"][0] for c in json.loads(listing or "[]")]
-        assert len(names) == 1, f"{service}: {names}"
-        return names[0]
+        if service not in self.names:
+            listing = run(["podman", "ps", "-a", "--format", "json",
+                           "--filter", f"label=io.podman.compose.project={self.project}",
+                           "--filter", f"label=com.docker.compose.service={service}"]).stdout
+            names = [c["Names"][0] for c in json.loads(listing or "[]")]
+            assert len(names) == 1, f"{service}: {names}"
+            self.names[service] = names[0]
+        return self.names[service]
 
     def services(self) -> set[str]:
         listing = run(["podman", "ps", "--format", "json",
@@ -142,12 +148,13 @@ class Deployment:
 
     def wait_ready(self, ca_file: Path, path: str = "/healthz", deadline_s: float = 90,
                    steady_s: float | None = None) -> None:
-        """Until `path` has answered 200 through Caddy for `steady_s` without a miss. With two apps
-        that is 7 s, longer than Caddy's DNS refresh (5 s), so both are in its upstreams and both
-        answer; with one, 2 s (one upstream: once Caddy has forgotten its failures it answers, and
-        there is no second one to wait for)."""
+        """Until `path` has answered 200 through Caddy for `steady_s` without a miss. With the
+        `scale` profile's two apps that is 7 s, longer than Caddy's DNS refresh (5 s), so both are
+        in its upstreams and both answer (also while one is stopped: Caddy's view settles before
+        the next step); with one app, 2 s (one upstream: once Caddy answers, there is no second one
+        to wait for)."""
         if steady_s is None:
-            steady_s = 7.0 if len([s for s in self.services() if s.startswith("app")]) > 1 else 2.0
+            steady_s = 7.0 if "scale" in self.settings.get("COMPOSE_PROFILES", "").split(",") else 2.0
         deadline = time.monotonic() + deadline_s
         last: object = None
         steady_since: float | None = None

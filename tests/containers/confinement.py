@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tests.containers.compose import Deployment
@@ -31,9 +32,25 @@ def confinement(deployment: Deployment, service: str) -> Confinement:
                        wrote_to_root=probe.returncode == 0)
 
 
-def assert_confined(deployment: Deployment, service: str) -> None:
-    """Not root, no capability in any set, no new privileges, a root filesystem it cannot write."""
-    found = confinement(deployment, service)
+def assert_all_confined(deployment: Deployment, services: Sequence[str]) -> None:
+    """Each of `services`: not root, no capability in any set, no new privileges, a root filesystem
+    it cannot write. Checked in order; their probes run side by side (each is a few podman
+    commands that mostly wait on the container runtime)."""
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        found = list(pool.map(lambda service: confinement(deployment, service), services))
+    for service, seen in zip(services, found, strict=True):
+        assert_found_confined(seen, service)
+
+
+def routes_out(deployment: Deployment, services: Sequence[str]) -> list[str]:
+    """Those of `services` whose network namespace has a default route, in order (probed side by side)."""
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        routed = list(pool.map(lambda service: has_route_out(deployment, service), services))
+    return [service for service, out in zip(services, routed, strict=True) if out]
+
+
+def assert_found_confined(found: Confinement, service: str) -> None:
+    """What assert_all_confined asks of one service, on what was found."""
     assert found.uid != 0, f"{service} runs as root"
     assert not any(found.capabilities.values()), f"{service} keeps capabilities: {found.capabilities}"
     assert found.no_new_privs, f"{service} may gain privileges"

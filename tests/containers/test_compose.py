@@ -24,12 +24,12 @@ import pytest
 from tests.containers.compose import Deployment
 from tests.containers.confinement import (
     address_on,
-    assert_confined,
+    assert_all_confined,
     connect_from,
     connections_from,
-    has_route_out,
     network_namespace,
     python_in_namespace_of,
+    routes_out,
 )
 from tests.containers.images import run
 from tests.containers.organizers import Campaign, open_campaign
@@ -247,12 +247,9 @@ def onion_listener_get(deployment: Deployment, path: str, headers: dict[str, str
 
 def test_caddy_tor_and_the_app_are_unprivileged_on_read_only_roots(deployment: Deployment) -> None:
     """Issue 17, finding 12: Caddy ran as root with every capability."""
-    for service in ("caddy", "tor", "app"):
-        assert_confined(deployment, service)
+    assert_all_confined(deployment, ("caddy", "tor", "app"))
     # Only Caddy (certificates) and Tor (the Tor network), each on a network of its own, have a way out.
-    assert has_route_out(deployment, "caddy")
-    assert has_route_out(deployment, "tor")
-    assert not has_route_out(deployment, "app")
+    assert routes_out(deployment, ("caddy", "tor", "app")) == ["caddy", "tor"]
 
 
 def test_the_clearnet_site_offers_the_onion_address_by_itself(deployment: Deployment) -> None:

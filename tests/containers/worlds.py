@@ -10,11 +10,16 @@ changes a shared world puts it back before it ends, and says so in its docstring
 needs a world nobody else may touch gets a world name of its own.
 """
 
+import fcntl
+import os
 import secrets
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.containers.compose import Deployment
+from tests.containers.images import CACHE
 
 TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
 SCALE_LIMIT = 6  # pledges per client network per minute, in the `scale` world
@@ -49,11 +54,13 @@ class Worlds:
         self.name: str | None = None
         self.running: Deployment | None = None
         self.brought_up: list[str] = []  # every bring-up this session, in order (printed at the end)
+        self.lock: int | None = None
 
     def enter(self, name: str) -> Deployment:
         if self.name == name and self.running is not None:
             return self.running
         self.leave()
+        self._take_lock()
         deployment = WORLDS[name]()
         # Each deployment's Caddy makes its own CA: a file per deployment, never a stale one.
         ca_file = self.folder / f"{deployment.project}-caddy-root.crt"
@@ -61,6 +68,7 @@ class Worlds:
             deployment.up(ca_file)
         except BaseException:
             deployment.down()
+            self._release_lock()
             raise
         self.name, self.running = name, deployment
         self.brought_up.append(name)
@@ -70,3 +78,21 @@ class Worlds:
         if self.running is not None:
             self.running.down()
         self.name, self.running = None, None
+        self._release_lock()
+
+    def _take_lock(self) -> None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.lock = os.open(CACHE / "worlds.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("[containers] another run's deployment is up on this machine: waiting for it",
+                  file=sys.stderr)
+            began = time.monotonic()
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            print(f"[containers] waited {time.monotonic() - began:.0f} s", file=sys.stderr)
+
+    def _release_lock(self) -> None:
+        if self.lock is not None:
+            os.close(self.lock)  # closing the only descriptor releases the lock
+            self.lock = None
