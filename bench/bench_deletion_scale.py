@@ -325,6 +325,7 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
             pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
             (folder / "clock-offset-days").write_text("1")
             answers = [f.result() for f in pending]
+        withdrawn_at = time.monotonic()
         statuses, took_each = [a[0] for a in answers], sorted(a[1] for a in answers)
         deadline = time.monotonic() + args.work_limit
         finished = False
@@ -356,6 +357,7 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
         print(f"[{label}] intake p99 ms baseline / during the work: {p99(base) * 1000:.1f} / "
               f"{p99(during) * 1000:.1f}  ratio {p99(during) / p99(base):.2f}x (goal <= 1.5x)")
         print(f"[{label}] worst request during the work: {max(during) * 1000:.0f} ms (goal <= 500)")
+        _print_split(label, intake.samples, work_start, withdrawn_at, work_end)
         print(f"[{label}] longest purge run (server log): {took:.1f} s")
         print(f"[{label}] workers' peak memory: {memory:.0f} MiB (goal <= 200)")
         print(f"[{label}] relations rewritten by the scrub: {rewritten / 2**20:.0f} MiB (and about "
@@ -369,6 +371,18 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
     finally:
         stop(server)
         drop_database(url)
+
+
+def _print_split(label: str, samples: list[Any], work_start: float, withdrawn_at: float,
+                 work_end: float) -> None:
+    """The work's intake latency in two parts: while the withdrawals (ten at a time on the two
+    sync workers) were answered, and after them, until the purge and scrub were done."""
+    burst = [lat for t, lat, _ in samples if work_start <= t <= withdrawn_at]
+    after = [lat for t, lat, _ in samples if withdrawn_at < t <= work_end]
+    print(f"[{label}] of which: while the withdrawals were answered ({withdrawn_at - work_start:.0f} s) "
+          f"p99 {_p99(burst) * 1000:.1f} ms, worst {max(burst, default=0) * 1000:.0f} ms; after "
+          f"them, until the purge and scrub were done ({work_end - withdrawn_at:.0f} s) p99 "
+          f"{_p99(after) * 1000:.1f} ms, worst {max(after, default=0) * 1000:.0f} ms")
 
 
 def _gone(url: str) -> bool:
@@ -596,12 +610,7 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
         print(f"[{label}] intake p99 ms baseline / during the work: {p99(base) * 1000:.1f} / "
               f"{p99(during) * 1000:.1f}  ratio {p99(during) / p99(base):.2f}x (goal <= 1.5x)")
         print(f"[{label}] worst request during the work: {max(during) * 1000:.0f} ms (goal <= 500)")
-        burst = [lat for t, lat, _ in intake.samples if work_start <= t <= withdrawn_at]
-        after = [lat for t, lat, _ in intake.samples if withdrawn_at < t <= work_end]
-        print(f"[{label}] of which: while the withdrawals were answered ({withdrawn_at - work_start:.0f} s) "
-              f"p99 {_p99(burst) * 1000:.1f} ms, worst {max(burst, default=0) * 1000:.0f} ms; after "
-              f"them, until the purge and scrub were done ({work_end - withdrawn_at:.0f} s) p99 "
-              f"{_p99(after) * 1000:.1f} ms, worst {max(after, default=0) * 1000:.0f} ms")
+        _print_split(label, intake.samples, work_start, withdrawn_at, work_end)
         print(f"[{label}] longest purge run (server log): {took:.1f} s")
         print(f"[{label}] workers' peak memory: {memory:.0f} MiB (goal <= 200)")
         print(f"[{label}] written by the server's processes during the work: "
