@@ -24,6 +24,12 @@ def blake2b(data: bytes, size: int = 32, key: bytes = b"") -> bytes:
     return hashlib.blake2b(data, digest_size=size, key=key).digest()
 
 
+def blake2b_after(prefix: bytes, size: int = 32, key: bytes = b"") -> "hashlib.blake2b":
+    """A BLAKE2b state that has absorbed `prefix`: `.copy()`, `.update(rest)`, `.digest()` give
+    blake2b(prefix + rest) without hashing the prefix again (many digests sharing one prefix)."""
+    return hashlib.blake2b(prefix, digest_size=size, key=key)
+
+
 def equal(a: bytes, b: bytes) -> bool:
     """Constant-time comparison, so token checks leak no prefix length."""
     return hmac.compare_digest(a, b)

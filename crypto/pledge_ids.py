@@ -14,6 +14,8 @@ two receipts of one campaign share nothing visible, and the tag says nothing of 
 With the key (a seized server) the tag names the campaign, which the stored row names anyway.
 """
 
+import hashlib
+
 from crypto import _primitives as p
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.errors import BadEncoding
@@ -27,6 +29,12 @@ _LABEL = b"pledgebox/v1/pledge-id-tag\x00"
 
 def _tag(key: bytes, body: bytes, campaign_id: str) -> bytes:
     return p.blake2b(_LABEL + body + campaign_id.encode(), TAG_BYTES, key=key)
+
+
+def _continue(state: "hashlib.blake2b", campaign_id: str) -> bytes:
+    h = state.copy()
+    h.update(campaign_id.encode())
+    return h.digest()
 
 
 def new_pledge_id(key: bytes, campaign_id: str) -> str:
@@ -65,7 +73,8 @@ def campaigns_to_read(key: bytes, pledge_id: str, campaign_ids: list[str]) -> li
     parts = _split(pledge_id)
     if parts is not None:
         body, tag = parts
-        found = [cid for cid in campaign_ids if p.equal(tag, _tag(key, body, cid))]
+        shared = p.blake2b_after(_LABEL + body, TAG_BYTES, key=key)  # = _tag, a third the cost
+        found = [cid for cid in campaign_ids if p.equal(tag, _continue(shared, cid))]
         if found:
             return found
     pick = p.blake2b(_LABEL + b"decoy\x00" + pledge_id.encode(), 8, key=key)

@@ -11,7 +11,6 @@ from peewee import Database, DatabaseProxy
 from crypto import _primitives as primitives
 from crypto.pledge_ids import KEY_BYTES, campaigns_to_read
 from server.db import database
-from server.models import Campaign
 
 KEY_STATE = "pledge-id-tag-key"
 
@@ -38,8 +37,10 @@ def campaigns_holding(pledge_id: str, now: float) -> list[str]:
     """The live campaigns whose pledges a withdrawal of this id reads: every campaign from
     before tags (migration 0008), and among the others those whose tag the id carries, or one
     decoy. The count does not depend on whether the id exists."""
-    rows = list(Campaign.select(Campaign.id, Campaign.tagged_ids)
-                .where(Campaign.live_until > now).order_by(Campaign.id).tuples())
+    # One plain statement: peewee's row building was half the lookup at 1,000 campaigns.
+    rows = database.execute_sql(
+        f'SELECT "id", "tagged_ids" FROM "campaign" WHERE "live_until" > {database.param} '  # noqa: S608
+        'ORDER BY "id"', (now,)).fetchall()
     tagged = [cid for cid, is_tagged in rows if is_tagged]
     untagged = [cid for cid, is_tagged in rows if not is_tagged]
     return untagged + campaigns_to_read(tag_key(), pledge_id, tagged)
