@@ -1,6 +1,7 @@
 """`pledgebox watch`: the page watch from the command line (docs/page-watch.md, docs/cli.md)."""
 
 import argparse
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -61,6 +62,11 @@ def cmd_watch(opener: Opener, args: argparse.Namespace) -> int:
     if args.once:
         return _report(run_round(p.target, proxy=proxy, spread=args.spread or 0.0))
     worst = [0]
+    # Ctrl-C (or a script's SIGINT) ends the watch even when it was started with SIGINT ignored,
+    # as a shell's background job is: the child inherits the ignoring, and Python then installs
+    # no KeyboardInterrupt (seen: a full test run started in the background hung here). The app
+    # does the same (organizer/app/serve.py).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_round(result: Round) -> None:
         worst[0] = max(worst[0], _report(result))
