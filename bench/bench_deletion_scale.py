@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -300,6 +301,30 @@ def found_in(paths: list[Path], needles: list[bytes]) -> int:
     return hits
 
 
+def withdraw_and_wait(label: str, base_url: str, planted: list[tuple[str, bytes, bytes]],
+                      folder: Path, log: Path, work_limit: float, gone: Callable[[], bool]
+                      ) -> tuple[list[int], list[float], float, float]:
+    """The work, on either backend: students withdraw independently, ten at a time, while the
+    clock moves the expiring campaign out; then wait for the purge run that deletes and scrubs.
+    Returns the withdrawals' statuses, their sorted durations, when they were all answered and
+    when the work ended."""
+    with ThreadPoolExecutor(10) as pool:
+        pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
+        (folder / "clock-offset-days").write_text("1")
+        answers = [f.result() for f in pending]
+    withdrawn_at = time.monotonic()
+    deadline = withdrawn_at + work_limit
+    finished = False
+    while time.monotonic() < deadline and not finished:
+        finished = purge_window(log) is not None and gone()
+        time.sleep(1)
+    if not finished:
+        print(f"[{label}] the purge and scrub had not finished {work_limit:.0f} s after "
+              "the withdrawals: stopped there", flush=True)
+    time.sleep(2)
+    return [a[0] for a in answers], sorted(a[1] for a in answers), withdrawn_at, time.monotonic()
+
+
 def run(label: str, tree: Path, args: argparse.Namespace) -> None:
     url = fresh_database()
     folder = Path(tempfile.mkdtemp(prefix=f"pledgebox-bench-scale-{label}-"))
@@ -320,23 +345,8 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
         files_before = relation_files(url)
         written_before, base_end = postgres_written(), time.monotonic()
         work_start = base_end
-        # Students withdraw independently: ten at a time, while the clock moves the campaign out.
-        with ThreadPoolExecutor(10) as pool:
-            pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
-            (folder / "clock-offset-days").write_text("1")
-            answers = [f.result() for f in pending]
-        withdrawn_at = time.monotonic()
-        statuses, took_each = [a[0] for a in answers], sorted(a[1] for a in answers)
-        deadline = time.monotonic() + args.work_limit
-        finished = False
-        while time.monotonic() < deadline and not finished:
-            finished = purge_window(log) is not None and _gone(url)
-            time.sleep(1)
-        if not finished:
-            print(f"[{label}] the purge and scrub had not finished {args.work_limit:.0f} s after "
-                  "the withdrawals: stopped there", flush=True)
-        time.sleep(2)
-        work_end = time.monotonic()
+        statuses, took_each, withdrawn_at, work_end = withdraw_and_wait(
+            label, base_url, planted, folder, log, args.work_limit, lambda: _gone(url))
         written = postgres_written() - written_before
         rewritten = rewritten_bytes(files_before, relation_files(url))
         intake.finish()
@@ -555,22 +565,8 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
         written_before, base_end = written_by(server.pid), time.monotonic()
         intake_rate = (written_before - intake_from) / (base_end - intake_at)  # bytes/s, measured
         work_start = base_end
-        with ThreadPoolExecutor(10) as pool:
-            pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
-            (folder / "clock-offset-days").write_text("1")
-            answers = [f.result() for f in pending]
-        withdrawn_at = time.monotonic()
-        statuses, took_each = [a[0] for a in answers], sorted(a[1] for a in answers)
-        deadline = time.monotonic() + args.work_limit
-        finished = False
-        while time.monotonic() < deadline and not finished:
-            finished = purge_window(log) is not None and _sqlite_gone(path)
-            time.sleep(1)
-        if not finished:
-            print(f"[{label}] the purge and scrub had not finished {args.work_limit:.0f} s after "
-                  "the withdrawals: stopped there", flush=True)
-        time.sleep(2)
-        work_end = time.monotonic()
+        statuses, took_each, withdrawn_at, work_end = withdraw_and_wait(
+            label, base_url, planted, folder, log, args.work_limit, lambda: _sqlite_gone(path))
         written = written_by(server.pid) - written_before
         base = [lat for t, lat, _ in intake.samples if t < base_end]
         during = [lat for t, lat, _ in intake.samples if work_start <= t <= work_end]

@@ -12,8 +12,8 @@ a translation or a header cannot ship without it.
 
 import hashlib
 import json
+import logging
 import re
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,9 @@ def render_manifest() -> str:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     TARGET.write_text(render_manifest(), encoding="utf-8")
-    print(f"wrote {TARGET}", file=sys.stderr)
+    logging.getLogger("pledgebox.watch_manifest").info("wrote %s", TARGET)
 
 
 if __name__ == "__main__":
