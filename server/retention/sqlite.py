@@ -9,7 +9,7 @@ can only be in their own campaign's pages, and what clears them costs that campa
 - a deleted campaign (expired, or wiped) has its rows deleted, then its table dropped: every page
   goes to the freelist, zeroed, nothing is rewritten;
 - a withdrawal marks its campaign's table (`scrub:<hash>`) and the next purge run rebuilds that
-  table alone: a new table filled from the live rows, the old one dropped (its pages zeroed);
+  table alone: its live rows copied, the table cleared page by page (zeroed), then refilled;
 - pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the table's
   trigger) give away their arrival order in page numbers; the daily scrub rebuilds those tables;
 - the small tables that held student data or coalition secrets are rewritten in place after a
@@ -17,7 +17,7 @@ can only be in their own campaign's pages, and what clears them costs that campa
   the whole file).
 
 A rebuild lays rows out in a fresh random order, not in id order: its pages come from the
-freelist, whose order is the order in which a dropped table's pages were freed, and that table's
+freelist, whose order is the order in which a cleared table's pages were freed, and that table's
 page numbers could hold its rows' arrival order; filled in id order, the new table would map that
 order onto ids (tested: test_deletion_bytes.py). A TRUNCATE checkpoint then empties the WAL,
 which still holds pages as they were.
@@ -33,8 +33,6 @@ from server.store.partitions import (
     ARRIVED,
     COLUMNS,
     PREFIX,
-    add_arrival_trigger,
-    create_sqlite_table,
     partition_name,
     sqlite_pledge_tables,
 )
@@ -88,11 +86,17 @@ def rebuild_pledge_table(table: str) -> None:
     (so no pledge arrives meanwhile), and clear its marks.
 
     The rows go to a TEMP table in memory (temp_store=MEMORY: nothing in a temporary file outside
-    the data folder) in a fresh random order; the old table is dropped (secure_delete zeroes its
-    pages) and made again, and filled from the copy. The new table takes the pages the old one
-    just freed, so most pages are written once, zeroed-then-refilled in the same transaction:
-    the WAL gets about the campaign's size, and its checkpoint as much again. Memory: the
-    campaign's rows, not the database's."""
+    the data folder) in a fresh random order; the table is emptied by a DELETE with no WHERE,
+    which SQLite runs as a clear of its b-tree (the table has no delete trigger and no foreign
+    key): every page is freed, and secure_delete zeroes each freed page and the root page it
+    keeps; then the rows go back from the copy, onto the pages just freed. Most pages are written
+    once, zeroed-then-refilled in the same transaction: the WAL gets about the campaign's size,
+    and its checkpoint as much again. Memory: the campaign's rows, not the database's.
+
+    No CREATE or DROP of the table itself: every schema change makes every other connection
+    re-parse the whole schema before its next statement (13 to 15 ms at 1,000 campaigns, each
+    worker thread's connection), and a rebuild per campaign at each run and at the daily layout
+    turned that into seconds of the intake's time (bench/README.md, "Deletion at scale")."""
     hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
     copy = "scrub_" + hashed
     with database.atomic("IMMEDIATE"):
@@ -101,12 +105,11 @@ def rebuild_pledge_table(table: str) -> None:
             # Our names (PREFIX + hex); no value is interpolated.
             database.execute_sql(f'CREATE TEMP TABLE "{copy}" AS SELECT {columns} '  # noqa: S608
                                  f'FROM "{table}" ORDER BY random()')
-            database.execute_sql(f'DROP TABLE "{table}"')
-            create_sqlite_table(table)
+            database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
             database.execute_sql(f'INSERT INTO "{table}" ({columns}) '  # noqa: S608
                                  f'SELECT {columns} FROM temp."{copy}" ORDER BY rowid')
             database.execute_sql(f'DROP TABLE temp."{copy}"')
-            add_arrival_trigger(table)
+        # After the refill, whose rows fired the table's arrival trigger.
         ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 

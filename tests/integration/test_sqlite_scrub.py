@@ -246,3 +246,32 @@ def test_the_small_tables_are_rewritten_in_place_with_no_copy_left_and_no_schema
     assert all(n in data for n in live)
     left = [n for n in deleted if n in data]
     assert left == [], f"{len(left)} of {len(deleted)} deleted nonces still in the file"
+
+
+def test_a_campaigns_rebuild_changes_no_schema_and_clears_its_table_whole(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path) -> None:
+    """A purge run's rebuilds change no schema: each change makes every worker thread's connection
+    re-parse the whole schema (a table per campaign) before its next statement, and a rebuild per
+    withdrawn-from campaign, or per campaign at the daily layout, made that seconds of the
+    intake's time. The DELETE that empties the table must stay a clear of its b-tree (SQLite's
+    truncate: every page freed, zeroed), which a delete trigger or a foreign key would turn into
+    row-by-row deletes that leave copies in the pages kept."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaign_id = make_campaign(admin)
+    stored = [pledge(client, campaign_id, 1072) for _ in range(30)]
+    withdraw(client, stored[0])
+    table = partition_name(campaign_id)
+    with database.connection_context():
+        (before,) = database.execute_sql("PRAGMA schema_version").fetchone()
+        assert purge_expired(app.extensions["pledgebox"].clock).compacted
+        (after,) = database.execute_sql("PRAGMA schema_version").fetchone()
+        plan = [row[1] for row in database.execute_sql(f'EXPLAIN DELETE FROM "{table}"')]
+        count = database.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        marks = ServerState.select().where(ServerState.name.endswith(
+            table.removeprefix(PREFIX))).count()
+    assert after == before
+    assert "Clear" in plan
+    assert count == 29
+    assert marks == 0
+    for p in stored[1:]:
+        withdraw(client, p)
