@@ -22,9 +22,12 @@ capture_output = False
 timeout = 60
 graceful_timeout = 10
 workers = 2
-# The sync worker, answering its own refusals (request line or headers too long, not HTTP) in
-# the protocol's error shape with our security headers (server/gunicorn_worker.py).
+# Each worker serves `threads` requests at once (gunicorn's gthread), answering its own refusals
+# (request line or headers too long, not HTTP) in the protocol's error shape with our security
+# headers (server/gunicorn_worker.py). With one request at a time per process, ten withdrawals
+# arriving together held every pledge behind them (bench/README.md, "Deletion at scale").
 worker_class = "server.gunicorn_worker.ProtocolErrorWorker"
+threads = 4
 # Request line and headers: gunicorn's default limits.
 limit_request_line = 4094
 limit_request_fields = 100
@@ -34,16 +37,19 @@ limit_request_field_size = 8190
 SETTINGS = (
     "accesslog", "disable_redirect_access_to_syslog", "errorlog", "loglevel", "logger_class",
     "preload_app", "proxy_protocol", "forwarded_allow_ips", "secure_scheme_headers",
-    "forwarder_headers", "capture_output", "timeout", "graceful_timeout", "worker_class",
+    "forwarder_headers", "capture_output", "timeout", "graceful_timeout", "worker_class", "threads",
     "limit_request_line", "limit_request_fields", "limit_request_field_size",
 )
 
 
 def post_fork(server: object, worker: object) -> None:
-    """Each worker purges on a timer; the database lease lets only one purge run at a time."""
+    """Each worker purges on a timer; the database lease lets only one purge run at a time.
+    On SQLite each also empties the WAL after withdrawals (server/retention/wal_flush.py)."""
     from server.retention import start_background_purge
+    from server.retention.wal_flush import start_wal_flusher
     from server.wsgi import app
 
+    start_wal_flusher(app)
     if app.extensions["pledgebox"].config.purge_in_background:
         start_background_purge(app)
 
@@ -51,6 +57,8 @@ def post_fork(server: object, worker: object) -> None:
 def worker_exit(server: object, worker: object) -> None:
     """A worker that stops lets its purge run in progress finish and release the lease."""
     from server.retention import stop_background_purge
+    from server.retention.wal_flush import stop_wal_flusher
     from server.wsgi import app
 
     stop_background_purge(app)
+    stop_wal_flusher(app)

@@ -1,4 +1,4 @@
-"""gunicorn's sync worker, with its own refusals in the protocol's error shape.
+"""gunicorn's threaded worker, with its own refusals in the protocol's error shape.
 
 Some requests never reach Flask: a request line over `limit_request_line`, too many or too large
 headers, a line that is not HTTP. gunicorn answers those itself with a small HTML page that
@@ -12,7 +12,7 @@ import socket
 from http import HTTPStatus
 
 from gunicorn import util
-from gunicorn.workers.sync import SyncWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from server.headers import ALWAYS, NO_STORE
 
@@ -47,7 +47,11 @@ def write_error(sock: socket.socket, status_int: int, reason: str, mesg: str) ->
     util.write_nonblock(sock, error_response(status_int))
 
 
-class ProtocolErrorWorker(SyncWorker):
+class ProtocolErrorWorker(ThreadWorker):
+    """Threads (gunicorn_conf.threads) so that one slow request does not hold up the pledges
+    behind it: a student's withdrawal waiting on its fsync, an organizer's roster page, a
+    burst of withdrawals. Each thread has its own database connection (peewee's are per thread)."""
+
     def init_process(self) -> None:
         # gunicorn looks `util.write_error` up at each call; this process is a forked worker.
         util.write_error = write_error
