@@ -7,13 +7,14 @@ actions, the request itself) scrubs with the backend's own path (sqlite.py, post
 import logging
 import secrets
 
-from flask import Response, after_this_request
+from flask import Response, after_this_request, current_app
 from peewee import DatabaseError
 
 from server.db import is_postgres, is_sqlite
 from server.models import ServerState
 from server.retention import postgres, sqlite
 from server.retention.state import get_state, set_state
+from server.retention.wal_flush import running_flusher
 
 log = logging.getLogger("pledgebox.retention")
 
@@ -80,14 +81,19 @@ def compact_after_request(defer: bool = False) -> None:
     The answer then tells the truth: the bytes are gone from the files when the client reads
     the reply. A rewrite per student's withdrawal would let anyone with receipts stall the
     intake, so with `defer` (the deletion marked the scrub due in its transaction) it waits for
-    the next purge (within the purge interval), and on SQLite only the WAL is emptied now: it
-    holds the row's page as it was before the delete.
+    the next purge (within the purge interval), and on SQLite the WAL, which holds the row's
+    page as it was before the delete, is emptied by this process's flusher half a second later,
+    once for a whole burst (wal_flush.py); without one (a test client, a CLI), at once.
     """
 
     @after_this_request
     def _compact(response: Response) -> Response:
         try:
             if defer:
+                flusher = running_flusher(current_app)
+                if flusher is not None:
+                    flusher.request()
+                    return response
                 done = flush_wal(patience_ms=200)
             else:
                 mark_scrub_due()  # first: should the scrub fail, the next purge retries it
