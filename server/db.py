@@ -1,9 +1,11 @@
 """The database handle: SQLite (WAL, durable, secure_delete) by default, PostgreSQL by URL."""
 
 import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 from flask import Flask
 from peewee import (
     Database,
@@ -82,14 +84,18 @@ def init_app(app: Flask) -> None:
         connection is closed: its state is not worth reasoning about."""
         if database.is_closed():
             return
-        if exc is not None:
-            _close_quietly()
+        conn = database.connection()
+        if exc is not None or (is_postgres() and conn.closed):
+            _close_quietly()  # a crash, or a session the server ended mid-request
             return
-        if is_sqlite():
-            if database.connection().in_transaction:
-                database.connection().rollback()
-        elif database.connection().info.transaction_status != TRANSACTION_STATUS_IDLE:
-            database.connection().rollback()
+        try:
+            if is_sqlite():
+                if conn.in_transaction:
+                    conn.rollback()
+            elif conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+                conn.rollback()
+        except (sqlite3.Error, psycopg2.Error):
+            _close_quietly()
 
 
 def _answers() -> bool:
