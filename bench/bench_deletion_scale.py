@@ -30,7 +30,7 @@ while the intake goes on).
 
     python3 bench/bench_deletion_scale.py [--backend postgres|sqlite] [--pledges 1000000]
         [--campaigns 1000] [--expiring 10000] [--withdrawals 100] [--rate 50]
-        [--baseline-seconds 20] [--only new|old]
+        [--baseline-seconds 20] [--only new|old] [--withdraw-rate 0]
 """
 
 import argparse
@@ -302,15 +302,22 @@ def found_in(paths: list[Path], needles: list[bytes]) -> int:
 
 
 def withdraw_and_wait(label: str, base_url: str, planted: list[tuple[str, bytes, bytes]],
-                      folder: Path, log: Path, work_limit: float, gone: Callable[[], bool]
-                      ) -> tuple[list[int], list[float], float, float]:
-    """The work, on either backend: students withdraw independently, ten at a time, while the
-    clock moves the expiring campaign out; then wait for the purge run that deletes and scrubs.
-    Returns the withdrawals' statuses, their sorted durations, when they were all answered and
-    when the work ended."""
+                      folder: Path, log: Path, work_limit: float, gone: Callable[[], bool],
+                      rate: float = 0.0) -> tuple[list[int], list[float], float, float]:
+    """The work, on either backend: students withdraw independently, at most ten at a time, while
+    the clock moves the expiring campaign out; then wait for the purge run that deletes and
+    scrubs. `rate` > 0: a withdrawal starts every 1/rate s; 0: all at once, ten in flight (a
+    burst that measures the machine's capacity as much as the deletion's cost). Returns the
+    withdrawals' statuses, their sorted durations, when they were all answered and when the
+    work ended."""
     with ThreadPoolExecutor(10) as pool:
-        pending = [pool.submit(withdraw, base_url, pid, token) for pid, token, _ in planted]
         (folder / "clock-offset-days").write_text("1")
+        pending = []
+        started = time.monotonic()
+        for i, (pid, token, _) in enumerate(planted):
+            if rate > 0:
+                time.sleep(max(0.0, started + i / rate - time.monotonic()))
+            pending.append(pool.submit(withdraw, base_url, pid, token))
         answers = [f.result() for f in pending]
     withdrawn_at = time.monotonic()
     deadline = withdrawn_at + work_limit
@@ -346,7 +353,8 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
         written_before, base_end = postgres_written(), time.monotonic()
         work_start = base_end
         statuses, took_each, withdrawn_at, work_end = withdraw_and_wait(
-            label, base_url, planted, folder, log, args.work_limit, lambda: _gone(url))
+            label, base_url, planted, folder, log, args.work_limit, lambda: _gone(url),
+            args.withdraw_rate)
         written = postgres_written() - written_before
         rewritten = rewritten_bytes(files_before, relation_files(url))
         intake.finish()
@@ -385,8 +393,8 @@ def run(label: str, tree: Path, args: argparse.Namespace) -> None:
 
 def _print_split(label: str, samples: list[Any], work_start: float, withdrawn_at: float,
                  work_end: float) -> None:
-    """The work's intake latency in two parts: while the withdrawals (ten at a time on the two
-    sync workers) were answered, and after them, until the purge and scrub were done."""
+    """The work's intake latency in two parts: while the withdrawals were answered, and after
+    them, until the purge and scrub were done."""
     burst = [lat for t, lat, _ in samples if work_start <= t <= withdrawn_at]
     after = [lat for t, lat, _ in samples if withdrawn_at < t <= work_end]
     print(f"[{label}] of which: while the withdrawals were answered ({withdrawn_at - work_start:.0f} s) "
@@ -566,7 +574,8 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
         intake_rate = (written_before - intake_from) / (base_end - intake_at)  # bytes/s, measured
         work_start = base_end
         statuses, took_each, withdrawn_at, work_end = withdraw_and_wait(
-            label, base_url, planted, folder, log, args.work_limit, lambda: _sqlite_gone(path))
+            label, base_url, planted, folder, log, args.work_limit, lambda: _sqlite_gone(path),
+            args.withdraw_rate)
         written = written_by(server.pid) - written_before
         base = [lat for t, lat, _ in intake.samples if t < base_end]
         during = [lat for t, lat, _ in intake.samples if work_start <= t <= work_end]
@@ -644,6 +653,8 @@ def main() -> None:
     ap.add_argument("--expiring", type=int, default=10_000)
     ap.add_argument("--withdrawals", type=int, default=100)
     ap.add_argument("--rate", type=float, default=50.0)
+    ap.add_argument("--withdraw-rate", type=float, default=0.0,
+                    help="withdrawals started per second (default 0: all at once, ten in flight)")
     ap.add_argument("--baseline-seconds", type=float, default=20.0)
     ap.add_argument("--only", choices=["new", "old"])
     ap.add_argument("--work-limit", type=float, default=600.0,

@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "reverse proxy keep it so; 0.0.0.0 listens on every interface, as in a container)")
     p.add_argument("--port", type=int, default=8080, help="the TCP port to listen on (default 8080)")
     p.add_argument("--workers", type=int, default=2,
-                   help="gunicorn worker processes, each serving one request at a time (default 2; "
+                   help="gunicorn worker processes, each serving 4 requests at a time (default 2; "
                         "about two per CPU core)")
     p.add_argument("--demo", type=Path, metavar="DIR",
                    help="a demo under DIR: SQLite, a demo coalition, keystore and open campaign "
