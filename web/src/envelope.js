@@ -6,8 +6,10 @@
  * libraries they use are globalThis.PledgeboxLib = {nacl, blake2b} (envelope/crypto-lib.js),
  * loaded only when needed. web/build.mjs bundles these into the pages' scripts. */
 import { b64uDecode, b64uEncode, sameBytes } from './envelope/bytes.js';
-import { pad, pledgePlaintext, sealOpen, sealPledge, sealTo, unpad, withdrawTokenHash } from './envelope/sealed-pledge.js';
-import { announcementMessage, campaignMessage, dayNumber, encryptionKeyMessage, tallyMessage } from './envelope/statements.js';
+import { pad, pledgePlaintext, sealOpen, sealPledge, sealTo, unpad, withdrawTokenHash }
+  from './envelope/sealed-pledge.js';
+import { announcementMessage, campaignMessage, dayNumber, encryptionKeyMessage, tallyMessage }
+  from './envelope/statements.js';
 import { descriptorText, preverifyCampaign, verifyAnnouncement, verifyCampaignResponse, verifyEncryptionKey,
   verifyTally } from './envelope/verification.js';
 

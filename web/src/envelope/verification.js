@@ -5,7 +5,8 @@
  * {ok, reason?, ...}; the reasons are the page's refusals (page/notices.js). */
 import { b64uDecode, sameBytes } from './bytes.js';
 import { lib } from './crypto-lib.js';
-import { announcementMessage, campaignMessage, dayNumber, encryptionKeyMessage, tallyMessage } from './statements.js';
+import { announcementMessage, campaignMessage, dayNumber, encryptionKeyMessage, tallyMessage }
+  from './statements.js';
 
 // Signatures the browser's own Ed25519 (WebCrypto) already found valid, for exactly these bytes:
 // the signature's text maps to the keys and messages it was found valid for, compared byte for
