@@ -1,8 +1,8 @@
 """How long the coalition's share links keep working without an admin, and a reminder file for it.
 
 Students' pages refuse the coalition's encryption key once its signed `not_after` is past (a day
-of grace for time zones, web/src/envelope.js). An admin's tool renews the statement whenever fewer
-than 25 of its 30 days remain (organizer/coalition.py), so the links live as long as an admin
+of grace for time zones, web/src/envelope/verification.js). An admin's tool renews the statement
+whenever fewer than 25 of its 30 days remain (organizer/coalition.py), so the links live as long as an admin
 opens Pledgebox once in 25 days; nothing else tells the organizers. This module turns the current
 statement into the sentence both faces show, with warnings from 10 days before, and into an
 iCalendar reminder made on this laptop (RFC 5545): no network, no calendar service. The reminder

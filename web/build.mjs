@@ -1,7 +1,7 @@
 // Builds the student pages' three scripts, each one minified IIFE, and records their sha384 in
 // vendor-integrity.json:
 //   server/static/js/pledgebox.js  the pledge page's, carried inline: our recipes
-//                                  (src/envelope.js, globalThis.PledgeboxEnvelope), the page's code
+//                                  (src/envelope.js and envelope/, globalThis.PledgeboxEnvelope), the page's code
 //   server/static/js/sealing.js    the audited crypto libraries (globalThis.PledgeboxLib =
 //                                  {nacl, blake2b}), which the pledge page loads (with SRI) only
 //                                  to seal a pledge, or to check signatures the browser could not

@@ -118,7 +118,7 @@ class World:
         return call(self.server.base_url, "GET", f"/api/v1/campaigns/{self.cid}")
 
     def page_accepts_key(self, today: date) -> bool:
-        """web/src/envelope.js: the page seals to the key until a day past its not_after."""
+        """web/src/envelope/verification.js: the page seals to the key until a day past its not_after."""
         key = self.campaign().json()["encryption_key"]
         return date.fromisoformat(key["not_after"]) + timedelta(days=1) >= today
 

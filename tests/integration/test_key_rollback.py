@@ -141,7 +141,7 @@ def test_a_rolled_back_key_is_never_renewed_over_weeks(
         served = call(live_server.base_url, "GET", f"/api/v1/campaigns/{campaign_id}").json()
         assert served["encryption_key"]["not_after"] == v1_not_after
         if week >= 5:
-            # Students' pages refuse a key more than a day past not_after (web/src/envelope.js):
+            # Students' pages refuse a key more than a day past not_after (web/src/envelope/verification.js):
             # from day 32 on, nothing more is sealed to the key the removed member holds.
             assert date.fromisoformat(served["encryption_key"]["not_after"]) < \
                 today - timedelta(days=1)

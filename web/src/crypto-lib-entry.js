@@ -4,8 +4,8 @@
 // @noble/hashes gives the BLAKE2b that libsodium's sealed box uses for its nonce.
 // tweetnacl's compact build (nacl.js) rather than nacl-fast.js: 4 KB less on a slow phone's first
 // visit. Its slowness matters little: the page first has the browser's own Ed25519 (WebCrypto)
-// check the signatures (envelope.js preverifyCampaign), tweetnacl checks only what it could not
-// (older phones), and sealing happens once, on send.
+// check the signatures (envelope/verification.js: preverifyCampaign), tweetnacl checks only
+// what it could not (older phones), and sealing happens once, on send.
 import nacl from 'tweetnacl/nacl.js';
 import { blake2b } from '@noble/hashes/blake2.js';
 

@@ -6,7 +6,7 @@
  * sharing), notices.js (refusals, in-app warning, announcements); page/withdraw.js is the
  * withdraw page. Each entry (src/*-entry.js) imports only its own page, so the bundler leaves
  * the other page's code out of that page's script.
- * No pledge leaves the page unless the campaign and its key verified (envelope.js). The
+ * No pledge leaves the page unless the campaign and its key verified (envelope/verification.js). The
  * campaign's words are taken in the page's language from the signed descriptor. The user
  * agent is read (notices.js) only to spot in-app browsers; it is never sent anywhere. */
 import { $, ID_RE, LANG, callApi, el, hashParam, isOverIn, longDate, nextTask, releaseFooter, reveal, say,

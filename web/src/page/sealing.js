@@ -1,5 +1,5 @@
 /* Sealing and sending a pledge: the answers are padded and sealed on this device to the key
- * the link vouched for (envelope.js), with a fresh withdraw token whose hash only is sent. */
+ * the link vouched for (envelope/sealed-pledge.js), with a fresh withdraw token whose hash only is sent. */
 import { $, ID_RE, NETWORK_FAILED, callApi, errorOf, say, t, todayUTC } from './dom.js';
 import { refuse } from './notices.js';
 import { showReceipt } from './receipt.js';

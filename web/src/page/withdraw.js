@@ -1,5 +1,5 @@
 /* The withdraw page (/withdraw): a receipt in, two steps, and the pledge is deleted for good.
- * No crypto library is needed here: only envelope.js's strict base64url checks the receipt. */
+ * No crypto library is needed here: only envelope/bytes.js's strict base64url checks the receipt. */
 import { $, ID_RE, LANG, callApi, errorOf, hashParam, say, show, t } from './dom.js';
 
 // A receipt, or a withdraw link (#r=…&c=…&k=…), or the part after its '#'.
