@@ -30,17 +30,16 @@ from server.models import (
 from server.retention import scrub, sqlite
 from server.retention.days import hold_day_floor
 from server.retention.lease import LEASE_SECONDS, Lease
+from server.retention.sqlite_slices import empty_in_batches
 from server.retention.state import get_state, set_state
 from server.store.partitions import partition_name, sqlite_pledge_tables
 
 log = logging.getLogger("pledgebox.retention")
 
-# A large purge deletes in short transactions and pauses after each PAUSE_FACTOR times as long as
-# it took, so the intake's writers wait at most about one batch for the lock and have the disk
-# most of the time. The batch size adapts to take about BATCH_TARGET_SECONDS on this machine.
-# (bench/bench_purge.py measures the intake's p99 while 1,000,000 pledges are purged.)
-BATCH_START, BATCH_MIN, BATCH_MAX = 200, 20, 5000
-BATCH_TARGET_SECONDS = 0.01
+# A large purge deletes in short transactions (sqlite_slices.empty_in_batches) and pauses after
+# each PAUSE_FACTOR times as long as it took, so the intake's writers wait at most about one batch
+# for the lock and have the disk most of the time. (bench/bench_purge.py measures the intake's
+# p99 while 1,000,000 pledges are purged.)
 PAUSE_FACTOR = 1.5
 
 # On SQLite each campaign's pledges are a table of their own (server/retention/sqlite.py): a
@@ -69,29 +68,8 @@ def _delete_expired_pledges(instant: float, lease: Lease) -> int:
         return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     existing = set(sqlite_pledge_tables())
     tables = [t for t in (partition_name(cid) for cid in ids) if t in existing]
-    return sum(_empty_in_batches(table, lease) for table in tables)
-
-
-def _empty_in_batches(table: str, lease: Lease) -> int:
-    """SQLite: delete a table's rows in short transactions (module comment above)."""
-    total, size = 0, BATCH_START
-    while True:
-        started = time.monotonic()
-        with database.atomic():
-            lease.renew()
-            # Our table name (PREFIX + hex); the batch size is a parameter.
-            deleted = database.execute_sql(
-                f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM "{table}" LIMIT ?)',  # noqa: S608
-                (size,)).rowcount
-        took = time.monotonic() - started
-        total += deleted
-        if deleted < size:
-            return total
-        sqlite.checkpoint_passive()
-        took_all = time.monotonic() - started
-        wanted = int(size * BATCH_TARGET_SECONDS / max(took, 0.001))
-        size = max(BATCH_MIN, min(BATCH_MAX, (size + wanted) // 2))
-        time.sleep(took_all * PAUSE_FACTOR)
+    return sum(empty_in_batches(table, PAUSE_FACTOR, renew=lease.renew,
+                                between=sqlite.checkpoint_passive) for table in tables)
 
 
 def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeResult:
@@ -119,7 +97,8 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     if not deleted and not scrub.scrub_due() and not arrivals:
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
     else:
-        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR)
+        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR,
+                                  renew=lease.renew)
         if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)
     return PurgeResult(campaigns, pledges, compacted)

@@ -24,11 +24,13 @@ which still holds pages as they were.
 """
 
 import time
+from collections.abc import Callable
 
 from peewee import DatabaseError
 
 from server.db import database
 from server.models import Campaign, ServerState
+from server.retention import sqlite_slices as slices
 from server.store.partitions import (
     ARRIVED,
     COLUMNS,
@@ -113,10 +115,26 @@ def rebuild_pledge_table(table: str) -> None:
         ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 
-def drop_orphan_tables() -> int:
+def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) -> None:
+    """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
+    exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (table,)).fetchone() is not None
+    if exists and slices.row_count(table) > slices.SLICE_ROWS:
+        hashed = table.removeprefix(PREFIX)
+        slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pause_factor, renew)
+        return
+    started = time.monotonic()
+    rebuild_pledge_table(table)
+    time.sleep((time.monotonic() - started) * pause_factor)
+
+
+def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
     """Drop the table of every campaign whose row is gone (expired and purged), rows first: a
     table that still holds rows (a purge cut off half-way) is emptied in short batches by the
-    purge before this; here what is left goes in one statement. Returns how many."""
+    purge before this; here what is left goes in one statement. Then what a sliced rebuild cut
+    off part-way left (sqlite_slices.abandon). Returns how many campaigns' tables."""
+    for base in sorted(_leftovers()):
+        slices.abandon(base, renew=renew)
     wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
     dropped = 0
     for table in sqlite_pledge_tables():
@@ -129,6 +147,15 @@ def drop_orphan_tables() -> int:
             ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
         dropped += 1
     return dropped
+
+
+def _leftovers() -> set[str]:
+    """The campaigns' tables whose sliced rebuild left a next or old table behind."""
+    rows = database.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '\\'",
+        (PREFIX.replace("_", "\\_") + "%\\_\\_%",)).fetchall()
+    return {name.removesuffix(suffix) for (name,) in rows
+            for suffix in (slices.NEXT, slices.PREV) if name.endswith(suffix)}
 
 
 def rebuild_small_tables(tables: tuple[str, ...] = SCRUBBED) -> None:
@@ -167,7 +194,7 @@ def _rebuild_one(table: str) -> None:
 
 
 def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
-          pause_factor: float = 0.0) -> bool:
+          pause_factor: float = 0.0, renew: Callable[[], None] | None = None) -> bool:
     """What a purge run (or an organizer's deletion) owes, each part costing what it touches:
     deleted campaigns' tables dropped, withdrawals' tables rebuilt, with `arrivals` the tables
     that took pledges since their last rebuild, with `tables` the small tables; then the WAL
@@ -180,11 +207,9 @@ def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
     (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
     try:
         database.execute_sql("PRAGMA temp_store = MEMORY")  # copies never touch /var/tmp
-        drop_orphan_tables()
+        drop_orphan_tables(renew)
         for table in sorted(_marked(MARK) | (_marked(ARRIVED) if arrivals else set())):
-            started = time.monotonic()
-            rebuild_pledge_table(table)
-            time.sleep((time.monotonic() - started) * pause_factor)
+            _rebuild(table, pause_factor, renew)
         if tables:
             rebuild_small_tables()
         return checkpoint(patience_ms)

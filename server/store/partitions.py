@@ -19,6 +19,8 @@ the daily scrub rewrites only the campaigns that took pledges (arrival order, do
 while the intake stays one statement.
 """
 
+import re
+
 from peewee import Database, DatabaseProxy
 
 from crypto import _primitives as primitives
@@ -26,6 +28,7 @@ from server.db import database, is_postgres, is_sqlite
 
 PREFIX = "pledge_c"
 ARRIVED = "arrived:"  # + the table's hash: 8 + 24 characters, server_state's 32
+_TABLE = re.compile(re.escape(PREFIX) + "[0-9a-f]{24}")  # partition_name's shape
 COLUMNS = ("id", "campaign_id", "key_version", "ciphertext", "withdraw_token_hash", "received_day")
 
 # The flat table's columns and key as migration 0001 made them (rows move between them byte for
@@ -90,10 +93,11 @@ def create_partition(campaign_id: str, db: Database | DatabaseProxy = database) 
 
 
 def sqlite_pledge_tables(db: Database | DatabaseProxy = database) -> list[str]:
-    """Every campaign's pledge table in this SQLite file, by name."""
+    """Every campaign's pledge table in this SQLite file, by name (not the next or old table of a
+    rebuild in slices, server/retention/sqlite_slices.py: they hold copies of the same pledges)."""
     rows = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? "
                           "ESCAPE '\\' ORDER BY name", (PREFIX.replace("_", "\\_") + "%",))
-    return [str(name) for (name,) in rows.fetchall()]
+    return [str(name) for (name,) in rows.fetchall() if _TABLE.fullmatch(name)]
 
 
 def every_pledge(db: Database | DatabaseProxy = database) -> str:

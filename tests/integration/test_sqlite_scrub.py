@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -27,6 +28,7 @@ from crypto.encoding import b64u_encode
 from server.db import database
 from server.models import ServerState
 from server.retention import purge_expired
+from server.retention import sqlite_slices as slices
 from server.store.partitions import PREFIX, partition_name
 from tests.support.factories import make_campaign, make_coalition
 
@@ -66,8 +68,14 @@ def files(instance: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(instance.rglob("*")) if p.is_file())
 
 
+@pytest.mark.parametrize("slice_rows", [None, 8], ids=["one-transaction", "in-slices"])
 def test_the_scrub_removes_copies_that_rebalancing_left_of_withdrawn_pledges(
-        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, instance: Path) -> None:
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, instance: Path,
+        slice_rows: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both rebuilds: a campaign's table in one transaction, and a big campaign's in slices
+    (SLICE_ROWS lowered: the churn keeps 20 to 40 pledges)."""
+    if slice_rows is not None:
+        monkeypatch.setattr(slices, "SLICE_ROWS", slice_rows)
     admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
     campaign_id = make_campaign(admin)
     live: list[Stored] = []
