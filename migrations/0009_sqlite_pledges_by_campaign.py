@@ -51,3 +51,10 @@ def down(db: Database) -> None:
                        'WHERE EXISTS (SELECT 1 FROM "campaign" c WHERE c."id" = p."campaign_id") '
                        'ORDER BY "id"')
         db.execute_sql(f'DROP TABLE "{name}"')
+    # What a big campaign's rebuild in slices cut off part-way left (server/retention/
+    # sqlite_slices.py): copies of pledges merged above, and the triggers that fed them.
+    leftovers = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name "
+                               "LIKE 'pledge\\_c%' ESCAPE '\\'").fetchall()
+    for (name,) in leftovers:
+        db.execute_sql(f'DELETE FROM "{name}"')
+        db.execute_sql(f'DROP TABLE "{name}"')
