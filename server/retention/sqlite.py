@@ -220,8 +220,9 @@ def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
 
 
 def scrub_due() -> bool:
-    """A withdrawal's table awaits its rebuild, or a deleted campaign's table its drop."""
-    if ServerState.select().where(ServerState.name.startswith(MARK)).exists():
+    """A withdrawal's table awaits its rebuild, a deleted campaign's table its drop, or a rebuild
+    in slices cut off after its swap left the old table (deleted pledges' copies in it)."""
+    if ServerState.select().where(ServerState.name.startswith(MARK)).exists() or _leftovers():
         return True
     wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
     return any(table not in wanted for table in sqlite_pledge_tables())

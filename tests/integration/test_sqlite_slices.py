@@ -135,3 +135,35 @@ def test_a_rebuild_cut_off_between_slices_leaves_the_intake_working_and_is_clean
     assert [n for p in stored[:2] for n in p.needles() if n in data] == []
     for p in [*stored[2:], late]:
         withdraw(client, p)
+
+
+def test_an_old_table_left_after_the_swap_makes_the_next_run_scrub(
+        app: Flask, client: FlaskClient, campaign: str, instance: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut off after the names were swapped (the mark already cleared), the old table still holds
+    the withdrawn pledge's copies: the next purge run must scrub it with nothing else due."""
+    table = partition_name(campaign)
+    stored = [pledge(client, campaign, 1072) for _ in range(3 * SLICE)]
+    withdraw(client, stored[0])
+    real = slices.empty_in_batches
+
+    def cut_off(name: str, *args: Any, **kwargs: Any) -> int:
+        if name.endswith(slices.PREV):
+            raise OperationalError("disk I/O error")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(slices, "empty_in_batches", cut_off)
+    with database.connection_context():
+        assert not purge_expired(app.extensions["pledgebox"].clock).compacted
+        assert leftovers(table) == [table + slices.PREV]
+        assert ServerState.get_or_none(ServerState.name.startswith("scrub:")) is None
+        # A process killed there records nothing: only what is on disk says a scrub is owed.
+        ServerState.update(value="").where(ServerState.name == "scrub-due").execute()
+    monkeypatch.undo()
+    with database.connection_context():
+        assert purge_expired(app.extensions["pledgebox"].clock).compacted
+        assert leftovers(table) == []
+    data = files(instance)
+    assert [n for n in stored[0].needles() if n in data] == []
+    for p in stored[1:]:
+        withdraw(client, p)
