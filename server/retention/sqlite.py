@@ -119,7 +119,7 @@ def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) 
     """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
     exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                   (table,)).fetchone() is not None
-    if exists and slices.row_count(table) > slices.SLICE_ROWS:
+    if exists and slices.row_count(table) > slices.SLICED_ABOVE:
         hashed = table.removeprefix(PREFIX)
         slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pause_factor, renew)
         return

@@ -73,9 +73,11 @@ def test_the_scrub_removes_copies_that_rebalancing_left_of_withdrawn_pledges(
         app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, instance: Path,
         slice_rows: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both rebuilds: a campaign's table in one transaction, and a big campaign's in slices
-    (SLICE_ROWS lowered: the churn keeps 20 to 40 pledges)."""
+    (SLICED_ABOVE lowered, and the slices: the churn keeps 20 to 40 pledges)."""
     if slice_rows is not None:
-        monkeypatch.setattr(slices, "SLICE_ROWS", slice_rows)
+        monkeypatch.setattr(slices, "SLICED_ABOVE", slice_rows)
+        for limit in ("BATCH_START", "BATCH_MAX"):
+            monkeypatch.setattr(slices, limit, slice_rows)
     admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
     campaign_id = make_campaign(admin)
     live: list[Stored] = []

@@ -2,9 +2,10 @@
 waits for all of it: what happens meanwhile is kept, nothing deleted stays readable, and a
 rebuild cut off part-way is cleaned up without stopping the intake.
 
-SLICE_ROWS is lowered so that a campaign of a few dozen pledges takes the sliced path; the pause
-between slices (the purge's `time.sleep`) is where the tests act, as a student or an organizer
-would between two slices, through the real API on the real file.
+SLICED_ABOVE and the slice size are lowered so that a campaign of a few dozen pledges takes the
+sliced path, a few rows a slice; the pause between slices (the purge's `time.sleep`) is where the
+tests act, as a student or an organizer would between two slices, through the real API on the
+real file.
 """
 
 from pathlib import Path
@@ -28,7 +29,9 @@ SLICE = 7
 
 @pytest.fixture
 def campaign(app: Flask, transport: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(slices, "SLICE_ROWS", SLICE)
+    monkeypatch.setattr(slices, "SLICED_ABOVE", SLICE)
+    for limit in ("BATCH_START", "BATCH_MAX"):
+        monkeypatch.setattr(slices, limit, SLICE)
     admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
     return make_campaign(admin)
 
