@@ -155,6 +155,22 @@ def server_env(instance: Path, db_url: str, clock_file: Path, **extra: str) -> d
 
 
 @contextmanager
+def serving(instance: Path, db_url: str, clock_file: Path, workers: int = 1,
+            **env: str) -> Iterator[LiveServer]:
+    """The database migrated and a real server on it (no rate limits; `env` adds settings),
+    stopped afterwards, and this process's connection closed."""
+    migrate(db_url)
+    server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0", **env),
+                        workers=workers).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if not database.is_closed():
+            database.close()
+
+
+@contextmanager
 def backend_server(root: Path, backend: str) -> Iterator[tuple[LiveServer, str, Path]]:
     """A migrated database of `backend` ("sqlite" or "postgres") and a real server on it (no rate
     limits, no background purge): for module-scoped worlds that run on both backends."""
@@ -162,28 +178,15 @@ def backend_server(root: Path, backend: str) -> Iterator[tuple[LiveServer, str, 
     with ExitStack() as stack:
         db_url = (sqlite_url(instance) if backend == "sqlite"
                   else stack.enter_context(postgres_database()))
-        migrate(db_url)
-        server = LiveServer(server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                                       PLEDGEBOX_PURGE_IN_BACKGROUND="0")).start()
-        try:
+        with serving(instance, db_url, clock_file, PLEDGEBOX_PURGE_IN_BACKGROUND="0") as server:
             yield server, db_url, clock_file
-        finally:
-            server.stop()
-            if not database.is_closed():
-                database.close()
 
 
 @pytest.fixture
 def live_server(instance: Path, db_url: str, clock_file: Path) -> Iterator[LiveServer]:
     """A real gunicorn server on loopback; the test process binds the same database."""
-    migrate(db_url)
-    server = LiveServer(server_env(instance, db_url, clock_file,
-                                   PLEDGEBOX_RATELIMITS="0", PLEDGEBOX_PURGE_IN_BACKGROUND="0"))
-    server.start()
-    yield server
-    server.stop()
-    if not database.is_closed():
-        database.close()
+    with serving(instance, db_url, clock_file, PLEDGEBOX_PURGE_IN_BACKGROUND="0") as server:
+        yield server
 
 
 def move_clock(clock_file: Path, days: int) -> None:

@@ -33,7 +33,7 @@ from server.db import bind, database
 from server.models import ServerState
 from server.retention import purge_expired, purge_if_due
 from server.store.partitions import PREFIX, partition_name, pledge_table
-from tests.conftest import move_clock, server_env
+from tests.conftest import move_clock, server_env, serving
 from tests.support.factories import PASSPHRASE, OrganizerHandle, make_campaign, make_coalition
 from tests.support.http import call
 from tests.support.live import LiveServer
@@ -235,19 +235,10 @@ def test_a_stopping_worker_lets_its_purge_run_finish_and_release_the_lease(
 def expired_live(instance: Path, db_url: str, clock_file: Path, tmp_path: Path
                  ) -> Iterator[tuple[LiveServer, OrganizerHandle, str]]:
     """A live server without the background purge, and a campaign expiring after 20 days."""
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
-    env = server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                     PLEDGEBOX_PURGE_IN_BACKGROUND="0")
-    server = LiveServer(env, workers=2).start()
-    try:
+    with serving(instance, db_url, clock_file, workers=2,
+                 PLEDGEBOX_PURGE_IN_BACKGROUND="0") as server:
         org = make_coalition(tmp_path, server.base_url)
         yield server, org, make_campaign(org)
-    finally:
-        server.stop()
-        if not database.is_closed():
-            database.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],

@@ -18,11 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playhouse.db_url import connect
 
-import migrations
 from crypto.encoding import b64u_encode
-from server.db import bind, database
+from server.db import database
 from server.store.partitions import partition_name
-from tests.conftest import server_env
+from tests.conftest import serving
 from tests.support.factories import make_campaign, make_coalition, pledge
 from tests.support.http import Reply, call
 from tests.support.live import LiveServer
@@ -37,22 +36,12 @@ def served(db_url: str, instance: Path, clock_file: Path, tmp_path: Path
            ) -> Iterator[tuple[LiveServer, str]]:
     """One worker (so only its threads can answer side by side) and the background purge's
     first run done: with an interval of ten minutes, no other run comes during the test."""
-    bind(db_url)
-    with database.connection_context():
-        migrations.upgrade(database.obj)
-    env = server_env(instance, db_url, clock_file, PLEDGEBOX_RATELIMITS="0",
-                     PLEDGEBOX_PURGE_INTERVAL_SECONDS="600")
-    server = LiveServer(env, workers=1).start()
-    try:
+    with serving(instance, db_url, clock_file, PLEDGEBOX_PURGE_INTERVAL_SECONDS="600") as server:
         deadline = time.monotonic() + WAIT_SECONDS
         while purge_runs(server) < 1:
             assert time.monotonic() < deadline, server.log_path.read_text()
             time.sleep(0.1)
         yield server, db_url
-    finally:
-        server.stop()
-        if not database.is_closed():
-            database.close()
 
 
 def purge_runs(server: LiveServer) -> int:
@@ -80,8 +69,8 @@ def test_a_request_held_by_a_lock_does_not_hold_up_the_pledges_behind_it(
             holder.execute_sql(f'LOCK TABLE "{partition_name(busy)}" IN ACCESS EXCLUSIVE MODE')
             withdrawal.start()
             deadline = time.monotonic() + WAIT_SECONDS
-            while not _waiting_on_a_lock(holder, db_url):
-                assert time.monotonic() < deadline, "the withdrawal never reached the lock"
+            while not _waiting_on_a_lock(db_url):
+                assert time.monotonic() < deadline, f"the withdrawal never reached the lock: {answers}"
                 time.sleep(0.05)
             for _ in range(3):  # each answered while the withdrawal still waits
                 pledge(server.base_url, other)
@@ -93,11 +82,17 @@ def test_a_request_held_by_a_lock_does_not_hold_up_the_pledges_behind_it(
     assert [a.status for a in answers] == [204]
 
 
-def _waiting_on_a_lock(holder: object, db_url: str) -> bool:
-    name = db_url.rsplit("/", 1)[1]
-    row = holder.execute_sql(  # type: ignore[attr-defined]
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-        (name,)).fetchone()
+def _waiting_on_a_lock(db_url: str) -> bool:
+    """Read from a connection of its own: inside the holder's transaction PostgreSQL would keep
+    showing the activity as it was at the first read."""
+    watcher = connect(db_url)
+    watcher.connect()
+    try:
+        row = watcher.execute_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+            "AND wait_event_type = 'Lock'", (db_url.rsplit("/", 1)[1],)).fetchone()
+    finally:
+        watcher.close()
     return bool(row[0])
 
 
