@@ -11,8 +11,7 @@ from server import create_app, gunicorn_conf
 from server.config import load_config
 from server.db import database
 from server.logs import configure
-from server.retention import start_background_purge, stop_background_purge
-from server.retention.wal_flush import start_wal_flusher, stop_wal_flusher
+from server.retention import start_worker_threads, stop_worker_threads
 
 
 class PledgeboxServer(BaseApplication):
@@ -42,14 +41,10 @@ class PledgeboxServer(BaseApplication):
         return self.application
 
     def _post_fork(self, _server: Any, _worker: Any) -> None:
-        app = self.load()
-        start_wal_flusher(app)
-        if app.extensions["pledgebox"].config.purge_in_background:
-            start_background_purge(app)
+        start_worker_threads(self.load())
 
     def _worker_exit(self, _server: Any, _worker: Any) -> None:
-        stop_background_purge(self.load())
-        stop_wal_flusher(self.load())
+        stop_worker_threads(self.load())
 
 
 def serve(env: Mapping[str, str], host: str, port: int, workers: int) -> None:

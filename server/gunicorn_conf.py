@@ -43,22 +43,17 @@ SETTINGS = (
 
 
 def post_fork(server: object, worker: object) -> None:
-    """Each worker purges on a timer; the database lease lets only one purge run at a time.
-    On SQLite each also empties the WAL after withdrawals (server/retention/wal_flush.py)."""
-    from server.retention import start_background_purge
-    from server.retention.wal_flush import start_wal_flusher
+    """Each worker purges on a timer (the database lease lets only one purge run at a time) and,
+    on SQLite, empties the WAL after withdrawals (server/retention/purge.start_worker_threads)."""
+    from server.retention import start_worker_threads
     from server.wsgi import app
 
-    start_wal_flusher(app)
-    if app.extensions["pledgebox"].config.purge_in_background:
-        start_background_purge(app)
+    start_worker_threads(app)
 
 
 def worker_exit(server: object, worker: object) -> None:
     """A worker that stops lets its purge run in progress finish and release the lease."""
-    from server.retention import stop_background_purge
-    from server.retention.wal_flush import stop_wal_flusher
+    from server.retention import stop_worker_threads
     from server.wsgi import app
 
-    stop_background_purge(app)
-    stop_wal_flusher(app)
+    stop_worker_threads(app)

@@ -23,12 +23,15 @@ from server.retention.purge import (
     purge_expired,
     purge_if_due,
     start_background_purge,
+    start_worker_threads,
     stop_background_purge,
+    stop_worker_threads,
 )
 from server.retention.scrub import compact, compact_after_request, mark_scrub_due
 
 __all__ = [
     "LEASE_SECONDS", "LeaseLost", "PurgeResult", "compact", "compact_after_request",
     "hold_day_floor", "init_app", "mark_scrub_due", "purge_expired", "purge_if_due",
-    "start_background_purge", "stop_background_purge",
+    "start_background_purge", "start_worker_threads", "stop_background_purge",
+    "stop_worker_threads",
 ]

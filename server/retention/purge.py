@@ -32,6 +32,7 @@ from server.retention.days import hold_day_floor
 from server.retention.lease import LEASE_SECONDS, Lease
 from server.retention.sqlite_slices import empty_in_batches
 from server.retention.state import get_state, set_state
+from server.retention.wal_flush import start_wal_flusher, stop_wal_flusher
 from server.store.partitions import partition_name, sqlite_pledge_tables
 
 log = logging.getLogger("pledgebox.retention")
@@ -204,6 +205,20 @@ def start_background_purge(app: Flask) -> threading.Thread:
     app.extensions["pledgebox-purge-stop"] = stop
     app.extensions["pledgebox-purge-thread"] = thread
     return thread
+
+
+def start_worker_threads(app: Flask) -> None:
+    """What each serving process runs beside its requests (gunicorn's post_fork): on SQLite the
+    WAL flusher after withdrawals (wal_flush.py), and the purge timer unless turned off."""
+    start_wal_flusher(app)
+    if app.extensions["pledgebox"].config.purge_in_background:
+        start_background_purge(app)
+
+
+def stop_worker_threads(app: Flask) -> None:
+    """When a worker exits (gunicorn's worker_exit): both threads finish what they started."""
+    stop_background_purge(app)
+    stop_wal_flusher(app)
 
 
 def stop_background_purge(app: Flask, wait_seconds: float = 5.0) -> None:

@@ -37,6 +37,7 @@ from server.store.partitions import (
     PREFIX,
     partition_name,
     sqlite_pledge_tables,
+    sqlite_table_exists,
 )
 
 MARK = "scrub:"  # + the table's hash (as PostgreSQL's partitions; server/retention/postgres.py)
@@ -102,8 +103,7 @@ def rebuild_pledge_table(table: str) -> None:
     hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
     copy = "scrub_" + hashed
     with database.atomic("IMMEDIATE"):
-        if database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (table,)).fetchone() is not None:
+        if sqlite_table_exists(table):
             # Our names (PREFIX + hex); no value is interpolated.
             database.execute_sql(f'CREATE TEMP TABLE "{copy}" AS SELECT {columns} '  # noqa: S608
                                  f'FROM "{table}" ORDER BY random()')
@@ -117,9 +117,7 @@ def rebuild_pledge_table(table: str) -> None:
 
 def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) -> None:
     """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
-    exists = database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                  (table,)).fetchone() is not None
-    if exists and slices.row_count(table) > slices.SLICED_ABOVE:
+    if sqlite_table_exists(table) and slices.row_count(table) > slices.SLICED_ABOVE:
         hashed = table.removeprefix(PREFIX)
         slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pause_factor, renew)
         return
@@ -180,8 +178,7 @@ def rebuild_small_tables(tables: tuple[str, ...] = SCRUBBED) -> None:
 
 
 def _rebuild_one(table: str) -> None:
-    if database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                            (table,)).fetchone() is None:
+    if not sqlite_table_exists(table):
         return
     copy = "scrub_" + table
     # Our own table names (SCRUBBED); no value is interpolated.

@@ -32,7 +32,13 @@ from collections.abc import Callable
 
 from server.db import database
 from server.models import ServerState
-from server.store.partitions import COLUMNS, add_arrival_trigger, create_sqlite_table
+from server.store.partitions import (
+    COLUMNS,
+    PREFIX,
+    add_arrival_trigger,
+    create_sqlite_table,
+    sqlite_table_exists,
+)
 
 SLICED_ABOVE = 2000  # rows: in one transaction, about 16 ms under the write lock
 NEXT, PREV = "__next", "__prev"  # suffixes of the tables being built and being emptied
@@ -82,11 +88,6 @@ def _next_size(size: int, took: float) -> int:
     return max(BATCH_MIN, min(BATCH_MAX, (size + wanted) // 2))
 
 
-def _exists(name: str) -> bool:
-    return database.execute_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (name,)).fetchone() is not None
-
-
 def _drop_sync_triggers(table: str) -> None:
     for event in _SYNC:
         database.execute_sql(f'DROP TRIGGER IF EXISTS "{table}__sync_{event}"')
@@ -100,7 +101,7 @@ def abandon(table: str, pause_factor: float = 0.0,
     with database.atomic("IMMEDIATE"):
         _drop_sync_triggers(table)
     for leftover in (table + NEXT, table + PREV):
-        if _exists(leftover):
+        if sqlite_table_exists(leftover):
             empty_in_batches(leftover, pause_factor, renew)
             with database.atomic("IMMEDIATE"):
                 database.execute_sql(f'DROP TABLE "{leftover}"')
@@ -113,10 +114,10 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
     it rolls back rather than race another)."""
     scrub_mark, arrival_mark = marks
     nxt, prev = table + NEXT, table + PREV
-    order = "slices_" + table.removeprefix("pledge_c")
+    order = "slices_" + table.removeprefix(PREFIX)
     abandon(table, pause_factor, renew)
     with database.atomic("IMMEDIATE"):
-        if not _exists(table):
+        if not sqlite_table_exists(table):
             return
         seen = ServerState.get_or_none(ServerState.name == scrub_mark)
         create_sqlite_table(nxt)
