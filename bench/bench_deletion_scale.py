@@ -18,11 +18,14 @@ PostgreSQL's processes during the work less what the intake wrote at its baselin
 the size of the campaigns touched (goal <= 2x). Then it reads this database's files and WAL for
 the withdrawn and purged pledges' ciphertexts (the byte-level check at this size).
 
-SQLite (`--backend sqlite`): the same, with the rows written straight into the file (sqlite3,
-each campaign's rows in id order, as the daily scrub leaves them), the old design from a worktree
-of the commit before migration 0009 (one `pledge` table, VACUUM of the whole file at the daily
-scrub), and "written" measured as the bytes the server's processes wrote (/proc/PID/io: WAL and
-database file) less what the intake wrote at its baseline rate. The daily scrub hour is set so
+SQLite (`--backend sqlite`): the same, with the rows written straight into the file (sqlite3)
+as each design's daily scrub leaves them: the new design's tables in a random order of ids (its
+rebuild refills from a shuffled copy, so leaves are about two-thirds full, as pledges arriving in
+random id order also leave them), the old design's one table in id order (its VACUUM packs every
+leaf full), from a worktree of the commit before migration 0009. "Written" is the bytes the
+server's processes wrote (/proc/PID/io: WAL and database file) during the work, less what the
+intake alone writes, measured over a quiet interval before the work and another after it (the
+mean of the two rates). The daily scrub hour is set so
 that the work is the deletion's alone: the old design's whole-file VACUUM is owed once the clock
 moves a day (it is how it scrubs a withdrawal or a purge), the new design's daily layout of the
 tables that took pledges is not (it is measured after, as its own phase: `pledgebox-server purge`
@@ -424,8 +427,9 @@ def _gone(url: str) -> bool:
 def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, planted: int
                 ) -> tuple[list[str], list[tuple[str, bytes, bytes]], bytes]:
     """Migrate with `tree`'s code, then campaigns and pledges straight into the file: each
-    campaign's table (new design) or the one `pledge` table (old), rows in id order as the daily
-    scrub leaves them. Marks the layout done (no scrub owed at the start, on either design)."""
+    campaign's table in random order (new design) or the one `pledge` table in id order (old),
+    as each design's daily scrub leaves them. Marks the layout done (no scrub owed at the
+    start, on either design)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PLEDGEBOX_DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env, check=True,
                    capture_output=True, cwd=tree)
@@ -459,7 +463,7 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
     planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
                      secrets.token_bytes(1072)) for i in range(planted)]
     expiring_ct = secrets.token_bytes(1072)
-    # Ids first (small), sorted per table; ciphertexts made as the rows are written.
+    # Ids first (small), grouped per table; ciphertexts made as the rows are written.
     keys: dict[str, list[tuple[str, bytes | None, bytes | None]]] = {}
     for pid, cid, token, ct in planted_rows:
         keys.setdefault(cid, []).append((pid, ct, hashlib.blake2b(token, digest_size=32).digest()))
@@ -469,11 +473,11 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
     for i in range(n - len(planted_rows)):
         cid = live[i % len(live)]
         keys.setdefault(cid, []).append((new_pid(cid), None, None))
-    if flat:
+    if flat:  # the old design's daily VACUUM copies the table in key order: leaves packed full
         groups = [("pledge", sorted((pid, cid, ct, th) for cid, rows in keys.items()
                                     for pid, ct, th in rows))]
-    else:
-        groups = [(partition_name(cid), sorted((pid, cid, ct, th) for pid, ct, th in rows))
+    else:  # the new design's rebuild refills in random order: leaves about two-thirds full
+        groups = [(partition_name(cid), shuffled([(pid, cid, ct, th) for pid, ct, th in rows]))
                   for cid, rows in sorted(keys.items())]
     day = today.isoformat()
     for table, rows in groups:
@@ -492,6 +496,11 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return live, [(p, t, c) for p, _, t, c in planted_rows], expiring_ct
+
+
+def shuffled(rows: list[Any]) -> list[Any]:
+    secrets.SystemRandom().shuffle(rows)
+    return rows
 
 
 def sqlite_pledge_bytes(path: Path, campaigns: list[str]) -> tuple[int, int]:
@@ -576,11 +585,17 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
         statuses, took_each, withdrawn_at, work_end = withdraw_and_wait(
             label, base_url, planted, folder, log, args.work_limit, lambda: _sqlite_gone(path),
             args.withdraw_rate)
-        written = written_by(server.pid) - written_before
+        time.sleep(2.0)  # the run's last checkpoint, and the WAL flusher's, belong to the work
+        written_after, settled = written_by(server.pid), time.monotonic()
+        written = written_after - written_before
+        time.sleep(max(2.0, args.baseline_seconds - 2.0))  # the intake alone again
+        after_rate = (written_by(server.pid) - written_after) / (time.monotonic() - settled)
+        rates = f"{intake_rate / 2**10:.0f} KiB/s before, {after_rate / 2**10:.0f} after"
+        intake_rate = (intake_rate + after_rate) / 2
         base = [lat for t, lat, _ in intake.samples if t < base_end]
         during = [lat for t, lat, _ in intake.samples if work_start <= t <= work_end]
         failed = sum(1 for _, _, s in intake.samples if s != 201)
-        intake_share = intake_rate * (work_end - work_start)  # at its baseline rate
+        intake_share = intake_rate * (settled - work_start)  # at its mean quiet rate
         window = purge_window(log)
         took = (window[1] - window[0]).total_seconds() if window else float("nan")
         layout = ""
@@ -603,7 +618,7 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
             lay = [lat for t, lat, _ in intake.samples if t0 <= t <= t1]
             layout = (f"[{label}] daily layout (pledgebox-server purge): {tables} tables that took "
                       f"pledges rebuilt in {t1 - t0:.1f} s; intake p99 meanwhile "
-                      f"{p99(lay) * 1000:.1f} ms, worst {max(lay, default=0) * 1000:.0f} ms, "
+                      f"{_p99(lay) * 1000:.1f} ms, worst {max(lay, default=0) * 1000:.0f} ms, "
                       f"{sum(1 for t, _, st in intake.samples if t0 <= t <= t1 and st != 201)} "
                       "not 201")
         intake.finish()
@@ -620,8 +635,8 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
         print(f"[{label}] workers' peak memory: {memory:.0f} MiB (goal <= 200)")
         print(f"[{label}] written by the server's processes during the work: "
               f"{written / 2**20:.0f} MiB (WAL and file; ~{intake_share / 2**20:.0f} MiB the "
-              f"intake's at its baseline {intake_rate / 2**10:.0f} KiB/s over "
-              f"{work_end - work_start:.0f} s); campaigns touched hold {touched / 2**20:.0f} MiB: "
+              f"intake's at its quiet rate, {rates}, over {settled - work_start:.0f} s); "
+              f"campaigns touched hold {touched / 2**20:.0f} MiB: "
               f"{(written - intake_share) / touched:.2f}x (goal <= 2x)")
         deleted = [ct[100:164] for _, _, ct in planted] + [expiring_ct[100:164]]
         files = [p for p in folder.iterdir() if p.name.startswith("pledgebox.sqlite3")]

@@ -59,12 +59,15 @@ class PurgeResult:
     compacted: bool  # False: a reader or lock held compaction back; the next purge retries
 
 
-def _delete_expired_pledges(instant: float, lease: Lease) -> int:
+def _expired_ids(instant: float) -> list[str]:
+    return [cid for (cid,) in Campaign.select(Campaign.id)
+            .where(Campaign.live_until <= instant).order_by(Campaign.id).tuples()]
+
+
+def _delete_expired_pledges(ids: list[str], lease: Lease) -> int:
     """SQLite: each expired campaign's table emptied in short batches (then dropped with its
     campaign: sqlite.drop_orphan_tables). PostgreSQL: count only; the campaigns' partitions are
     dropped whole once their campaign rows are gone (postgres.drop_orphan_partitions)."""
-    ids = [cid for (cid,) in Campaign.select(Campaign.id)
-           .where(Campaign.live_until <= instant).order_by(Campaign.id).tuples()]
     if is_postgres():  # named campaigns: only their partitions are opened (and locked)
         return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     existing = set(sqlite_pledge_tables())
@@ -79,7 +82,17 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     now) it runs at once. Deleted campaigns and withdrawals are scrubbed at every run."""
     hold_day_floor(clock)
     now, instant = int(clock.now()), clock.instant()
-    pledges = _delete_expired_pledges(instant, lease)
+    ids = _expired_ids(instant)
+    day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
+    arrivals = is_sqlite() and day is not None and sqlite.arrivals_due()
+    rebuilt = True
+    if is_sqlite():  # once a run, before anything frees pages (sqlite.rebuild_owed says why)
+        try:
+            sqlite.rebuild_owed(arrivals, PAUSE_FACTOR, lease.renew,
+                                leave=frozenset(partition_name(cid) for cid in ids))
+        except DatabaseError:  # the marks stay: the next run rebuilds
+            rebuilt = False
+    pledges = _delete_expired_pledges(ids, lease)
     expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
     with database.atomic():
         lease.renew()
@@ -93,13 +106,11 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
         if pledges or campaigns or gone:
             scrub.mark_scrub_due()  # the small tables held rows about what was deleted
     deleted = bool(pledges or campaigns or gone)
-    day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
-    arrivals = is_sqlite() and day is not None and sqlite.arrivals_due()
     if not deleted and not scrub.scrub_due() and not arrivals:
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
     else:
         compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR,
-                                  renew=lease.renew)
+                                  renew=lease.renew, rebuild=False) and rebuilt
         if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)
     return PurgeResult(campaigns, pledges, compacted)

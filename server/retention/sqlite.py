@@ -24,7 +24,8 @@ which still holds pages as they were.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from peewee import DatabaseError
 
@@ -115,6 +116,47 @@ def rebuild_pledge_table(table: str) -> None:
         ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 
+def rebuild_owed(arrivals: bool, pause_factor: float = 0.0,
+                 renew: Callable[[], None] | None = None, leave: frozenset[str] = frozenset()
+                 ) -> None:
+    """Rebuild the tables a withdrawal marked and, with `arrivals`, those that took pledges since
+    their last rebuild: of campaigns that stay (not in `leave`, the run's expired ones), and
+    before anything else in the run frees pages.
+
+    Why first: a rebuild zeroes and frees its table's pages, then refills the table, and SQLite
+    takes the refill's pages from the freelist nearest the table's root, not necessarily its
+    own. Run after a campaign's table was dropped, a refill lands on that table's free pages and
+    leaves its own freed, zeroed: every page written twice, about 4x the campaign's size with
+    the checkpoint instead of 2x (bench/README.md, "Deletion at scale, fourth pass"). With no
+    other free page, the refill can only take its own pages back. A run that finds free pages
+    left by an earlier one (no pledges since to use them) still pays the 4x."""
+    with _temp_in_memory():
+        for base in sorted(_leftovers()):  # a cut-off sliced rebuild's triggers would fire below
+            slices.abandon(base, renew=renew)
+        owed, wanted = _marked(MARK) | (_marked(ARRIVED) if arrivals else set()), _wanted()
+        for table in sorted(owed - leave):
+            # A deleted campaign's table is dropped, marks and all (drop_orphan_tables); a mark
+            # whose table is gone already is cleared by _rebuild.
+            if table in wanted or not sqlite_table_exists(table):
+                _rebuild(table, pause_factor, renew)
+
+
+@contextmanager
+def _temp_in_memory() -> Iterator[None]:
+    """The rebuilds' copies in memory (temp_store=MEMORY), never in a file under /var/tmp."""
+    (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
+    database.execute_sql("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
+
+
+def _wanted() -> set[str]:
+    """The tables of the campaigns that exist."""
+    return {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+
+
 def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) -> None:
     """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
     if sqlite_table_exists(table) and slices.row_count(table) > slices.SLICED_ABOVE:
@@ -133,7 +175,7 @@ def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
     off part-way left (sqlite_slices.abandon). Returns how many campaigns' tables."""
     for base in sorted(_leftovers()):
         slices.abandon(base, renew=renew)
-    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    wanted = _wanted()
     dropped = 0
     for table in sqlite_pledge_tables():
         if table in wanted:
@@ -191,29 +233,28 @@ def _rebuild_one(table: str) -> None:
 
 
 def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
-          pause_factor: float = 0.0, renew: Callable[[], None] | None = None) -> bool:
+          pause_factor: float = 0.0, renew: Callable[[], None] | None = None,
+          rebuild: bool = True) -> bool:
     """What a purge run (or an organizer's deletion) owes, each part costing what it touches:
-    deleted campaigns' tables dropped, withdrawals' tables rebuilt, with `arrivals` the tables
-    that took pledges since their last rebuild, with `tables` the small tables; then the WAL
-    emptied. False: a lock held it back; the marks stay and the next run retries.
+    withdrawals' tables rebuilt, with `arrivals` the tables that took pledges since their last
+    rebuild (both first, unless `rebuild` is False: a purge run rebuilds once, at its start,
+    with rebuild_owed), deleted campaigns' tables dropped, with `tables` the small tables; then
+    the WAL emptied. False: a lock held it back; the marks stay and the next run retries.
 
     Each table is its own transaction. With `pause_factor` (the purge run) it then waits that
     many times as long as the table took, so pledges arriving meanwhile get the write lock
     between two tables rather than waiting behind many (SQLite's busy handler polls, and would
     miss a short gap)."""
-    (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
     try:
-        database.execute_sql("PRAGMA temp_store = MEMORY")  # copies never touch /var/tmp
-        drop_orphan_tables(renew)
-        for table in sorted(_marked(MARK) | (_marked(ARRIVED) if arrivals else set())):
-            _rebuild(table, pause_factor, renew)
-        if tables:
-            rebuild_small_tables()
+        with _temp_in_memory():
+            if rebuild:
+                rebuild_owed(arrivals, pause_factor, renew)
+            drop_orphan_tables(renew)
+            if tables:
+                rebuild_small_tables()
         return checkpoint(patience_ms)
     except DatabaseError:
         return False
-    finally:
-        database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
 
 
 def scrub_due() -> bool:
@@ -221,7 +262,7 @@ def scrub_due() -> bool:
     in slices cut off after its swap left the old table (deleted pledges' copies in it)."""
     if ServerState.select().where(ServerState.name.startswith(MARK)).exists() or _leftovers():
         return True
-    wanted = {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
+    wanted = _wanted()
     return any(table not in wanted for table in sqlite_pledge_tables())
 
 

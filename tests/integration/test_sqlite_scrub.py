@@ -30,6 +30,7 @@ from server.models import ServerState
 from server.retention import purge_expired
 from server.retention import sqlite_slices as slices
 from server.store.partitions import PREFIX, partition_name
+from tests.conftest import move_clock
 from tests.support.factories import make_campaign, make_coalition
 
 MAX_ROUNDS = 150  # the leak showed in round 1 to 17 of this churn (mean 9, 12 runs; SQLite 3.40,
@@ -285,3 +286,37 @@ def test_a_campaigns_rebuild_changes_no_schema_and_clears_its_table_whole(
     assert marks == 0
     for p in stored[1:]:
         withdraw(client, p)
+
+
+def test_a_rebuild_takes_its_own_pages_back_when_the_run_also_drops_a_campaign(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path,
+        clock_file: Path) -> None:
+    """Disk written by the scrub (issue 20). A rebuild zeroes and frees its table's pages, then
+    refills the table, and SQLite takes the refill's pages from the freelist nearest the table's
+    root. Were an expired campaign's table emptied first in the run, its free pages (here nearer
+    the root: that campaign's pledges came first) would take the refill and leave the rebuilt
+    table's own pages free, zeroed: every page written twice, 4x the campaign's size with the
+    checkpoint instead of 2x. The run rebuilds before it frees anything (sqlite.rebuild_owed)."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    kept = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
+    doomed = make_campaign(admin)  # deleted after day 20
+    for _ in range(60):
+        pledge(client, doomed, 1072)
+    stored = [pledge(client, kept, 1072) for _ in range(40)]
+    withdraw(client, stored[0])
+    table = partition_name(kept)
+
+    def pages() -> set[int]:
+        return {n for (n,) in database.execute_sql(
+            "SELECT pageno FROM dbstat WHERE name = ?", (table,)).fetchall()}
+
+    with database.connection_context():
+        (free,) = database.execute_sql("PRAGMA freelist_count").fetchone()
+        before = pages()
+        move_clock(clock_file, 21)
+        result = purge_expired(app.extensions["pledgebox"].clock)
+        after = pages()
+    assert (result.campaigns, result.compacted) == (1, True)
+    assert free == 0  # nothing else in the file to take the refill
+    assert len(after - before) <= 1, f"{len(after - before)} of {len(after)} pages moved"
+    assert [n for n in stored[0].needles() if n in files(tmp_path / "instance")] == []

@@ -109,6 +109,10 @@ def test_pledges_withdrawn_arriving_and_reencrypted_during_the_slices_are_kept_i
         withdraw(client, p)
 
 
+class CutOff(Exception):
+    """The purge's process stopped mid-copy (killed, restarted, the machine lost power)."""
+
+
 def test_a_rebuild_cut_off_between_slices_leaves_the_intake_working_and_is_cleaned_up(
         app: Flask, client: FlaskClient, campaign: str, instance: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,12 +120,13 @@ def test_a_rebuild_cut_off_between_slices_leaves_the_intake_working_and_is_clean
     stored = [pledge(client, campaign, 1072) for _ in range(4 * SLICE)]
     withdraw(client, stored[0])
 
-    def fail() -> None:
-        raise OperationalError("disk I/O error")  # as a real failure would, mid-copy
+    def stop() -> None:
+        raise CutOff
 
-    pause_once(monkeypatch, fail)
+    pause_once(monkeypatch, stop)
     with database.connection_context():
-        assert not purge_expired(app.extensions["pledgebox"].clock).compacted
+        with pytest.raises(CutOff):
+            purge_expired(app.extensions["pledgebox"].clock)
         assert table + slices.NEXT in leftovers(table)
     monkeypatch.undo()
     late = pledge(client, campaign, 1072)  # the triggers left behind still work
@@ -137,6 +142,44 @@ def test_a_rebuild_cut_off_between_slices_leaves_the_intake_working_and_is_clean
     data = files(instance)
     assert [n for p in stored[:2] for n in p.needles() if n in data] == []
     for p in [*stored[2:], late]:
+        withdraw(client, p)
+
+
+def test_a_rebuild_that_fails_leaves_its_mark_for_the_next_run_and_nothing_half_made(
+        app: Flask, client: FlaskClient, campaign: str, instance: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A purge run rebuilds once, at its start (sqlite.rebuild_owed). One that fails there (a
+    lock, an I/O error) says so, takes away what it half made in the same run (the next table
+    and its triggers), keeps the mark, and the next run rebuilds."""
+    table = partition_name(campaign)
+    stored = [pledge(client, campaign, 1072) for _ in range(4 * SLICE)]
+    withdraw(client, stored[0])
+
+    def fail() -> None:
+        raise OperationalError("disk I/O error")  # as a real failure would, mid-copy
+
+    pause_once(monkeypatch, fail)
+    rebuilds: list[str] = []
+    real_rebuild = slices.rebuild_in_slices
+
+    def counted(table: str, *args: Any, **kwargs: Any) -> None:
+        rebuilds.append(table)
+        real_rebuild(table, *args, **kwargs)
+
+    monkeypatch.setattr(slices, "rebuild_in_slices", counted)
+    with database.connection_context():
+        assert not purge_expired(app.extensions["pledgebox"].clock).compacted
+        assert rebuilds == [table]  # not tried again in the same run
+        assert leftovers(table) == []
+        hashed = table.removeprefix(PREFIX)
+        assert ServerState.get_or_none(ServerState.name == "scrub:" + hashed) is not None
+    monkeypatch.undo()
+    with database.connection_context():
+        assert purge_expired(app.extensions["pledgebox"].clock).compacted
+        assert ServerState.get_or_none(ServerState.name == "scrub:" + hashed) is None
+        assert stored_rows(table) == {p.pledge_id: p.ciphertext for p in stored[1:]}
+    assert [n for n in stored[0].needles() if n in files(instance)] == []
+    for p in stored[1:]:
         withdraw(client, p)
 
 
