@@ -12,6 +12,8 @@ from types import ModuleType
 
 from peewee import CharField, Database, Model, PostgresqlDatabase
 
+from server.retention.sqlite_free_pages import lay_out
+
 
 def _record_model(db: Database) -> type[Model]:
     class AppliedMigration(Model):
@@ -76,7 +78,15 @@ def upgrade(db: Database, until: str | None = None) -> list[str]:
                 ran.append(name)
             if name == until:
                 break
+    _lay_out_file(db)
     return ran
+
+
+def _lay_out_file(db: Database) -> None:
+    """Not a migration (a VACUUM cannot run inside one's transaction), and nothing to undo (older
+    code runs on the file as it is): a SQLite file made before auto_vacuum=INCREMENTAL is
+    rewritten once with it (server/retention/sqlite_free_pages.py)."""
+    lay_out(db)
 
 
 def downgrade_last(db: Database) -> str | None:

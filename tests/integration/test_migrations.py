@@ -473,3 +473,54 @@ def test_a_migration_numbered_below_the_latest_that_lands_later_is_still_applied
             assert late in migrations.applied(db)
     finally:
         db.close()
+
+
+def test_a_sqlite_file_made_before_incremental_vacuum_is_laid_out_once_with_nothing_lost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files made since 2026-12-07 are created with auto_vacuum=INCREMENTAL (server/db.py), so a
+    purge can give free pages back (server/retention/sqlite_free_pages.py). A file made before
+    keeps auto_vacuum off whatever a connection asks; the upgrade (`db upgrade`, a server's
+    start) rewrites it once with it, every pledge kept, and then leaves it alone."""
+    from server.retention import sqlite_free_pages
+    from server.store.partitions import create_partition, every_pledge, partition_name
+
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA page_size = 8192")
+    raw.execute("PRAGMA journal_mode = wal")
+    raw.execute(f'CREATE TABLE "{RECORD_TABLE}" ("name" VARCHAR(128) NOT NULL PRIMARY KEY)')
+    raw.close()
+    db = bind(f"sqlite:///{path}")
+    rows = [(f"p{i:03d}", f"c{i % 2}", 1, bytes([i]) * 1072, bytes([i]) * 32, "2027-02-01")
+            for i in range(60)]
+    flat = ("SELECT id, campaign_id, key_version, ciphertext, withdraw_token_hash, received_day "
+            "FROM {} ORDER BY id")
+    try:
+        with db.connection_context():
+            assert not sqlite_free_pages.incremental(db)
+            with monkeypatch.context() as patch:  # the schema first, as the older code made it
+                patch.setattr(migrations, "lay_out", lambda _db: False)
+                migrations.upgrade(db)
+            assert not sqlite_free_pages.incremental(db)
+            db.execute_sql("INSERT INTO coalition VALUES ('co', 'C', ?, '2027-01-01')", (bytes(32),))
+            for cid in ("c0", "c1"):
+                db.execute_sql("INSERT INTO campaign (id, coalition_id, descriptor, "
+                               "descriptor_signature, closes_at, delete_after, time_zone, "
+                               "open_until, live_until) VALUES (?, 'co', ?, ?, '2027-02-26', "
+                               "'2027-03-13', 'UTC', 1803686400, 1804982400)",
+                               (cid, b"{}", bytes(64)))
+                create_partition(cid, db)
+            for row in rows:
+                db.execute_sql(f'INSERT INTO "{partition_name(row[1])}" VALUES (?, ?, ?, ?, ?, ?)',
+                               row)
+
+            assert migrations.upgrade(db) == []  # no migration: the layout alone
+            assert sqlite_free_pages.incremental(db)
+            assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert db.execute_sql("PRAGMA page_size").fetchone()[0] == 8192
+            after = db.execute_sql(flat.format(every_pledge(db))).fetchall()
+            assert sorted(tuple(r) for r in after) == rows
+            assert not sqlite_free_pages.lay_out(db)  # once
+    finally:
+        db.close()

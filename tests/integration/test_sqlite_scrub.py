@@ -28,6 +28,8 @@ from crypto.encoding import b64u_encode
 from server.db import database
 from server.models import ServerState
 from server.retention import purge_expired
+from server.retention import sqlite as scrubbing
+from server.retention import sqlite_free_pages as free_pages
 from server.retention import sqlite_slices as slices
 from server.store.partitions import PREFIX, partition_name
 from tests.conftest import move_clock
@@ -288,35 +290,60 @@ def test_a_campaigns_rebuild_changes_no_schema_and_clears_its_table_whole(
         withdraw(client, p)
 
 
-def test_a_rebuild_takes_its_own_pages_back_when_the_run_also_drops_a_campaign(
-        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path,
-        clock_file: Path) -> None:
+@pytest.mark.parametrize("dropped", ["in-the-same-run", "in-a-run-before"])
+def test_a_rebuild_refills_its_own_pages_whatever_was_dropped_before_it(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, clock_file: Path,
+        monkeypatch: pytest.MonkeyPatch, dropped: str) -> None:
     """Disk written by the scrub (issue 20). A rebuild zeroes and frees its table's pages, then
     refills the table, and SQLite takes the refill's pages from the freelist nearest the table's
-    root. Were an expired campaign's table emptied first in the run, its free pages (here nearer
-    the root: that campaign's pledges came first) would take the refill and leave the rebuilt
-    table's own pages free, zeroed: every page written twice, 4x the campaign's size with the
-    checkpoint instead of 2x. The run rebuilds before it frees anything (sqlite.rebuild_owed)."""
+    root. Had an expired campaign's table been dropped before it, in the same run or an earlier
+    one, that table's free pages (here nearer the root: its pledges came first) would take the
+    refill and leave the rebuilt table's own pages free, zeroed: every page written twice, 4x
+    the campaign's size with the checkpoint instead of 2x. The run gives free pages back to the
+    file system first, then rebuilds, then drops (sqlite_free_pages.py, sqlite.rebuild_owed)."""
     admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
     kept = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
     doomed = make_campaign(admin)  # deleted after day 20
     for _ in range(60):
         pledge(client, doomed, 1072)
     stored = [pledge(client, kept, 1072) for _ in range(40)]
-    withdraw(client, stored[0])
     table = partition_name(kept)
+    clock = app.extensions["pledgebox"].clock
 
     def pages() -> set[int]:
         return {n for (n,) in database.execute_sql(
             "SELECT pageno FROM dbstat WHERE name = ?", (table,)).fetchall()}
 
+    def file_pages() -> int:
+        return int(database.execute_sql("PRAGMA page_count").fetchone()[0])
+
+    refills: list[tuple[set[int], set[int]]] = []
+    real_rebuild = scrubbing.rebuild_pledge_table
+
+    def watched(name: str) -> None:
+        before = pages() if name == table else set()
+        real_rebuild(name)
+        if name == table:
+            refills.append((before, pages()))
+
+    monkeypatch.setattr(scrubbing, "rebuild_pledge_table", watched)
     with database.connection_context():
-        (free,) = database.execute_sql("PRAGMA freelist_count").fetchone()
-        before = pages()
+        assert free_pages.incremental()
+        if dropped == "in-a-run-before":
+            size = file_pages()
+            move_clock(clock_file, 21)
+            assert purge_expired(clock).campaigns == 1
+            assert free_pages.free_pages() == 0
+            assert file_pages() < size  # the dropped table's pages went back, the file shrank
+    withdraw(client, stored[0])
+    with database.connection_context():
         move_clock(clock_file, 21)
-        result = purge_expired(app.extensions["pledgebox"].clock)
-        after = pages()
-    assert (result.campaigns, result.compacted) == (1, True)
-    assert free == 0  # nothing else in the file to take the refill
-    assert len(after - before) <= 1, f"{len(after - before)} of {len(after)} pages moved"
+        result = purge_expired(clock)
+        (free,) = database.execute_sql("PRAGMA freelist_count").fetchone()
+    assert result.compacted
+    assert result.campaigns == (1 if dropped == "in-the-same-run" else 0)
+    assert free == 0
+    assert refills  # (purge_expired also lays out the tables that took pledges, at once)
+    for before, after in refills:
+        assert len(after - before) <= 1, f"{len(after - before)} of {len(after)} pages not its own"
     assert [n for n in stored[0].needles() if n in files(tmp_path / "instance")] == []
