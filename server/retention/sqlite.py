@@ -53,7 +53,12 @@ def checkpoint(patience_ms: int, attempts: int = 3) -> bool:
     Only a reader still using older frames can hold it back (busy); TRUNCATE also stalls new
     writers while it waits, so it waits `patience_ms` per attempt and then leaves it to the
     next purge.
+
+    A PASSIVE checkpoint first copies what it can while writers go on; TRUNCATE blocks new
+    writers for all of its work (the copy and the database file's fsync), so it is left only the
+    frames committed in between and the cut.
     """
+    database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
     (saved,) = database.execute_sql("PRAGMA busy_timeout").fetchone()
     database.execute_sql(f"PRAGMA busy_timeout = {int(patience_ms)}")
     try:
@@ -161,7 +166,7 @@ def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) 
         return
     started = time.monotonic()
     rebuild_pledge_table(table)
-    time.sleep((time.monotonic() - started) * pause_factor)
+    slices.pause(time.monotonic() - started, pause_factor)
 
 
 def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
