@@ -166,7 +166,7 @@ def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) 
         return
     started = time.monotonic()
     rebuild_pledge_table(table)
-    slices.pause(time.monotonic() - started, pause_factor)
+    time.sleep((time.monotonic() - started) * pause_factor)
 
 
 def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:

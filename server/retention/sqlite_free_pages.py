@@ -25,7 +25,6 @@ from collections.abc import Callable
 from peewee import Database, SqliteDatabase
 
 from server.db import database
-from server.retention.sqlite_slices import pause
 
 log = logging.getLogger("pledgebox.retention")
 
@@ -69,7 +68,7 @@ def release(pause_factor: float = 0.0, renew: Callable[[], None] | None = None) 
         took = time.monotonic() - started
         wanted = int(size * BATCH_TARGET_SECONDS / max(took, 0.001))
         size = max(MOVE_MIN, min(MOVE_MAX, (size + wanted) // 2))
-        pause(took, pause_factor)
+        time.sleep(took * pause_factor)
 
 
 def lay_out(db: Database) -> bool:

@@ -50,18 +50,6 @@ _COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS)
 # most about one batch for the lock and have the disk most of the time (bench/bench_purge.py).
 BATCH_START, BATCH_MIN, BATCH_MAX = 200, 20, 5000
 BATCH_TARGET_SECONDS = 0.01
-# A writer that found the lock taken sleeps in SQLite's busy handler, 1, 2, 5, 10, 15, 20, then
-# 25 ms at a time (cumulative 103 ms before its first 50 ms sleep), and only takes the lock when
-# it wakes: a pause shorter than its sleep, and the next batch, would find it asleep again. So a
-# pause is never shorter than the longest of those sleeps (bench/README.md, "fourth pass").
-MIN_PAUSE_SECONDS = 0.03
-
-
-def pause(took: float, pause_factor: float) -> None:
-    """After a batch, slice or table that held the write lock `took` seconds: let the intake in.
-    `pause_factor` 0 (a request scrubbing for itself) does not wait."""
-    if pause_factor > 0:
-        time.sleep(max(took * pause_factor, MIN_PAUSE_SECONDS))
 
 
 def row_count(table: str) -> int:
@@ -91,7 +79,7 @@ def empty_in_batches(table: str, pause_factor: float, renew: Callable[[], None] 
             between()
         took_all = time.monotonic() - started
         size = _next_size(size, took)
-        pause(took_all, pause_factor)
+        time.sleep(took_all * pause_factor)
 
 
 def _next_size(size: int, took: float) -> int:
@@ -164,7 +152,7 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
             took = time.monotonic() - began
             first += size
             size = _next_size(size, took)
-            pause(took, pause_factor)
+            time.sleep(took * pause_factor)
         with database.atomic("IMMEDIATE"):
             if renew is not None:
                 renew()
