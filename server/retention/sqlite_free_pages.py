@@ -71,13 +71,27 @@ def release(pause_factor: float = 0.0, renew: Callable[[], None] | None = None) 
         time.sleep(took * pause_factor)
 
 
-def lay_out(db: Database) -> bool:
+# A server's start lays out a file up to this size by itself; a bigger one waits for the operator
+# (`pledgebox-server db upgrade`), as the copy is held in memory: 1.4 GiB and 15 s for a million
+# pledges (a 1.2 GiB file) on the 2-core test VM.
+AUTO_LAY_OUT_MAX_BYTES = 256 * 2**20
+
+
+def lay_out(db: Database, max_bytes: int | None = None) -> bool:
     """Convert a file made before auto_vacuum=INCREMENTAL, once: the setting takes effect only
     through a VACUUM, which rewrites the whole file (its copy built in memory: temp_store=MEMORY,
     nothing under /var/tmp; about the live data's size) under the write lock. Run where nothing
-    else writes: `pledgebox-server db upgrade`, or a server's start before it serves. Returns
-    whether it converted. A database on another engine, or laid out already, is left alone."""
+    else writes: `pledgebox-server db upgrade`, or a server's start before it serves, for a file
+    of at most `max_bytes`. Returns whether it converted. A database on another engine, or laid
+    out already, is left alone; a file above `max_bytes` too, with a warning in the log."""
     if not isinstance(db, SqliteDatabase) or incremental(db):
+        return False
+    (pages,) = db.execute_sql("PRAGMA page_count").fetchone()
+    (page_size,) = db.execute_sql("PRAGMA page_size").fetchone()
+    if max_bytes is not None and int(pages) * int(page_size) > max_bytes:
+        log.warning("the database file predates incremental vacuum and is %d MiB: stop the "
+                    "server and run `pledgebox-server db upgrade` to lay it out (once; memory "
+                    "about the file's size)", int(pages) * int(page_size) // 2**20)
         return False
     (temp_store,) = db.execute_sql("PRAGMA temp_store").fetchone()
     started = time.monotonic()

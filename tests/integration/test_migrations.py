@@ -476,11 +476,12 @@ def test_a_migration_numbered_below_the_latest_that_lands_later_is_still_applied
 
 
 def test_a_sqlite_file_made_before_incremental_vacuum_is_laid_out_once_with_nothing_lost(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """Files made since 2026-12-07 are created with auto_vacuum=INCREMENTAL (server/db.py), so a
     purge can give free pages back (server/retention/sqlite_free_pages.py). A file made before
     keeps auto_vacuum off whatever a connection asks; the upgrade (`db upgrade`, a server's
-    start) rewrites it once with it, every pledge kept, and then leaves it alone."""
+    start for a file of at most 256 MiB: the copy is in memory) rewrites it once with it, every
+    pledge kept, and then leaves it alone."""
     from server.retention import sqlite_free_pages
     from server.store.partitions import create_partition, every_pledge, partition_name
 
@@ -499,7 +500,7 @@ def test_a_sqlite_file_made_before_incremental_vacuum_is_laid_out_once_with_noth
         with db.connection_context():
             assert not sqlite_free_pages.incremental(db)
             with monkeypatch.context() as patch:  # the schema first, as the older code made it
-                patch.setattr(migrations, "lay_out", lambda _db: False)
+                patch.setattr(migrations, "lay_out", lambda *_: False)
                 migrations.upgrade(db)
             assert not sqlite_free_pages.incremental(db)
             db.execute_sql("INSERT INTO coalition VALUES ('co', 'C', ?, '2027-01-01')", (bytes(32),))
@@ -514,7 +515,12 @@ def test_a_sqlite_file_made_before_incremental_vacuum_is_laid_out_once_with_noth
                 db.execute_sql(f'INSERT INTO "{partition_name(row[1])}" VALUES (?, ?, ?, ?, ?, ?)',
                                row)
 
-            assert migrations.upgrade(db) == []  # no migration: the layout alone
+            # A server's start leaves a file bigger than it may copy in memory to the operator
+            assert migrations.upgrade(db, lay_out_max_bytes=8192) == []
+            assert not sqlite_free_pages.incremental(db)
+            assert "db upgrade" in caplog.text
+            # `pledgebox-server db upgrade`: whatever its size; no migration, the layout alone
+            assert migrations.upgrade(db, lay_out_max_bytes=None) == []
             assert sqlite_free_pages.incremental(db)
             assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
