@@ -7,7 +7,8 @@ Each campaign's pledges are a b-tree of their own (server/store/partitions.py), 
 can only be in their own campaign's pages, and what clears them costs that campaign only:
 
 - a deleted campaign (expired, or wiped) has its rows deleted, then its table dropped: every page
-  goes to the freelist, zeroed, nothing is rewritten;
+  goes to the freelist, zeroed, and the purge gives free pages back to the file system
+  (sqlite_free_pages.py), so that a rebuild's refill finds only its own table's pages free;
 - a withdrawal marks its campaign's table (`scrub:<hash>`) and the next purge run rebuilds that
   table alone: its live rows copied, the table cleared page by page (zeroed), then refilled;
 - pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the table's
