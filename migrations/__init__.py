@@ -12,8 +12,6 @@ from types import ModuleType
 
 from peewee import CharField, Database, Model, PostgresqlDatabase
 
-from server.retention.sqlite_free_pages import AUTO_LAY_OUT_MAX_BYTES, lay_out
-
 
 def _record_model(db: Database) -> type[Model]:
     class AppliedMigration(Model):
@@ -62,11 +60,8 @@ def _one_at_a_time(db: Database) -> Iterator[None]:
         db.execute_sql("SELECT pg_advisory_unlock(%s)", (_PG_LOCK,))
 
 
-def upgrade(db: Database, until: str | None = None,
-            lay_out_max_bytes: int | None = AUTO_LAY_OUT_MAX_BYTES) -> list[str]:
-    """Apply every pending migration in order (up to and including `until`); return their names.
-    Then lay out a SQLite file made before incremental vacuum, if it is at most
-    `lay_out_max_bytes` (None: whatever its size, as `pledgebox-server db upgrade` asks)."""
+def upgrade(db: Database, until: str | None = None) -> list[str]:
+    """Apply every pending migration in order (up to and including `until`); return their names."""
     record = _record_model(db)
     with _one_at_a_time(db):
         db.create_tables([record], safe=True)
@@ -81,9 +76,6 @@ def upgrade(db: Database, until: str | None = None,
                 ran.append(name)
             if name == until:
                 break
-    # Not a migration (a VACUUM cannot run inside one's transaction), and nothing to undo (older
-    # code runs on the file as it is): server/retention/sqlite_free_pages.py.
-    lay_out(db, lay_out_max_bytes)
     return ran
 
 

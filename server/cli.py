@@ -88,7 +88,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     _app()
     with database.connection_context():
         if args.action == "upgrade":
-            ran = migrations.upgrade(database.obj, lay_out_max_bytes=None)  # the operator asks
+            ran = migrations.upgrade(database.obj)
             print("applied: " + (", ".join(ran) if ran else "nothing (up to date)"))
             return 0
         waiting = migrations.pending(database.obj)

@@ -31,11 +31,6 @@ SQLITE_PRAGMAS = {
     # about a quarter of a page: at 4 KiB a one-block pledge (1,072 bytes) cost 4.7 KB on disk,
     # at 8 KiB it fits its leaf, 1.4 KB, and a roster page reads three times faster.
     "page_size": 8192,
-    # Also only when the file is created (a file made before: sqlite_free_pages.lay_out): free
-    # pages go back to the file system after a purge, so a campaign's rebuild refills its own
-    # pages rather than a dropped campaign's, and the file shrinks (server/retention/
-    # sqlite_free_pages.py).
-    "auto_vacuum": 2,  # INCREMENTAL
     "journal_mode": "wal",
     "synchronous": 2,  # FULL: a 201 means the pledge survives a power cut
     "secure_delete": 1,  # overwrite deleted content with zeros

@@ -28,7 +28,6 @@ from server.models import (
     Tally,
 )
 from server.retention import scrub, sqlite
-from server.retention import sqlite_free_pages as free_pages
 from server.retention.days import hold_day_floor
 from server.retention.lease import LEASE_SECONDS, Lease
 from server.retention.sqlite_slices import empty_in_batches
@@ -87,9 +86,8 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
     arrivals = is_sqlite() and day is not None and sqlite.arrivals_due()
     rebuilt = True
-    if is_sqlite():  # once a run, with no page free in the file (sqlite_free_pages.py says why)
+    if is_sqlite():  # once a run, before anything frees pages (sqlite.rebuild_owed says why)
         try:
-            free_pages.release(PAUSE_FACTOR, lease.renew)  # what a wipe or a cut-off run left
             sqlite.rebuild_owed(arrivals, PAUSE_FACTOR, lease.renew,
                                 leave=frozenset(partition_name(cid) for cid in ids))
         except DatabaseError:  # the marks stay: the next run rebuilds
@@ -115,19 +113,7 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
                                   renew=lease.renew, rebuild=False) and rebuilt
         if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)
-    if is_sqlite():
-        _release_free_pages(lease)
     return PurgeResult(campaigns, pledges, compacted)
-
-
-def _release_free_pages(lease: Lease) -> None:
-    """The pages this run freed (drops, a rebuilt table that shrank), back to the file system
-    before the next run's rebuilds (the file shrinks at the run's last checkpoint, _end_run).
-    They were zeroed when freed: if a lock holds this back, the next run does it first."""
-    try:
-        free_pages.release(PAUSE_FACTOR, lease.renew)
-    except DatabaseError:
-        log.warning("free pages were held back by a lock; the next purge gives them back")
 
 
 def _daily_scrub_owed(clock: Clock, scrub_hour: int) -> str | None:

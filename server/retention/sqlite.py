@@ -7,8 +7,8 @@ Each campaign's pledges are a b-tree of their own (server/store/partitions.py), 
 can only be in their own campaign's pages, and what clears them costs that campaign only:
 
 - a deleted campaign (expired, or wiped) has its rows deleted, then its table dropped: every page
-  goes to the freelist, zeroed, and the purge gives free pages back to the file system
-  (sqlite_free_pages.py), so that a rebuild's refill finds only its own table's pages free;
+  goes to the freelist, zeroed, nothing is rewritten (a purge run does this after its rebuilds:
+  rebuild_owed says why);
 - a withdrawal marks its campaign's table (`scrub:<hash>`) and the next purge run rebuilds that
   table alone: its live rows copied, the table cleared page by page (zeroed), then refilled;
 - pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the table's
@@ -129,9 +129,13 @@ def rebuild_owed(arrivals: bool, pause_factor: float = 0.0,
     their last rebuild: of campaigns that stay (not in `leave`, the run's expired ones), and
     before anything else in the run frees pages.
 
-    Why first: a rebuild's refill takes its pages from the freelist, and lands on other free
-    pages if there are any, leaving its own freed and zeroed (sqlite_free_pages.py): the purge
-    run gives back what earlier runs freed, then rebuilds, and only then frees pages itself."""
+    Why first: a rebuild zeroes and frees its table's pages, then refills the table, and SQLite
+    takes the refill's pages from the freelist nearest the table's root, not necessarily its
+    own. Run after a campaign's table was dropped, a refill lands on that table's free pages and
+    leaves its own freed, zeroed: every page written twice, about 4x the campaign's size with
+    the checkpoint instead of 2x (bench/README.md, "Deletion at scale, fourth pass"). With no
+    other free page, the refill can only take its own pages back. A run that finds free pages
+    left by an earlier one (no pledges since to use them) still pays the 4x."""
     with _temp_in_memory():
         for base in sorted(_leftovers()):  # a cut-off sliced rebuild's triggers would fire below
             slices.abandon(base, renew=renew)

@@ -537,19 +537,13 @@ def test_on_sqlite_a_purge_rewrites_or_drops_only_the_campaigns_it_deletes_from(
         client: FlaskClient, admin: OrganizerHandle, app: Flask, clock_file: Path) -> None:
     """Issue 20: on SQLite an expired campaign's table is dropped and the table a student withdrew
     from is rebuilt, while another campaign's pledges stay where they were in the file, byte for
-    byte at the same offsets: the file is not rewritten whole (VACUUM moved every page).
-
-    Free pages go back to the file system at the end of the run (sqlite_free_pages.py): pages
-    from the end of the file move into them, as many as were freed, so the untouched campaign
-    here is the one made first, its pages before the dropped one's; the dropped table's root is
-    taken by the root made last (the withdrawn-from campaign's), as auto_vacuum keeps roots
-    together."""
-    untouched = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
+    byte at the same offsets: the file is not rewritten whole (VACUUM moved every page)."""
     doomed = make_campaign(admin)
     withdrawn_from = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
-    kept = _pledged(client, untouched, 12)
+    untouched = make_campaign(admin, action_in=40, closes_in=39, delete_in=60)
     _pledged(client, doomed, 12)
     rebuilt = _pledged(client, withdrawn_from, 12)
+    kept = _pledged(client, untouched, 12)
     with app.app_context():
         purge_expired(app.extensions["pledgebox"].clock)  # lays out what arrived: a quiet start
     gone_id, token = pledge_in(client, withdrawn_from)
