@@ -137,8 +137,7 @@ def rebuild_owed(arrivals: bool, pause_factor: float = 0.0,
     other free page, the refill can only take its own pages back. A run that finds free pages
     left by an earlier one (no pledges since to use them) still pays the 4x."""
     with _temp_in_memory():
-        for base in sorted(_leftovers()):  # a cut-off sliced rebuild's triggers would fire below
-            slices.abandon(base, renew=renew)
+        _abandon_leftovers(renew)  # a cut-off sliced rebuild's triggers would fire below
         owed, wanted = _marked(MARK) | (_marked(ARRIVED) if arrivals else set()), _wanted()
         for table in sorted(owed - leave):
             # A deleted campaign's table is dropped, marks and all (drop_orphan_tables); a mark
@@ -179,8 +178,7 @@ def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
     table that still holds rows (a purge cut off half-way) is emptied in short batches by the
     purge before this; here what is left goes in one statement. Then what a sliced rebuild cut
     off part-way left (sqlite_slices.abandon). Returns how many campaigns' tables."""
-    for base in sorted(_leftovers()):
-        slices.abandon(base, renew=renew)
+    _abandon_leftovers(renew)
     wanted = _wanted()
     dropped = 0
     for table in sqlite_pledge_tables():
@@ -193,6 +191,12 @@ def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
             ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
         dropped += 1
     return dropped
+
+
+def _abandon_leftovers(renew: Callable[[], None] | None) -> None:
+    """Take away what sliced rebuilds cut off part-way left (sqlite_slices.abandon)."""
+    for base in sorted(_leftovers()):
+        slices.abandon(base, renew=renew)
 
 
 def _leftovers() -> set[str]:

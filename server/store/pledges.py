@@ -66,6 +66,7 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     pledge_id = new_pledge_id(tag_key(), campaign_id)  # its campaign's tag: a cheap withdrawal
     # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
     day: date | str = today.isoformat() if is_sqlite() else today
+
     def insert() -> int:
         with database.atomic():
             return int(database.execute_sql(_conditional_insert_sql(pledge_table(campaign_id)), (
