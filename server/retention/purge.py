@@ -30,6 +30,7 @@ from server.models import (
 from server.retention import scrub, sqlite
 from server.retention.days import hold_day_floor
 from server.retention.lease import LEASE_SECONDS, Lease
+from server.retention.pacing import Pace
 from server.retention.sqlite_slices import empty_in_batches
 from server.retention.state import get_state, set_state
 from server.retention.wal_flush import start_wal_flusher, stop_wal_flusher
@@ -37,12 +38,10 @@ from server.store.partitions import partition_name, sqlite_pledge_tables
 
 log = logging.getLogger("pledgebox.retention")
 
-# A large purge deletes in short transactions (sqlite_slices.empty_in_batches) and pauses after
-# each PAUSE_FACTOR times as long as it took, so the intake's writers wait at most about one batch
-# for the lock and have the disk most of the time. (bench/bench_purge.py measures the intake's
-# p99 while 1,000,000 pledges are purged.)
-PAUSE_FACTOR = 1.5
-
+# On SQLite a run's every transaction is short (a batch, a campaign's rebuild, a slice) and is
+# followed by a pause that grows when the intake is writing (pacing.py): the intake's p99 while
+# 1,000,000 pledges are purged is bench/bench_purge.py's, while campaigns are rebuilt
+# bench/bench_deletion_scale.py's.
 # On SQLite each campaign's pledges are a table of their own (server/retention/sqlite.py): a
 # deleted campaign's table is dropped and a withdrawal's table rebuilt at every purge run, like
 # PostgreSQL's partitions. What waits for the day is hiding arrival order: a table that took pledges
@@ -64,7 +63,7 @@ def _expired_ids(instant: float) -> list[str]:
             .where(Campaign.live_until <= instant).order_by(Campaign.id).tuples()]
 
 
-def _delete_expired_pledges(ids: list[str], lease: Lease) -> int:
+def _delete_expired_pledges(ids: list[str], lease: Lease, pace: Pace) -> int:
     """SQLite: each expired campaign's table emptied in short batches (then dropped with its
     campaign: sqlite.drop_orphan_tables). PostgreSQL: count only; the campaigns' partitions are
     dropped whole once their campaign rows are gone (postgres.drop_orphan_partitions)."""
@@ -72,7 +71,7 @@ def _delete_expired_pledges(ids: list[str], lease: Lease) -> int:
         return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     existing = set(sqlite_pledge_tables())
     tables = [t for t in (partition_name(cid) for cid in ids) if t in existing]
-    return sum(empty_in_batches(table, PAUSE_FACTOR, renew=lease.renew,
+    return sum(empty_in_batches(table, pace, renew=lease.renew,
                                 between=sqlite.checkpoint_passive) for table in tables)
 
 
@@ -85,14 +84,14 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     ids = _expired_ids(instant)
     day = _daily_scrub_owed(clock, scrub_hour) if scrub_hour is not None and is_sqlite() else ""
     arrivals = is_sqlite() and day is not None and sqlite.arrivals_due()
-    rebuilt = True
+    rebuilt, pace = True, Pace()
     if is_sqlite():  # once a run, before anything frees pages (sqlite.rebuild_owed says why)
         try:
-            sqlite.rebuild_owed(arrivals, PAUSE_FACTOR, lease.renew,
+            sqlite.rebuild_owed(arrivals, pace, lease.renew,
                                 leave=frozenset(partition_name(cid) for cid in ids))
         except DatabaseError:  # the marks stay: the next run rebuilds
             rebuilt = False
-    pledges = _delete_expired_pledges(ids, lease)
+    pledges = _delete_expired_pledges(ids, lease, pace)
     expired = Campaign.select(Campaign.id).where(Campaign.live_until <= instant)
     with database.atomic():
         lease.renew()
@@ -109,7 +108,7 @@ def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeRe
     if not deleted and not scrub.scrub_due() and not arrivals:
         compacted = scrub.flush_wal(patience_ms=2000)  # nothing to rewrite: spare the intake
     else:
-        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pause_factor=PAUSE_FACTOR,
+        compacted = scrub.compact(tables=deleted, arrivals=arrivals, pace=pace,
                                   renew=lease.renew, rebuild=False) and rebuilt
         if compacted and arrivals and day:
             set_state(_SCRUBBED_ON, day)

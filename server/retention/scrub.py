@@ -14,6 +14,7 @@ from peewee import DatabaseError
 from server.db import is_postgres, is_sqlite
 from server.models import ServerState
 from server.retention import postgres, sqlite
+from server.retention.pacing import Pace
 from server.retention.state import get_state, set_state
 from server.retention.wal_flush import running_flusher
 
@@ -48,20 +49,20 @@ def scrub_due() -> bool:
 
 
 def compact(patience_ms: int = 2000, tables: bool = True, arrivals: bool = False,
-            pause_factor: float = 0.0, renew: Callable[[], None] | None = None,
+            pace: Pace | None = None, renew: Callable[[], None] | None = None,
             rebuild: bool = True) -> bool:
     """Push deleted bytes out of the database's files; False when it must be retried later,
     in which case the flag stays (or is made) due and the next purge run tries again.
     `tables=False`: only campaigns' storage to drop or rewrite, not the small tables (unless a
     deletion flagged them). `arrivals` (SQLite, the daily scrub): also rebuild the campaigns'
-    tables that took pledges since their last rebuild; `pause_factor` (SQLite, the purge run):
-    pause between tables (sqlite.scrub); `renew` (the purge run's lease) inside each of a big
+    tables that took pledges since their last rebuild; `pace` (SQLite, the purge run): pause
+    between tables (pacing.py); `renew` (the purge run's lease) inside each of a big
     table's slices (sqlite_slices.py); `rebuild=False` (SQLite, the purge run, which rebuilt at
     its start: sqlite.rebuild_owed): drops, small tables and the WAL only."""
     seen = get_state(SCRUB_DUE) or ""
     if is_sqlite():
         done = sqlite.scrub(patience_ms, tables=bool(tables or seen), arrivals=arrivals,
-                            pause_factor=pause_factor, renew=renew, rebuild=rebuild)
+                            pace=pace, renew=renew, rebuild=rebuild)
     elif is_postgres():
         done = postgres.scrub(postgres.SCRUBBED if tables or seen else ())
     else:

@@ -33,6 +33,7 @@ from peewee import DatabaseError
 from server.db import database
 from server.models import Campaign, ServerState
 from server.retention import sqlite_slices as slices
+from server.retention.pacing import Pace, pause_after
 from server.store.partitions import (
     ARRIVED,
     COLUMNS,
@@ -91,7 +92,7 @@ def _marked(prefix: str) -> set[str]:
     return {PREFIX + name.removeprefix(prefix) for (name,) in rows}
 
 
-def rebuild_pledge_table(table: str) -> None:
+def rebuild_pledge_table(table: str, renew: Callable[[], None] | None = None) -> None:
     """Rewrite one campaign's table from its live rows, in one transaction holding the write lock
     (so no pledge arrives meanwhile), and clear its marks.
 
@@ -110,6 +111,8 @@ def rebuild_pledge_table(table: str) -> None:
     hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
     copy = "scrub_" + hashed
     with database.atomic("IMMEDIATE"):
+        if renew is not None:  # the purge run's lease: a run that lost it rolls this back
+            renew()
         if sqlite_table_exists(table):
             # Our names (PREFIX + hex); no value is interpolated.
             database.execute_sql(f'CREATE TEMP TABLE "{copy}" AS SELECT {columns} '  # noqa: S608
@@ -122,7 +125,7 @@ def rebuild_pledge_table(table: str) -> None:
         ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 
-def rebuild_owed(arrivals: bool, pause_factor: float = 0.0,
+def rebuild_owed(arrivals: bool, pace: Pace | None = None,
                  renew: Callable[[], None] | None = None, leave: frozenset[str] = frozenset()
                  ) -> None:
     """Rebuild the tables a withdrawal marked and, with `arrivals`, those that took pledges since
@@ -143,7 +146,7 @@ def rebuild_owed(arrivals: bool, pause_factor: float = 0.0,
             # A deleted campaign's table is dropped, marks and all (drop_orphan_tables); a mark
             # whose table is gone already is cleared by _rebuild.
             if table in wanted or not sqlite_table_exists(table):
-                _rebuild(table, pause_factor, renew)
+                _rebuild(table, pace, renew)
 
 
 @contextmanager
@@ -162,15 +165,15 @@ def _wanted() -> set[str]:
     return {partition_name(cid) for (cid,) in Campaign.select(Campaign.id).tuples()}
 
 
-def _rebuild(table: str, pause_factor: float, renew: Callable[[], None] | None) -> None:
+def _rebuild(table: str, pace: Pace | None, renew: Callable[[], None] | None) -> None:
     """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
     if sqlite_table_exists(table) and slices.row_count(table) > slices.SLICED_ABOVE:
         hashed = table.removeprefix(PREFIX)
-        slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pause_factor, renew)
+        slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pace, renew)
         return
     started = time.monotonic()
-    rebuild_pledge_table(table)
-    time.sleep((time.monotonic() - started) * pause_factor)
+    rebuild_pledge_table(table, renew)
+    pause_after(pace, time.monotonic() - started)
 
 
 def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
@@ -243,7 +246,7 @@ def _rebuild_one(table: str) -> None:
 
 
 def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
-          pause_factor: float = 0.0, renew: Callable[[], None] | None = None,
+          pace: Pace | None = None, renew: Callable[[], None] | None = None,
           rebuild: bool = True) -> bool:
     """What a purge run (or an organizer's deletion) owes, each part costing what it touches:
     withdrawals' tables rebuilt, with `arrivals` the tables that took pledges since their last
@@ -251,14 +254,13 @@ def scrub(patience_ms: int, tables: bool = True, arrivals: bool = False,
     with rebuild_owed), deleted campaigns' tables dropped, with `tables` the small tables; then
     the WAL emptied. False: a lock held it back; the marks stay and the next run retries.
 
-    Each table is its own transaction. With `pause_factor` (the purge run) it then waits that
-    many times as long as the table took, so pledges arriving meanwhile get the write lock
-    between two tables rather than waiting behind many (SQLite's busy handler polls, and would
-    miss a short gap)."""
+    Each table is its own transaction. With `pace` (the purge run) it then pauses (pacing.py),
+    so pledges arriving meanwhile get the write lock between two tables rather than waiting
+    behind many."""
     try:
         with _temp_in_memory():
             if rebuild:
-                rebuild_owed(arrivals, pause_factor, renew)
+                rebuild_owed(arrivals, pace, renew)
             drop_orphan_tables(renew)
             if tables:
                 rebuild_small_tables()

@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 from server.db import database
 from server.models import ServerState
+from server.retention.pacing import Pace, pause_after
 from server.store.partitions import (
     COLUMNS,
     PREFIX,
@@ -46,8 +47,8 @@ _SYNC = ("insert", "update", "delete")
 _COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS)
 
 # Emptying a table in short transactions: the batch adapts to take about BATCH_TARGET_SECONDS,
-# and the caller pauses `pause_factor` times as long after each, so the intake's writers wait at
-# most about one batch for the lock and have the disk most of the time (bench/bench_purge.py).
+# and the purge run pauses after each (pacing.py), so the intake's writers wait at most about one
+# batch for the lock and have it most of the time (bench/bench_purge.py).
 BATCH_START, BATCH_MIN, BATCH_MAX = 200, 20, 5000
 BATCH_TARGET_SECONDS = 0.01
 
@@ -57,7 +58,7 @@ def row_count(table: str) -> int:
     return int(count)
 
 
-def empty_in_batches(table: str, pause_factor: float, renew: Callable[[], None] | None = None,
+def empty_in_batches(table: str, pace: Pace | None, renew: Callable[[], None] | None = None,
                      between: Callable[[], None] | None = None) -> int:
     """Delete a table's rows in short transactions; `renew` runs inside each (the purge's lease),
     `between` after each (a passive checkpoint). Returns how many rows."""
@@ -79,7 +80,7 @@ def empty_in_batches(table: str, pause_factor: float, renew: Callable[[], None] 
             between()
         took_all = time.monotonic() - started
         size = _next_size(size, took)
-        time.sleep(took_all * pause_factor)
+        pause_after(pace, took_all)
 
 
 def _next_size(size: int, took: float) -> int:
@@ -93,7 +94,7 @@ def _drop_sync_triggers(table: str) -> None:
         database.execute_sql(f'DROP TRIGGER IF EXISTS "{table}__sync_{event}"')
 
 
-def abandon(table: str, pause_factor: float = 0.0,
+def abandon(table: str, pace: Pace | None = None,
             renew: Callable[[], None] | None = None) -> None:
     """Take away what a rebuild of `table` cut off part-way left: the triggers first (they name
     the next table, and every pledge into the live one would fail without it), then the next
@@ -102,12 +103,12 @@ def abandon(table: str, pause_factor: float = 0.0,
         _drop_sync_triggers(table)
     for leftover in (table + NEXT, table + PREV):
         if sqlite_table_exists(leftover):
-            empty_in_batches(leftover, pause_factor, renew)
+            empty_in_batches(leftover, pace, renew)
             with database.atomic("IMMEDIATE"):
                 database.execute_sql(f'DROP TABLE "{leftover}"')
 
 
-def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
+def rebuild_in_slices(table: str, marks: tuple[str, str], pace: Pace | None,
                       renew: Callable[[], None] | None = None) -> None:
     """Rebuild `table` as the module comment says; `marks` are its (withdrawal, arrival) names
     in server_state; `renew` runs inside every transaction (the purge's lease: a run that lost
@@ -115,7 +116,7 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
     scrub_mark, arrival_mark = marks
     nxt, prev = table + NEXT, table + PREV
     order = "slices_" + table.removeprefix(PREFIX)
-    abandon(table, pause_factor, renew)
+    abandon(table, pace, renew)
     with database.atomic("IMMEDIATE"):
         if not sqlite_table_exists(table):
             return
@@ -152,7 +153,7 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
             took = time.monotonic() - began
             first += size
             size = _next_size(size, took)
-            time.sleep(took * pause_factor)
+            pause_after(pace, took)
         with database.atomic("IMMEDIATE"):
             if renew is not None:
                 renew()
@@ -167,6 +168,6 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pause_factor: float,
                                            ServerState.value == seen.value).execute()
     finally:
         database.execute_sql(f'DROP TABLE IF EXISTS temp."{order}"')
-    empty_in_batches(prev, pause_factor, renew)
+    empty_in_batches(prev, pace, renew)
     with database.atomic("IMMEDIATE"):
         database.execute_sql(f'DROP TABLE "{prev}"')

@@ -1,0 +1,118 @@
+"""A SQLite purge run shares the one write lock with the students' pledges (server/retention/pacing.py):
+after each of its transactions it pauses 1.5 times as long when nobody else wrote, 49 times as long
+when someone did, so under a steady intake it holds the lock about 2% of the time. The intake here
+is real pledges over the API from another thread (its own connection, as another worker's), while a
+purge run rebuilds the campaigns students withdrew from."""
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.db import database
+from server.models import ServerState
+from server.retention import pacing, purge_expired
+from server.retention.lease import LEASE_SECONDS, Lease
+from server.store.partitions import every_pledge
+from tests.integration.test_sqlite_scrub import Stored, files, pledge, withdraw
+from tests.support.factories import make_campaign, make_coalition
+
+CAMPAIGNS = 5
+
+
+def withdrawn_from_each(client: FlaskClient, campaigns: list[str]) -> list[Stored]:
+    """Two pledges in each campaign, one withdrawn: every campaign's table owes a rebuild."""
+    gone = []
+    for campaign_id in campaigns:
+        stored = [pledge(client, campaign_id, 1072) for _ in range(2)]
+        withdraw(client, stored[0])
+        gone.append(stored[0])
+    return gone
+
+
+def factors(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Each pause of the run, as a multiple of the transaction before it."""
+    seen: list[float] = []
+    real = pacing.Pace.after
+
+    def after(self: pacing.Pace, took: float) -> float:
+        pause = real(self, took)
+        seen.append(pause / took)
+        return pause
+
+    monkeypatch.setattr(pacing.Pace, "after", after)
+    return seen
+
+
+def test_a_run_yields_the_write_lock_while_pledges_arrive_and_goes_at_full_speed_alone(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaigns = [make_campaign(admin, title=f"Walkout {i}") for i in range(CAMPAIGNS)]
+    clock = app.extensions["pledgebox"].clock
+    seen = factors(monkeypatch)
+
+    withdrawn_from_each(client, campaigns)
+    with database.connection_context():
+        assert purge_expired(clock).compacted
+    assert seen == [pacing.QUIET_FACTOR] * CAMPAIGNS  # alone: one rebuild after the other
+
+    seen.clear()
+    gone = withdrawn_from_each(client, campaigns)
+    arrived: list[Stored] = []
+    stop = threading.Event()
+
+    def intake() -> None:  # students pledging throughout the run, through the real API
+        while not stop.is_set():
+            arrived.append(pledge(app.test_client(), campaigns[len(arrived) % CAMPAIGNS], 1072))
+
+    writer = threading.Thread(target=intake)
+    writer.start()
+    try:
+        with database.connection_context():
+            assert purge_expired(clock).compacted
+    finally:
+        stop.set()
+        writer.join()
+    assert len(seen) == CAMPAIGNS
+    # The first pause is the quiet one unless a pledge came during the rebuild; from the first
+    # pause in which pledges came on, every pause is the long one.
+    first_busy = seen.index(pacing.BUSY_FACTOR)
+    assert first_busy <= 1, seen
+    assert seen[first_busy:] == [pacing.BUSY_FACTOR] * (CAMPAIGNS - first_busy), seen
+    assert arrived  # and the pledges that came meanwhile were all taken (201) and kept
+    with database.connection_context():
+        kept = {pid for (pid,) in database.execute_sql(f"SELECT id FROM ({every_pledge()})")}
+        assert ServerState.select().where(ServerState.name.startswith("scrub:")).count() == 0
+    assert {p.pledge_id for p in arrived} <= kept
+    data = files(tmp_path / "instance")
+    assert [n for p in gone for n in p.needles() if n in data] == []
+
+
+def test_a_long_paced_run_keeps_its_lease_through_every_rebuild(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, clock_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paced under a steady intake, the day's layout of 1,000 campaigns takes minutes: longer
+    than the lease (LEASE_SECONDS), which must be renewed in every rebuild's transaction, or a
+    second process would take it and run a purge beside this one. Each pause here moves the
+    clock most of a lease on, and another process then tries to take the lease."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaigns = [make_campaign(admin, title=f"Walkout {i}") for i in range(CAMPAIGNS)]
+    clock = app.extensions["pledgebox"].clock
+    withdrawn_from_each(client, campaigns)
+    moved = [0.0]
+    taken_by_another: list[bool] = []
+
+    def after(self: pacing.Pace, took: float) -> float:
+        moved[0] += (LEASE_SECONDS - 20) / 86400
+        clock_file.write_text(str(moved[0]))
+        taken_by_another.append(Lease(clock).take(wait_for_pacing=False))
+        return 0.0
+
+    monkeypatch.setattr(pacing.Pace, "after", after)
+    with database.connection_context():
+        assert purge_expired(clock).compacted
+    assert taken_by_another == [False] * CAMPAIGNS
