@@ -17,8 +17,8 @@ a pause in which someone did, the next is BUSY_FACTOR times it: the run holds th
 of the time, so about one pledge in fifty waits for it, and then at most one transaction.
 
 The cost is time, which docs/deletion.md states: under a steady intake a withdrawal's campaign
-takes about half a second, the day's layout of 1,000 campaigns about nine minutes, and a
-million-pledge campaign's purge about fifteen; the withdrawal page's bound (an hour) holds.
+takes about 0.7 s, the day's layout of 1,000 campaigns and a million-pledge campaign's purge
+about 10 minutes each; the withdrawal page's bound (an hour) holds.
 """
 
 import time
@@ -51,7 +51,7 @@ def _data_version() -> int:
     return int(version)
 
 
-def pause_after(pace: "Pace | None", took: float) -> None:
+def pause_after(pace: Pace | None, took: float) -> None:
     """`pace.after(took)`, or nothing outside a purge run (an organizer's wipe scrubs at once)."""
     if pace is not None:
         pace.after(took)

@@ -42,6 +42,7 @@ log = logging.getLogger("pledgebox.retention")
 # followed by a pause that grows when the intake is writing (pacing.py): the intake's p99 while
 # 1,000,000 pledges are purged is bench/bench_purge.py's, while campaigns are rebuilt
 # bench/bench_deletion_scale.py's.
+
 # On SQLite each campaign's pledges are a table of their own (server/retention/sqlite.py): a
 # deleted campaign's table is dropped and a withdrawal's table rebuilt at every purge run, like
 # PostgreSQL's partitions. What waits for the day is hiding arrival order: a table that took pledges
