@@ -539,6 +539,16 @@ def written_by(master: int) -> int:
     return total
 
 
+def purge_runs(log: Path) -> list[tuple[float, float]]:
+    """Every purge run in the server's log, as (start, end) on this process's monotonic clock."""
+    offset = time.time() - time.monotonic()
+    found = re.findall(r"^(\S+ \S+) INFO pledgebox\.retention: purge run finished in ([\d.]+) s",
+                       log.read_text(), re.MULTILINE)
+    ends = [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp() - offset, float(took))
+            for t, took in found]
+    return [(end - took, end) for end, took in ends]
+
+
 def _p99(latencies: list[float]) -> float:
     return p99(latencies) if len(latencies) >= 2 else float("nan")
 
@@ -629,6 +639,11 @@ def run_sqlite(label: str, tree: Path, args: argparse.Namespace) -> None:
                       f"{sum(1 for t, _, st in intake.samples if t0 <= t <= t1 and st != 201)} "
                       "not 201")
         intake.finish()
+        if args.samples:  # every request's start, latency and status, and the phases' bounds
+            args.samples.write_text(json.dumps({
+                "samples": intake.samples, "purge_runs": purge_runs(log),
+                "phases": {"baseline": [intake_at, base_end], "withdrawals": [work_start, withdrawn_at],
+                           "purge": [withdrawn_at, work_end], "quiet_after": [settled, quiet_end]}}))
         memory = peak_rss_mb(server.pid)
         print(f"[{label}] withdrawals: {statuses.count(204)} of {len(statuses)} answered 204; "
               f"median {took_each[len(took_each) // 2] * 1000:.0f} ms, "
@@ -681,6 +696,8 @@ def main() -> None:
                     help="withdrawals started per second (default 0: all at once, ten in flight)")
     ap.add_argument("--baseline-seconds", type=float, default=20.0)
     ap.add_argument("--only", choices=["new", "old"])
+    ap.add_argument("--samples", type=Path, help="SQLite: write every intake request and the "
+                    "phases' bounds here (JSON), to see where the slow ones fall")
     ap.add_argument("--work-limit", type=float, default=600.0,
                     help="seconds to wait for the purge and scrub after the withdrawals")
     args = ap.parse_args()

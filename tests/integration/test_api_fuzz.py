@@ -15,6 +15,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.errors import FailureGroup
 
 from server.db import database
 from tests.conftest import migrate, new_instance, server_env, sqlite_url
@@ -94,8 +95,16 @@ FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=T
 def _check(case, base_url: str) -> None:  # type: ignore[no-untyped-def]
     CASES[f"{case.method} {case.path}"] += 1
     # Fresh ids each run would otherwise collide with nothing; the marker keeps bodies traceable.
-    response = case.call_and_validate(base_url=base_url,
-                                      headers={"User-Agent": "pledgebox-fuzz/" + secrets.token_hex(2)})
+    response = case.call(base_url=base_url,
+                         headers={"User-Agent": "pledgebox-fuzz/" + secrets.token_hex(2)})
+    try:
+        case.validate_response(response)
+    except FailureGroup as group:
+        # A schema-violating body over the server's size limit is refused with 413 (in the error
+        # shape, checked below), which schemathesis's negative-data check (ST201) does not list
+        # among refusals: a boundary case of hundreds of 4-byte characters reached it in CI.
+        if response.status_code != 413 or any(f.code != "ST201" for f in group.exceptions):
+            raise
     assert response.status_code < 500
     if (case.path.startswith("/api/v1/org/") and case.method != "OPTIONS"
             and response.status_code not in (404, 405, 413)):
