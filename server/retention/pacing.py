@@ -33,14 +33,13 @@ class Pace:
     """One purge run's pace; `after(took)` follows each of its write transactions, outside any
     transaction (data_version is read between them)."""
 
-    def __init__(self, quiet: float = QUIET_FACTOR, busy: float = BUSY_FACTOR) -> None:
-        self.quiet, self.busy = quiet, busy
+    def __init__(self) -> None:
         self.others_wrote = False
 
     def after(self, took: float) -> float:
         """Pause after a transaction that held the write lock `took` seconds; returns the pause."""
         before = _data_version()
-        pause = took * (self.busy if self.others_wrote else self.quiet)
+        pause = took * (BUSY_FACTOR if self.others_wrote else QUIET_FACTOR)
         time.sleep(pause)
         self.others_wrote = _data_version() != before
         return pause

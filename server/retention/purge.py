@@ -1,7 +1,10 @@
 """The purge run: expired campaigns and everything tied to them, then the scrub it owes.
 
 One run at a time across all processes and servers (lease.py); every worker runs a timer thread,
-so there is no cron to forget, and `pledgebox-server purge` runs one at once.
+so there is no cron to forget, and `pledgebox-server purge` runs one at once. On SQLite each of a
+run's transactions is short (a batch, a campaign's rebuild, a slice) and is followed by a pause
+that grows while the intake writes (pacing.py): the intake's p99 meanwhile is measured by
+bench/bench_purge.py (a million pledges purged) and bench/bench_deletion_scale.py (rebuilds).
 """
 
 import logging
@@ -37,11 +40,6 @@ from server.retention.wal_flush import start_wal_flusher, stop_wal_flusher
 from server.store.partitions import partition_name, sqlite_pledge_tables
 
 log = logging.getLogger("pledgebox.retention")
-
-# On SQLite a run's every transaction is short (a batch, a campaign's rebuild, a slice) and is
-# followed by a pause that grows when the intake is writing (pacing.py): the intake's p99 while
-# 1,000,000 pledges are purged is bench/bench_purge.py's, while campaigns are rebuilt
-# bench/bench_deletion_scale.py's.
 
 # On SQLite each campaign's pledges are a table of their own (server/retention/sqlite.py): a
 # deleted campaign's table is dropped and a withdrawal's table rebuilt at every purge run, like
