@@ -2,7 +2,11 @@
 after each of its transactions it pauses 1.5 times as long when nobody else wrote, 49 times as long
 when someone did, so under a steady intake it holds the lock about 2% of the time. The intake here
 is real pledges over the API from another thread (its own connection, as another worker's), while a
-purge run rebuilds the campaigns students withdrew from."""
+purge run rebuilds the campaigns students withdrew from.
+
+A rebuild also copies its campaign's rows before it takes the lock (server/retention/sqlite.py,
+_copy_then_refill): a pledge that commits during the copy must make SQLite refuse the copy, and
+the rebuild make it again, or the clear that follows would lose that pledge."""
 
 import threading
 from pathlib import Path
@@ -15,8 +19,9 @@ from flask.testing import FlaskClient
 from server.db import database
 from server.models import ServerState
 from server.retention import pacing, purge_expired
+from server.retention import sqlite as sqlite_path
 from server.retention.lease import LEASE_SECONDS, Lease
-from server.store.partitions import every_pledge
+from server.store.partitions import every_pledge, partition_name
 from tests.integration.test_sqlite_scrub import Stored, files, pledge, withdraw
 from tests.support.factories import make_campaign, make_coalition
 
@@ -116,3 +121,68 @@ def test_a_long_paced_run_keeps_its_lease_through_every_rebuild(
     with database.connection_context():
         assert purge_expired(clock).compacted
     assert taken_by_another == [False] * CAMPAIGNS
+
+
+class PledgeDuringCopies:
+    """The rebuild's database handle, but after each of its first `copies` copies a student
+    pledges into the campaign being rebuilt, through the API, from another thread (another
+    connection), and must get a 201 while the copy's transaction is still open: it would not if
+    the rebuild held the write lock while it copied (it waits 5 s, then gets 503)."""
+
+    def __init__(self, app: Flask, campaign_id: str, copies: int) -> None:
+        self.app, self.campaign_id, self.copies = app, campaign_id, copies
+        self.made = 0
+        self.arrived: list[Stored] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(database, name)
+
+    def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        cursor = database.execute_sql(sql, *args, **kwargs)
+        if sql.startswith("CREATE TEMP TABLE"):
+            self.made += 1
+            if self.made <= self.copies:
+                self._pledge_from_another_connection()
+        return cursor
+
+    def _pledge_from_another_connection(self) -> None:
+        failed: list[BaseException] = []
+
+        def student() -> None:
+            try:
+                self.arrived.append(pledge(self.app.test_client(), self.campaign_id, 1072))
+            except BaseException as exc:  # reported by the test below
+                failed.append(exc)
+
+        thread = threading.Thread(target=student)
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert not failed, failed
+
+
+@pytest.mark.parametrize("refused", [1, sqlite_path.SNAPSHOT_TRIES],
+                         ids=["copied-again", "copied-under-the-lock"])
+def test_a_pledge_committed_while_a_rebuild_copies_is_kept(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, refused: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One pledge commits during the first copy (SQLite refuses to make that transaction a
+    writer; the rebuild copies again, and no pledge comes during the second), or during each of
+    the SNAPSHOT_TRIES copies made outside the lock (the rebuild then copies under the lock).
+    Every pledge is kept, the withdrawn one is gone from the files, and the marks are cleared."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaign_id = make_campaign(admin)
+    stored = [pledge(client, campaign_id, 1072) for _ in range(40)]
+    withdraw(client, stored[0])
+    handle = PledgeDuringCopies(app, campaign_id, copies=refused)
+    monkeypatch.setattr(sqlite_path, "database", handle)
+    with database.connection_context():
+        assert purge_expired(app.extensions["pledgebox"].clock).compacted
+        table = partition_name(campaign_id)
+        kept = {pid for (pid,) in database.execute_sql(f'SELECT id FROM "{table}"')}
+        marks = ServerState.select().where(ServerState.name.endswith(table[-24:])).count()
+    assert handle.made == refused + 1
+    assert len(handle.arrived) == refused
+    assert kept == {p.pledge_id for p in stored[1:] + handle.arrived}
+    assert marks == 0
+    assert [n for n in stored[0].needles() if n in files(tmp_path / "instance")] == []
