@@ -24,6 +24,7 @@ order onto ids (tested: test_deletion_bytes.py). A TRUNCATE checkpoint then empt
 which still holds pages as they were.
 """
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,18 +117,44 @@ def rebuild_pledge_table(table: str, renew: Callable[[], None] | None = None) ->
     worker thread's connection), and a rebuild per campaign at each run and at the daily layout
     turned that into seconds of the intake's time (bench/README.md, "Deletion at scale")."""
     copy = "scrub_" + table.removeprefix(PREFIX)
-    for attempt in range(SNAPSHOT_TRIES + 1):
-        locked = attempt == SNAPSHOT_TRIES or database.in_transaction()
-        try:
-            with database.atomic("IMMEDIATE" if locked else "DEFERRED"):
-                _copy_then_refill(table, copy, renew)
-        except OperationalError as exc:
-            if locked or not _writer_refused(exc):
-                raise
-            continue  # rolled back, the copy with it
-        # A write to the connection's TEMP database only: it takes no lock on the file.
-        database.execute_sql(f'DROP TABLE IF EXISTS temp."{copy}"')
-        return
+    with _commit_unsynced():
+        for attempt in range(SNAPSHOT_TRIES + 1):
+            locked = attempt == SNAPSHOT_TRIES or database.in_transaction()
+            try:
+                with database.atomic("IMMEDIATE" if locked else "DEFERRED"):
+                    _copy_then_refill(table, copy, renew)
+            except OperationalError as exc:
+                if locked or not _writer_refused(exc):
+                    raise
+                continue  # rolled back, the copy with it
+            break
+    # A write to the connection's TEMP database only: it takes no lock on the file.
+    database.execute_sql(f'DROP TABLE IF EXISTS temp."{copy}"')
+
+
+@contextmanager
+def _commit_unsynced() -> Iterator[None]:
+    """The rebuild commits without waiting for the disk, and then waits for it after the write
+    lock is given back: synchronous=NORMAL for its commit, then an fsync of the WAL of our own.
+
+    A rebuild need not survive a power cut the way a pledge must: lost, it leaves the table as
+    it was and its marks standing (they are cleared in the same transaction), and the next run
+    does it again. WAL frames are only valid up to the last commit whose checksums hold, so a
+    cut never leaves half a rebuild; and a pledge that commits after it fsyncs the whole WAL,
+    this rebuild's frames with it. Until our fsync returns, such a pledge's own fsync may write
+    some of the rebuild's pages; it no longer waits for the lock while all of them are."""
+    (level,) = database.execute_sql("PRAGMA synchronous").fetchone()
+    database.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA synchronous = {int(level)}")
+    (path,) = (row[2] for row in database.execute_sql("PRAGMA database_list") if row[1] == "main")
+    wal = os.open(f"{path}-wal", os.O_RDONLY)
+    try:
+        os.fsync(wal)
+    finally:
+        os.close(wal)
 
 
 def _copy_then_refill(table: str, copy: str, renew: Callable[[], None] | None) -> None:

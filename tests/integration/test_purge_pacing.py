@@ -20,7 +20,7 @@ from server.db import database
 from server.models import ServerState
 from server.retention import pacing, purge_expired
 from server.retention import sqlite as sqlite_path
-from server.retention.lease import LEASE_SECONDS, Lease
+from server.retention.lease import LEASE_SECONDS, Lease, LeaseLost
 from server.store.partitions import every_pledge, partition_name
 from tests.integration.test_sqlite_scrub import Stored, files, pledge, withdraw
 from tests.support.factories import make_campaign, make_coalition
@@ -186,3 +186,33 @@ def test_a_pledge_committed_while_a_rebuild_copies_is_kept(
     assert kept == {p.pledge_id for p in stored[1:] + handle.arrived}
     assert marks == 0
     assert [n for n in stored[0].needles() if n in files(tmp_path / "instance")] == []
+
+
+def test_a_rebuild_gives_its_connection_back_synced_to_the_disk_even_when_it_fails(
+        app: Flask, client: FlaskClient, transport: Any, tmp_path: Path) -> None:
+    """A rebuild commits with synchronous=NORMAL (the fsync comes after the lock is given back),
+    on whichever connection runs it: an organizer's wipe scrubs on a request thread whose
+    connection then stores pledges, and a pledge's 201 promises it survives a power cut
+    (synchronous=FULL). A rebuild that fails (its run lost the lease) rolls back, leaves the
+    campaign's mark for the next run, and puts FULL back too."""
+    admin = make_coalition(tmp_path, "http://127.0.0.1", transport)
+    campaign_id = make_campaign(admin)
+    stored = [pledge(client, campaign_id, 1072) for _ in range(3)]
+    withdraw(client, stored[0])
+    table = partition_name(campaign_id)
+
+    def lost() -> None:
+        raise LeaseLost
+
+    def state() -> tuple[int, int]:
+        (level,) = database.execute_sql("PRAGMA synchronous").fetchone()
+        return level, ServerState.select().where(ServerState.name.startswith("scrub:")).count()
+
+    with database.connection_context():
+        with pytest.raises(LeaseLost):
+            sqlite_path.rebuild_pledge_table(table, renew=lost)
+        assert state() == (2, 1)
+        sqlite_path.rebuild_pledge_table(table)
+        assert state() == (2, 0)
+        kept = {pid for (pid,) in database.execute_sql(f'SELECT id FROM "{table}"')}
+    assert kept == {p.pledge_id for p in stored[1:]}
