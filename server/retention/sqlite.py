@@ -49,8 +49,8 @@ MARK = "scrub:"  # + the table's hash (as PostgreSQL's partitions; server/retent
 SCRUBBED = ("announcement", "tally", "campaign", "directory_entry", "wrapped_secret",
             "encryption_key", "organizer", "invite", "setup_code", "request_nonce")
 # Copies of a campaign's rows made outside the write lock before one is made under it: each is
-# lost only if a pledge commits during it (a few ms), so three fail together about one time in
-# 250 at 50 pledges a second.
+# lost only if a pledge commits during it (about 4 ms at 1,000 pledges), so at 50 pledges a
+# second three are lost together about one time in 200.
 SNAPSHOT_TRIES = 3
 
 
