@@ -8,9 +8,10 @@ everything else a shared machine does; this one measures the hold alone, in one 
 A real pledge database (the project's migrations) with T campaigns' tables of R pledges (1,000)
 (1,072-byte ciphertexts, ids in random order). A probe writer on its own connection
 (synchronous=FULL, as the server's) commits a row 50 times a second, at random moments, and
-polls for the lock every 0.5 ms as write_promptly does. Baseline: the probe alone. Then the same probe while this tree's
-rebuild_pledge_table rebuilds every table, back to back, 20 ms apart (no pacing: each rebuild
-meets the probe). Prints the probe's wait for each phase and the ratio of their p99s.
+polls for the lock every 0.5 ms as write_promptly does. Baseline: the probe alone. Then the
+same probe while this tree's rebuild_pledge_table rebuilds every table, back to back, 20 ms
+apart (no pacing: the probe meets many rebuilds). Prints the probe's wait in each phase and the
+ratio of their p99s.
 
     python3 bench/bench_rebuild_hold.py [--tables 150] [--rows 1000] [--code DIR]
 
