@@ -27,7 +27,7 @@ which still holds pages as they were.
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from peewee import DatabaseError, OperationalError
 
@@ -143,12 +143,8 @@ def _commit_unsynced() -> Iterator[None]:
     cut never leaves half a rebuild; and a pledge that commits after it fsyncs the whole WAL,
     this rebuild's frames with it. Until our fsync returns, such a pledge's own fsync may write
     some of the rebuild's pages; it no longer waits for the lock while all of them are."""
-    (level,) = database.execute_sql("PRAGMA synchronous").fetchone()
-    database.execute_sql("PRAGMA synchronous = NORMAL")
-    try:
+    with _pragma("synchronous", "NORMAL"):
         yield
-    finally:
-        database.execute_sql(f"PRAGMA synchronous = {int(level)}")
     (path,) = (row[2] for row in database.execute_sql("PRAGMA database_list") if row[1] == "main")
     wal = os.open(f"{path}-wal", os.O_RDONLY)
     try:
@@ -212,15 +208,20 @@ def rebuild_owed(arrivals: bool, pace: Pace | None = None,
                 _rebuild(table, pace, renew)
 
 
-@contextmanager
-def _temp_in_memory() -> Iterator[None]:
+def _temp_in_memory() -> AbstractContextManager[None]:
     """The rebuilds' copies in memory (temp_store=MEMORY), never in a file under /var/tmp."""
-    (temp_store,) = database.execute_sql("PRAGMA temp_store").fetchone()
-    database.execute_sql("PRAGMA temp_store = MEMORY")
+    return _pragma("temp_store", "MEMORY")
+
+
+@contextmanager
+def _pragma(name: str, value: str) -> Iterator[None]:
+    """This connection's setting `name` (one of ours, a number) at `value`, then put back."""
+    (saved,) = database.execute_sql(f"PRAGMA {name}").fetchone()
+    database.execute_sql(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
-        database.execute_sql(f"PRAGMA temp_store = {int(temp_store)}")
+        database.execute_sql(f"PRAGMA {name} = {int(saved)}")
 
 
 def _wanted() -> set[str]:
