@@ -108,9 +108,10 @@ def rebuild_pledge_table(table: str, renew: Callable[[], None] | None = None) ->
     once, zeroed-then-refilled in the same transaction: the WAL gets about the campaign's size,
     and its checkpoint as much again. Memory: the campaign's rows, not the database's.
 
-    The copy is made before the write lock is taken (_copy_then_refill), and dropped after it is
-    given back: the lock, which every arriving pledge needs, is held for the clear, the refill
-    and the commit only (bench/README.md, "Deletion at scale, sixth pass").
+    The copy is made before the write lock is taken (_copy_then_refill), the commit's fsync and
+    the copy's drop after it is given back (_commit_unsynced): the lock, which every arriving
+    pledge needs, is held for the clear, the refill and the commit's write only (bench/README.md,
+    "Deletion at scale, sixth pass").
 
     No CREATE or DROP of the table itself: every schema change makes every other connection
     re-parse the whole schema before its next statement (13 to 15 ms at 1,000 campaigns, each
