@@ -1,6 +1,6 @@
 """How long a pledge waits for SQLite's write lock while a purge run rebuilds campaigns' tables.
 
-A campaign's rebuild (server/retention/sqlite.py, rebuild_pledge_table) shares SQLite's one write
+A campaign's rebuild (server/retention/sqlite_rebuild.py) shares SQLite's one write
 lock with every arriving pledge; what the intake's tail feels is how long the rebuild holds it.
 The full bench (bench_deletion_scale.py) measures that among a million pledges, a real server and
 everything else a shared machine does; this one measures the hold alone, in one process.
@@ -107,7 +107,9 @@ def main() -> None:
                 if phase == "baseline":
                     time.sleep(args.tables * (0.024 + args.rows / 100_000))  # as the rebuilds
                 else:
-                    with scrub._temp_in_memory():
+                    # the code before sqlite_rebuild.py named it _temp_in_memory
+                    in_memory = getattr(scrub, "temp_in_memory", None) or scrub._temp_in_memory
+                    with in_memory():
                         for table in tables:
                             started = time.perf_counter()
                             scrub.rebuild_pledge_table(table)

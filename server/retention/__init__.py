@@ -7,6 +7,7 @@ then scrubs so deleted bytes do not linger in files. Where to read what:
 - `purge.py`: the purge run (expired rows in short batches) and the timer thread in every worker;
 - `scrub.py`: when a scrub is due and how a request or a run asks for one (backend-neutral);
 - `sqlite.py`: SQLite's whole deletion path (checkpoints, the rewrite, secure_delete's limits);
+- `sqlite_rebuild.py`: one campaign's SQLite table rebuilt, the copy before the write lock;
 - `sqlite_slices.py`: SQLite's batched deletes, and a big campaign's table rebuilt in slices;
 - `wal_flush.py`: SQLite's WAL emptied after withdrawals by a thread in each worker;
 - `postgres.py`: PostgreSQL's whole deletion path (the table rewrite and its lock);

@@ -1,6 +1,6 @@
 """SQLite: a big campaign's table emptied or rebuilt in slices, so no pledge waits for all of it.
 
-A campaign's rebuild (sqlite.rebuild_pledge_table) is one transaction, which holds SQLite's only
+A campaign's rebuild (sqlite_rebuild.py) is one transaction, which holds SQLite's only
 write lock for its clear and refill, with the campaign's rows in memory: under 10 ms of lock
 for 1,000 pledges, 8 to 16 ms for 2,000 (bench/bench_rebuild_hold.py), but 3 s and 457 MiB for 100,000,
 while every campaign's pledges wait (past 5 s they get 503). A table above SLICED_ABOVE

@@ -4,7 +4,7 @@ when someone did, so under a steady intake it holds the lock about 2% of the tim
 is real pledges over the API from another thread (its own connection, as another worker's), while a
 purge run rebuilds the campaigns students withdrew from.
 
-A rebuild also copies its campaign's rows before it takes the lock (server/retention/sqlite.py,
+A rebuild also copies its campaign's rows before it takes the lock (server/retention/sqlite_rebuild.py,
 _copy_then_refill): a pledge that commits during the copy must make SQLite refuse the copy, and
 the rebuild make it again, or the clear that follows would lose that pledge."""
 
@@ -18,8 +18,7 @@ from flask.testing import FlaskClient
 
 from server.db import database
 from server.models import ServerState
-from server.retention import pacing, purge_expired
-from server.retention import sqlite as sqlite_path
+from server.retention import pacing, purge_expired, sqlite_rebuild
 from server.retention.lease import LEASE_SECONDS, Lease, LeaseLost
 from server.store.partitions import every_pledge, partition_name
 from tests.integration.test_sqlite_scrub import Stored, files, pledge, withdraw
@@ -161,7 +160,7 @@ class PledgeDuringCopies:
         assert not failed, failed
 
 
-@pytest.mark.parametrize("refused", [1, sqlite_path.SNAPSHOT_TRIES],
+@pytest.mark.parametrize("refused", [1, sqlite_rebuild.SNAPSHOT_TRIES],
                          ids=["copied-again", "copied-under-the-lock"])
 def test_a_pledge_committed_while_a_rebuild_copies_is_kept(
         app: Flask, client: FlaskClient, transport: Any, tmp_path: Path, refused: int,
@@ -175,7 +174,7 @@ def test_a_pledge_committed_while_a_rebuild_copies_is_kept(
     stored = [pledge(client, campaign_id, 1072) for _ in range(40)]
     withdraw(client, stored[0])
     handle = PledgeDuringCopies(app, campaign_id, copies=refused)
-    monkeypatch.setattr(sqlite_path, "database", handle)
+    monkeypatch.setattr(sqlite_rebuild, "database", handle)
     with database.connection_context():
         assert purge_expired(app.extensions["pledgebox"].clock).compacted
         table = partition_name(campaign_id)
@@ -210,9 +209,9 @@ def test_a_rebuild_gives_its_connection_back_synced_to_the_disk_even_when_it_fai
 
     with database.connection_context():
         with pytest.raises(LeaseLost):
-            sqlite_path.rebuild_pledge_table(table, renew=lost)
+            sqlite_rebuild.rebuild_pledge_table(table, renew=lost)
         assert state() == (2, 1)
-        sqlite_path.rebuild_pledge_table(table)
+        sqlite_rebuild.rebuild_pledge_table(table)
         assert state() == (2, 0)
         kept = {pid for (pid,) in database.execute_sql(f'SELECT id FROM "{table}"')}
     assert kept == {p.pledge_id for p in stored[1:]}
