@@ -71,7 +71,6 @@ from crypto.pledge_ids import new_pledge_id  # noqa: E402
 from server.store.partitions import (  # noqa: E402
     partition_name,
     sqlite_table_sql,
-    sqlite_trigger_sql,
 )
 from server.zones import end_of_day  # noqa: E402
 from tests.support.live import free_port  # noqa: E402
@@ -459,7 +458,6 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
             conn.execute("UPDATE campaign SET tagged_ids = 1 WHERE id = ?", (cid,))
         if not flat:
             conn.execute(sqlite_table_sql(partition_name(cid)))
-            conn.execute(sqlite_trigger_sql(partition_name(cid)))
     conn.execute("COMMIT")
     planted_rows = [(new_pid(live[i % len(live)]), live[i % len(live)], secrets.token_bytes(32),
                      secrets.token_bytes(1072)) for i in range(planted)]

@@ -9,9 +9,12 @@ A real pledge database (the project's migrations) with T campaigns' tables of R 
 (1,072-byte ciphertexts, ids in random order). A probe writer on its own connection
 (synchronous=FULL, as the server's) commits a row 50 times a second, at random moments, and
 polls for the lock every 0.5 ms as write_promptly does. Baseline: the probe alone. Then the
-same probe while this tree's rebuild_pledge_table rebuilds every table, back to back, 20 ms
-apart (no pacing: the probe meets many rebuilds). Prints the probe's wait in each phase and the
-ratio of their p99s.
+same probe while this tree's rebuild_pledge_table rebuilds every table, back to back, each
+followed by what a purge run does after a transaction short of its pause (pacing.pause_after
+with no pace: a passive checkpoint, since the seventh pass), 20 ms apart (no pacing: the probe
+meets many rebuilds). The tables are made as the server makes a campaign's (create_partition:
+with the arrival trigger in code before migration 0010). Prints the probe's wait in each
+phase and the ratio of their p99s.
 
     python3 bench/bench_rebuild_hold.py [--tables 150] [--rows 1000] [--code DIR]
 
@@ -77,20 +80,22 @@ def main() -> None:
     import migrations
     from server.db import bind, database
     from server.retention import sqlite as scrub
-    from server.store.partitions import PREFIX, create_sqlite_table
+    from server.retention.pacing import pause_after
+    from server.store.partitions import create_partition, partition_name
 
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}, {date.today()}, code {scrub.__file__}")
     with tempfile.TemporaryDirectory(prefix="pledgebox-bench-hold-") as folder:
         path = Path(folder) / "pledgebox.sqlite3"
         bind(f"sqlite:///{path}")
-        tables = [PREFIX + secrets.token_hex(12) for _ in range(args.tables)]
+        campaigns = [secrets.token_urlsafe(16) for _ in range(args.tables)]
+        tables = [partition_name(cid) for cid in campaigns]
         with database.connection_context():
             migrations.upgrade(database.obj)
             with database.atomic():
                 database.execute_sql("CREATE TABLE probe (x BLOB)")
-                for table in tables:
-                    create_sqlite_table(table)
+                for cid, table in zip(campaigns, tables, strict=True):
+                    create_partition(cid)  # as the server makes it (code before 0010: a trigger)
                     for _ in range(args.rows):  # our own table name (PREFIX + hex)
                         database.execute_sql(f'INSERT INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)',
                                              (secrets.token_urlsafe(16), "c", 1, os.urandom(1072),
@@ -114,6 +119,7 @@ def main() -> None:
                             started = time.perf_counter()
                             scrub.rebuild_pledge_table(table)
                             took.append(time.perf_counter() - started)
+                            pause_after(None, took[-1])
                             time.sleep(PROBE_EVERY)
                 stop.set()
                 writer.join()

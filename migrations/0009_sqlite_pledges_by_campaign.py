@@ -12,8 +12,9 @@ PostgreSQL is untouched (0007 partitioned it already).
 from peewee import Database, SqliteDatabase
 
 from server.store.partitions import (
+    ARRIVED,
     COLUMNS,
-    add_arrival_trigger,
+    PREFIX,
     create_sqlite_table,
     partition_name,
     sqlite_pledge_tables,
@@ -27,6 +28,15 @@ _FLAT = ('CREATE TABLE "pledge" ("id" VARCHAR(64) NOT NULL PRIMARY KEY, '
          'ON DELETE CASCADE) WITHOUT ROWID')
 
 
+def arrival_trigger_sql(table: str) -> str:
+    """The trigger this migration put on each table: the first pledge after a rebuild marks the
+    table for the day's layout (`arrived:<hash>`). 0010 takes it away, and its down puts it back."""
+    mark = ARRIVED + table.removeprefix(PREFIX)
+    return (f'CREATE TRIGGER "{table}_arrived" AFTER INSERT ON "{table}" BEGIN '
+            f"INSERT OR IGNORE INTO server_state (name, value, lease_until) "
+            f"VALUES ('{mark}', '', 0); END")
+
+
 def up(db: Database) -> None:
     if not isinstance(db, SqliteDatabase):
         return
@@ -35,7 +45,7 @@ def up(db: Database) -> None:
         create_sqlite_table(name, db)
         db.execute_sql(f'INSERT INTO "{name}" ({_ALL}) SELECT {_ALL} FROM "pledge" '
                        'WHERE "campaign_id" = ? ORDER BY "id"', (campaign_id,))
-        add_arrival_trigger(name, db)
+        db.execute_sql(arrival_trigger_sql(name))
     db.execute_sql('DROP TABLE "pledge"')
     # The old scrub's "pledges at the last rewrite": counting every pledge is no longer done.
     db.execute_sql("DELETE FROM \"server_state\" WHERE \"name\" = 'pledges-at-scrub'")

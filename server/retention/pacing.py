@@ -52,6 +52,16 @@ def _data_version() -> int:
 
 
 def pause_after(pace: Pace | None, took: float) -> None:
-    """`pace.after(took)`, or nothing outside a purge run (an organizer's wipe scrubs at once)."""
+    """After each write transaction of a run (a batch, a rebuild, a slice): copy what the WAL
+    holds into the file, then `pace.after`, counting the copy in `took`; outside a purge run (an
+    organizer's wipe scrubs at once) the copy only.
+
+    The copy is a passive checkpoint: it takes no write lock and waits for no one. Left to
+    SQLite, the commit that takes the WAL past 1,000 pages copies all of them before its call
+    returns, and a pledge's commit did that one time in four while a run rebuilt campaigns (its
+    pages were a quarter of what the WAL took in): 14 ms instead of 0.3 for that pledge, measured
+    on this file's page size. The run pays for the WAL it fills."""
+    began = time.monotonic()
+    database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
     if pace is not None:
-        pace.after(took)
+        pace.after(took + time.monotonic() - began)

@@ -70,8 +70,7 @@ def _delete_expired_pledges(ids: list[str], lease: Lease, pace: Pace) -> int:
         return int(Pledge.select().where(Pledge.campaign.in_(ids)).count()) if ids else 0
     existing = set(sqlite_pledge_tables())
     tables = [t for t in (partition_name(cid) for cid in ids) if t in existing]
-    return sum(empty_in_batches(table, pace, renew=lease.renew,
-                                between=sqlite.checkpoint_passive) for table in tables)
+    return sum(empty_in_batches(table, pace, renew=lease.renew) for table in tables)
 
 
 def _purge(clock: Clock, lease: Lease, scrub_hour: int | None = None) -> PurgeResult:

@@ -12,8 +12,8 @@ can only be in their own campaign's pages, and what clears them costs that campa
 - a withdrawal marks its campaign's table (`scrub:<hash>`) and the next purge run rebuilds that
   table alone (sqlite_rebuild.py): its live rows copied, the table cleared page by page
   (zeroed), then refilled;
-- pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the table's
-  trigger) give away their arrival order in page numbers; the daily scrub rebuilds those tables;
+- pledges that arrived since a table's last rebuild (`arrived:<hash>`, set by the intake)
+  give away their arrival order in page numbers; the daily scrub rebuilds those tables;
 - the small tables that held student data or coalition secrets are rewritten in place after a
   deletion in them (copied, cleared, refilled: no schema change; they are small, this is not
   the whole file).
@@ -71,11 +71,6 @@ def checkpoint(patience_ms: int, attempts: int = 3) -> bool:
         return False
     finally:
         database.execute_sql(f"PRAGMA busy_timeout = {int(saved)}")
-
-
-def checkpoint_passive() -> None:
-    """Between a purge's batches: the purge pays for its own WAL, not the next pledge's commit."""
-    database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def mark_table(campaign_id: str, token: str) -> None:

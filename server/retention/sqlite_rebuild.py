@@ -102,7 +102,6 @@ def _copy_then_refill(table: str, copy: str, renew: Callable[[], None] | None) -
         database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
         database.execute_sql(f'INSERT INTO "{table}" ({columns}) '  # noqa: S608
                              f'SELECT {columns} FROM temp."{copy}" ORDER BY rowid')
-    # After the refill, whose rows fired the table's arrival trigger.
     ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
 
 

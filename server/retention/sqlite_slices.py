@@ -21,7 +21,7 @@ random order from the freelist, and nothing of the old one stays readable. What 
 pledge withdrawn during the copy is deleted from the new table by its trigger, where the b-tree
 may keep a copy of it, and a pledge that arrives during the copy goes in at its arrival; so the
 campaign's marks are cleared only if no such thing happened (the withdrawal's mark changed, the
-arrival trigger marked anew), and the next run (or the next day's layout) does it again.
+intake marked its arrival anew), and the next run (or the next day's layout) does it again.
 
 A run cut off part-way leaves the next table and the triggers, or the old table: the next
 rebuild, or the purge's drop of orphan tables, takes them away first (abandon()). Memory: the
@@ -37,7 +37,6 @@ from server.retention.pacing import Pace, pause_after
 from server.store.partitions import (
     COLUMNS,
     PREFIX,
-    add_arrival_trigger,
     create_sqlite_table,
     sqlite_table_exists,
 )
@@ -59,10 +58,10 @@ def row_count(table: str) -> int:
     return int(count)
 
 
-def empty_in_batches(table: str, pace: Pace | None, renew: Callable[[], None] | None = None,
-                     between: Callable[[], None] | None = None) -> int:
-    """Delete a table's rows in short transactions; `renew` runs inside each (the purge's lease),
-    `between` after each (a passive checkpoint). Returns how many rows."""
+def empty_in_batches(table: str, pace: Pace | None,
+                     renew: Callable[[], None] | None = None) -> int:
+    """Delete a table's rows in short transactions; `renew` runs inside each (the purge's lease).
+    Returns how many rows."""
     total, size = 0, BATCH_START
     while True:
         started = time.monotonic()
@@ -77,11 +76,8 @@ def empty_in_batches(table: str, pace: Pace | None, renew: Callable[[], None] | 
         total += deleted
         if deleted < size:
             return total
-        if between is not None:
-            between()
-        took_all = time.monotonic() - started
         size = _next_size(size, took)
-        pause_after(pace, took_all)
+        pause_after(pace, took)
 
 
 def _next_size(size: int, took: float) -> int:
@@ -131,7 +127,7 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pace: Pace | None,
         database.execute_sql(
             f'CREATE TRIGGER "{table}__sync_delete" AFTER DELETE ON "{table}" '  # noqa: S608
             f'BEGIN DELETE FROM "{nxt}" WHERE id = OLD.id; END')
-        # From here, a pledge that arrives marks the campaign again (the live table's trigger).
+        # From here, a pledge that arrives marks the campaign again (partitions.mark_arrival).
         ServerState.delete().where(ServerState.name == arrival_mark).execute()
         database.execute_sql(f'CREATE TEMP TABLE "{order}" AS SELECT id FROM "{table}" '  # noqa: S608
                              "ORDER BY random()")
@@ -159,10 +155,8 @@ def rebuild_in_slices(table: str, marks: tuple[str, str], pace: Pace | None,
             if renew is not None:
                 renew()
             _drop_sync_triggers(table)
-            database.execute_sql(f'DROP TRIGGER IF EXISTS "{table}_arrived"')
             database.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{prev}"')
             database.execute_sql(f'ALTER TABLE "{nxt}" RENAME TO "{table}"')
-            add_arrival_trigger(table)
             # Cleared only if no withdrawal or re-encryption marked it during the copy.
             if seen is not None:
                 ServerState.delete().where(ServerState.name == scrub_mark,

@@ -13,10 +13,12 @@ PostgreSQL: the partition is made empty and then attached: `CREATE TABLE … PAR
 take an exclusive lock on `pledge` and stop every campaign's intake while it waits, ATTACH takes
 only SHARE UPDATE EXCLUSIVE, which pledges arriving do not conflict with.
 
-SQLite: each table carries a trigger that marks, in server_state, that its campaign took a pledge
-since its last rewrite (`arrived:<hash>`, written by the first pledge only: INSERT OR IGNORE), so
-the daily scrub rewrites only the campaigns that took pledges (arrival order, docs/deletion.md)
-while the intake stays one statement.
+SQLite: the intake marks, in server_state and in the pledge's transaction, that its campaign took a
+pledge since its table's last rewrite (`arrived:<hash>`, INSERT OR IGNORE: mark_arrival), so the
+daily scrub rewrites only the campaigns that took pledges (arrival order, docs/deletion.md). Until
+migration 0010 a trigger on each table wrote the mark; it also fired for each of the thousand rows
+a rebuild puts back, which held the write lock, that every pledge waits for, 2.4 ms longer at
+1,000 pledges (half the refill's time).
 """
 
 import re
@@ -58,22 +60,24 @@ def sqlite_table_sql(name: str) -> str:
     return f'CREATE TABLE "{name}" ({SQLITE_COLUMNS}) WITHOUT ROWID'
 
 
-def sqlite_trigger_sql(table: str) -> str:
-    """The statement that makes the first pledge into `table` after its rewrite mark it for the
-    daily layout (`arrived:<hash>`)."""
-    mark = ARRIVED + table.removeprefix(PREFIX)
-    return (f'CREATE TRIGGER "{table}_arrived" AFTER INSERT ON "{table}" BEGIN '  # noqa: S608
-            f"INSERT OR IGNORE INTO server_state (name, value, lease_until) "
-            f"VALUES ('{mark}', '', 0); END")
+def arrival_mark(table: str) -> str:
+    """server_state's name for "`table` took pledges since its last rebuild"."""
+    return ARRIVED + table.removeprefix(PREFIX)
+
+
+# Plain `?` parameters: the intake (peewee's SQLite) and the benches' seeding (sqlite3) share it.
+MARK_ARRIVAL_SQL = ("INSERT OR IGNORE INTO server_state (name, value, lease_until) "
+                    "VALUES (?, '', 0)")
+
+
+def mark_arrival(table: str) -> None:
+    """In the transaction that stored a pledge in `table`: the daily layout owes it a rebuild."""
+    database.execute_sql(MARK_ARRIVAL_SQL, (arrival_mark(table),))
 
 
 def create_sqlite_table(name: str, db: Database | DatabaseProxy = database) -> None:
-    """An empty pledge table named `name` (no trigger: see add_arrival_trigger)."""
+    """An empty pledge table named `name`."""
     db.execute_sql(sqlite_table_sql(name))
-
-
-def add_arrival_trigger(table: str, db: Database | DatabaseProxy = database) -> None:
-    db.execute_sql(sqlite_trigger_sql(table))
 
 
 def create_partition(campaign_id: str, db: Database | DatabaseProxy = database) -> None:
@@ -83,7 +87,6 @@ def create_partition(campaign_id: str, db: Database | DatabaseProxy = database) 
     name = partition_name(campaign_id)
     if is_sqlite(_db(db)):
         create_sqlite_table(name, db)
-        add_arrival_trigger(name, db)
         return
     if not is_postgres(_db(db)):
         return

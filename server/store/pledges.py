@@ -23,7 +23,7 @@ from server.errors import (
 from server.models import Campaign, EncryptionKey
 from server.retention import mark_scrub_due
 from server.store.campaigns import current_key, key_json, live_campaign
-from server.store.partitions import partition_name, pledge_table
+from server.store.partitions import mark_arrival, partition_name, pledge_table
 from server.store.pledge_tags import campaigns_holding, tag_key
 
 TOKEN_BYTES = 32
@@ -57,7 +57,9 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     expiry, wiping and key rotation take effect at once; the checks also become atomic with
     the write (a rotation between check and insert can no longer slip a stale pledge in).
     Only when nothing was stored do we look again, to say why. `today` is the UTC day stored
-    with the pledge; `now` (runtime.instant) is compared with the campaign's zone days.
+    with the pledge; `now` (runtime.instant) is compared with the campaign's zone days. On SQLite
+    a stored pledge also marks its table for the day's layout, one primary-key upsert in the
+    same transaction (partitions.mark_arrival says why not a trigger).
     """
     if not ciphertext_length_ok(len(ciphertext)):
         raise BadCiphertextLength()
@@ -67,11 +69,16 @@ def accept_pledge(campaign_id: str, key_version: int, ciphertext: bytes,
     # SQLite keeps dates as ISO text; PostgreSQL needs a typed date in an INSERT … SELECT list.
     day: date | str = today.isoformat() if is_sqlite() else today
 
+    table = pledge_table(campaign_id)
+
     def insert() -> int:
         with database.atomic():
-            return int(database.execute_sql(_conditional_insert_sql(pledge_table(campaign_id)), (
+            stored = int(database.execute_sql(_conditional_insert_sql(table), (
                 pledge_id, key_version, ciphertext, withdraw_token_hash, day,
                 campaign_id, now, now, key_version)).rowcount)
+            if stored == 1 and is_sqlite():
+                mark_arrival(table)  # the day's layout owes this table a rebuild
+            return stored
 
     try:
         stored = write_promptly(insert)

@@ -2,6 +2,7 @@
 and every SQLite connection, from every code path, runs with the durability and deletion pragmas.
 """
 
+import secrets
 import sqlite3
 import threading
 import time
@@ -433,6 +434,7 @@ def test_0009_keeps_every_pledge_up_and_down_and_gives_each_campaign_a_table_on_
             db.execute_sql(f'CREATE TRIGGER "{live}__sync_delete" AFTER DELETE ON "{live}" '
                            f'BEGIN DELETE FROM "{live}__next" WHERE id = OLD.id; END')
 
+            assert migrations.downgrade_last(db) == "0010_sqlite_arrivals_marked_by_the_intake"
             assert migrations.downgrade_last(db) == "0009_sqlite_pledges_by_campaign"
             assert sqlite_pledge_tables(db) == []
             assert db.execute_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') "
@@ -442,9 +444,66 @@ def test_0009_keeps_every_pledge_up_and_down_and_gives_each_campaign_a_table_on_
             assert ("campaign_id", "campaign", "id", "CASCADE") in _on_delete(db, "pledge")
             assert [i.columns for i in db.get_indexes("pledge")
                     if not i.name.startswith("sqlite_autoindex")] == [["campaign_id"]]
-            assert migrations.upgrade(db) == ["0009_sqlite_pledges_by_campaign"]
+            assert migrations.upgrade(db) == ["0009_sqlite_pledges_by_campaign",
+                                              "0010_sqlite_arrivals_marked_by_the_intake"]
             again = db.execute_sql(flat.format(every_pledge(db))).fetchall()
             assert sorted(tuple(r) for r in again) == rows
+    finally:
+        db.close()
+
+
+def test_0010_takes_the_arrival_triggers_away_and_the_intake_marks_arrivals_instead(
+        tmp_path: Path) -> None:
+    """A rebuild puts every row of a campaign back under the write lock, and 0009's trigger fired
+    for each of them. After 0010 no pledge table has a trigger, so rows put back mark nothing,
+    and the intake marks the table a pledge went into, in the pledge's transaction; down puts
+    the trigger back on every table, where a row inserted marks its table again."""
+    from datetime import date
+
+    from server.store.partitions import arrival_mark, partition_name
+    from server.store.pledges import accept_pledge
+
+    db = bind(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    c0, c1 = partition_name("c0"), partition_name("c1")
+
+    def triggers() -> set[str]:
+        rows = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        return {name for (name,) in rows}
+
+    def marked() -> set[str]:
+        rows = db.execute_sql("SELECT name FROM server_state WHERE name LIKE 'arrived:%'")
+        return {name for (name,) in rows.fetchall()}
+
+    def put_back(table: str) -> None:  # as a rebuild's refill does: a plain INSERT of a row
+        db.execute_sql(f'INSERT INTO "{table}" VALUES (?, ?, 1, ?, ?, ?)',
+                       (secrets.token_hex(8), "c0", bytes(1072), bytes(32), "2027-02-01"))
+
+    try:
+        with db.connection_context():
+            migrations.upgrade(db, until="0008_tagged_pledge_ids")
+            db.execute_sql("INSERT INTO coalition VALUES ('co', 'C', ?, '2027-01-01')", (bytes(32),))
+            db.execute_sql("INSERT INTO encryption_key VALUES ('co', 1, ?, '2027-04-01', ?)",
+                           (bytes(32), bytes(64)))
+            for cid in ("c0", "c1"):
+                db.execute_sql("INSERT INTO campaign (id, coalition_id, descriptor, "
+                               "descriptor_signature, closes_at, delete_after, time_zone, "
+                               "open_until, live_until) VALUES (?, 'co', ?, ?, '2027-02-26', "
+                               "'2027-03-13', 'UTC', 1803686400, 1804982400)",
+                               (cid, b"{}", bytes(64)))
+            assert migrations.upgrade(db, until="0009_sqlite_pledges_by_campaign")
+            assert triggers() == {c0 + "_arrived", c1 + "_arrived"}
+
+            assert migrations.upgrade(db) == ["0010_sqlite_arrivals_marked_by_the_intake"]
+            assert triggers() == set()
+            put_back(c0)
+            assert marked() == set()
+            accept_pledge("c1", 1, bytes(1072), bytes(32), date(2027, 2, 1), 1801000000.0)
+            assert marked() == {arrival_mark(c1)}
+
+            assert migrations.downgrade_last(db) == "0010_sqlite_arrivals_marked_by_the_intake"
+            assert triggers() == {c0 + "_arrived", c1 + "_arrived"}
+            put_back(c0)
+            assert marked() == {arrival_mark(c0), arrival_mark(c1)}
     finally:
         db.close()
 

@@ -593,7 +593,7 @@ def test_on_sqlite_the_background_purge_lays_out_new_pledges_once_a_day_at_the_s
         assert reply.status_code == 204
 
     _clock_at_utc_hour(clock_file, 2, hour - 1.5)
-    assert state(arrived) is not None  # the table's trigger: pledges came since it was made
+    assert state(arrived) is not None  # the intake's mark: pledges came since it was made
     layout = _offsets(app, sent)
     withdraw(pledges[0])
     assert state(withdrawn)

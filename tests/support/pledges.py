@@ -8,12 +8,13 @@ from typing import Any
 
 from server.db import database, is_sqlite
 from server.store.partitions import (
+    MARK_ARRIVAL_SQL,
     PREFIX,
+    arrival_mark,
     every_pledge,
     partition_name,
     pledge_table,
     sqlite_table_sql,
-    sqlite_trigger_sql,
     union_of,
 )
 
@@ -67,5 +68,5 @@ def sqlite3_table_for(conn: sqlite3.Connection, campaign_id: str, create: bool =
     if not create:
         return None
     conn.execute(sqlite_table_sql(name))
-    conn.execute(sqlite_trigger_sql(name))
+    conn.execute(MARK_ARRIVAL_SQL, (arrival_mark(name),))  # its rows will arrive, as the intake's
     return name
