@@ -111,7 +111,8 @@ def init_app(app: Flask) -> None:
 
         SQLite: a new connection parses the whole schema on its first statement, and each
         campaign has a table of its own (server/store/partitions.py): at 1,000 campaigns that
-        is 13 to 15 ms per request on an idle 2-core VM, more than the pledge's own insert.
+        was 13 to 15 ms per request on an idle 2-core VM, more than the pledge's own insert
+        (about half as much since the tables lost their triggers, migration 0010).
         PostgreSQL: a new connection is a new server process, 10 to 45 ms under load; kept,
         the intake's p99 went from 37 to 10 ms and a withdrawal's median from 182 to 27 ms
         (bench/README.md, "Deletion at scale"). An idle connection holds no snapshot, so

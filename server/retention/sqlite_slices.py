@@ -1,10 +1,10 @@
 """SQLite: a big campaign's table emptied or rebuilt in slices, so no pledge waits for all of it.
 
 A campaign's rebuild (sqlite_rebuild.py) is one transaction, which holds SQLite's only
-write lock for its clear and refill, with the campaign's rows in memory: under 10 ms of lock
-for 1,000 pledges, 8 to 16 ms for 2,000 (bench/bench_rebuild_hold.py), but 3 s and 457 MiB for 100,000,
-while every campaign's pledges wait (past 5 s they get 503). A table above SLICED_ABOVE
-rows is rebuilt here instead:
+write lock for its clear and refill, with the campaign's rows in memory: 3.7 ms of lock at the
+median for 1,000 pledges, and a writer waits at most 13 ms for one of 2,000
+(bench/bench_rebuild_hold.py), but 3 s and 457 MiB for 100,000, while every campaign's pledges
+wait (past 5 s they get 503). A table above SLICED_ABOVE rows is rebuilt here instead:
 
 1. one short transaction makes the next table (`<table>__next`, no rows) and three triggers on
    the live table that keep it in step (a pledge that arrives, is withdrawn or re-encrypted
@@ -41,7 +41,7 @@ from server.store.partitions import (
     sqlite_table_exists,
 )
 
-SLICED_ABOVE = 2000  # rows: in one transaction, 8 to 16 ms under the write lock
+SLICED_ABOVE = 2000  # rows: in one transaction, a writer waits at most 13 ms for it
 NEXT, PREV = "__next", "__prev"  # suffixes of the tables being built and being emptied
 _SYNC = ("insert", "update", "delete")
 _COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS)
