@@ -58,9 +58,10 @@ def pause_after(pace: Pace | None, took: float) -> None:
 
     The copy is a passive checkpoint: it takes no write lock and waits for no one. Left to
     SQLite, the commit that takes the WAL past 1,000 pages copies all of them before its call
-    returns, and a pledge's commit did that one time in four while a run rebuilt campaigns (its
-    pages were a quarter of what the WAL took in): 14 ms instead of 0.3 for that pledge, measured
-    on this file's page size. The run pays for the WAL it fills."""
+    returns, and while a run rebuilt campaigns under a steady intake that commit was a pledge's
+    about half the time (pledges wrote about half of the WAL's pages, by the bench's write
+    rates): 14 ms instead of 0.3 for that pledge, measured on this file's page size. The run
+    pays for the WAL it fills."""
     began = time.monotonic()
     database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
     if pace is not None:
