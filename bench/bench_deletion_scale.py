@@ -487,7 +487,8 @@ def seed_sqlite(url: str, tree: Path, n: int, campaigns: int, expiring: int, pla
                 ((pid, cid, ct or secrets.token_bytes(1072), th or secrets.token_bytes(32), day)
                  for pid, cid, ct, th in rows[start:start + 20_000]))
             conn.execute("COMMIT")
-    conn.execute("DELETE FROM server_state WHERE name LIKE 'arrived:%'")  # laid out as scrubbed
+    # Laid out as scrubbed: a tree from before migration 0010 marked arrivals by trigger here.
+    conn.execute("DELETE FROM server_state WHERE name LIKE 'arrived:%'")
     total = n + expiring
     conn.execute("INSERT OR REPLACE INTO server_state VALUES ('scrubbed-on', ?, 0)", (day,))
     conn.execute("INSERT OR REPLACE INTO server_state VALUES ('pledges-at-scrub', ?, 0)",

@@ -37,14 +37,13 @@ class Pace:
     def __init__(self) -> None:
         self.others_wrote = False
 
-    def after(self, took: float, since: int | None = None) -> float:
+    def after(self, took: float, since: int) -> float:
         """Pause after a transaction that held the write lock `took` seconds; returns the pause.
         `since`: the data_version read as it ended (pause_after reads it before its checkpoint,
         so a pledge committed during the checkpoint counts as someone else writing)."""
-        before = _data_version() if since is None else since
         pause = took * (BUSY_FACTOR if self.others_wrote else QUIET_FACTOR)
         time.sleep(pause)
-        self.others_wrote = _data_version() != before
+        self.others_wrote = _data_version() != since
         return pause
 
 
@@ -64,8 +63,10 @@ def pause_after(pace: Pace | None, took: float) -> None:
     about half the time (pledges wrote about half of the WAL's pages, by the bench's write
     rates): 14 ms instead of 0.3 for that pledge, measured on this file's page size. The run
     pays for the WAL it fills."""
-    since = _data_version() if pace is not None else None
+    if pace is None:
+        database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        return
+    since = _data_version()
     began = time.monotonic()
     database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
-    if pace is not None:
-        pace.after(took + time.monotonic() - began, since)
+    pace.after(took + time.monotonic() - began, since)

@@ -34,7 +34,7 @@ from server.db import database
 from server.models import Campaign, ServerState
 from server.retention import sqlite_slices as slices
 from server.retention.pacing import Pace, pause_after
-from server.retention.sqlite_rebuild import MARK, rebuild_pledge_table, temp_in_memory
+from server.retention.sqlite_rebuild import MARK, rebuild_pledge_table, table_marks, temp_in_memory
 from server.store.partitions import (
     ARRIVED,
     PREFIX,
@@ -75,7 +75,7 @@ def checkpoint(patience_ms: int, attempts: int = 3) -> bool:
 
 def mark_table(campaign_id: str, token: str) -> None:
     """Inside the withdrawal's transaction: this campaign's table holds a deleted pledge."""
-    name = MARK + partition_name(campaign_id).removeprefix(PREFIX)
+    name, _ = table_marks(partition_name(campaign_id))
     ServerState.insert(name=name, value=token, lease_until=0).on_conflict(
         conflict_target=[ServerState.name], update={ServerState.value: token}).execute()
 
@@ -118,8 +118,7 @@ def _wanted() -> set[str]:
 def _rebuild(table: str, pace: Pace | None, renew: Callable[[], None] | None) -> None:
     """A big campaign's table in slices (sqlite_slices.py), any other in one transaction."""
     if sqlite_table_exists(table) and slices.row_count(table) > slices.SLICED_ABOVE:
-        hashed = table.removeprefix(PREFIX)
-        slices.rebuild_in_slices(table, (MARK + hashed, ARRIVED + hashed), pace, renew)
+        slices.rebuild_in_slices(table, table_marks(table), pace, renew)
         return
     started = time.monotonic()
     rebuild_pledge_table(table, renew)
@@ -140,8 +139,7 @@ def drop_orphan_tables(renew: Callable[[], None] | None = None) -> int:
         with database.atomic("IMMEDIATE"):
             database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
             database.execute_sql(f'DROP TABLE "{table}"')
-            hashed = table.removeprefix(PREFIX)
-            ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
+            ServerState.delete().where(ServerState.name.in_(table_marks(table))).execute()
         dropped += 1
     return dropped
 

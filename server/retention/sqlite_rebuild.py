@@ -15,13 +15,19 @@ from peewee import OperationalError
 
 from server.db import database
 from server.models import ServerState
-from server.store.partitions import ARRIVED, COLUMNS, PREFIX, sqlite_table_exists
+from server.store.partitions import COLUMNS, PREFIX, arrival_mark, sqlite_table_exists
 
 MARK = "scrub:"  # + the table's hash (as PostgreSQL's partitions; server/retention/postgres.py)
 # Copies of a campaign's rows made outside the write lock before one is made under it: each is
 # lost only if a pledge commits during it (about 4 ms at 1,000 pledges), so at 50 pledges a
 # second three are lost together about one time in 200.
 SNAPSHOT_TRIES = 3
+
+
+def table_marks(table: str) -> tuple[str, str]:
+    """server_state's two names for `table`: a withdrawal's mark (rebuild it) and the intake's
+    (it took pledges since its last rebuild). A rebuild or a drop clears both."""
+    return MARK + table.removeprefix(PREFIX), arrival_mark(table)
 
 
 def rebuild_pledge_table(table: str, renew: Callable[[], None] | None = None) -> None:
@@ -90,7 +96,7 @@ def _copy_then_refill(table: str, copy: str, renew: Callable[[], None] | None) -
     the snapshot began (SQLITE_BUSY_SNAPSHOT: a pledge the copy missed would be lost by the
     clear) or holds the lock now (SQLITE_BUSY). The caller rolls back and tries again, and after
     SNAPSHOT_TRIES takes the lock first (IMMEDIATE), copying under it as before."""
-    hashed, columns = table.removeprefix(PREFIX), ", ".join(f'"{c}"' for c in COLUMNS)
+    columns = ", ".join(f'"{c}"' for c in COLUMNS)
     exists = sqlite_table_exists(table)
     if exists:
         # Our names (PREFIX + hex); no value is interpolated.
@@ -102,7 +108,7 @@ def _copy_then_refill(table: str, copy: str, renew: Callable[[], None] | None) -
         database.execute_sql(f'DELETE FROM "{table}"')  # noqa: S608
         database.execute_sql(f'INSERT INTO "{table}" ({columns}) '  # noqa: S608
                              f'SELECT {columns} FROM temp."{copy}" ORDER BY rowid')
-    ServerState.delete().where(ServerState.name.in_([MARK + hashed, ARRIVED + hashed])).execute()
+    ServerState.delete().where(ServerState.name.in_(table_marks(table))).execute()
 
 
 def _writer_refused(exc: OperationalError) -> bool:

@@ -48,7 +48,7 @@ def factors(monkeypatch: pytest.MonkeyPatch, pledged: threading.Event | None = N
     seen: list[float] = []
     real = pacing.Pace.after
 
-    def after(self: pacing.Pace, took: float, since: int | None = None) -> float:
+    def after(self: pacing.Pace, took: float, since: int) -> float:
         if pledged is not None:
             pledged.clear()
             assert pledged.wait(10)
@@ -119,7 +119,7 @@ def test_a_long_paced_run_keeps_its_lease_through_every_rebuild(
     moved = [0.0]
     taken_by_another: list[bool] = []
 
-    def after(self: pacing.Pace, took: float, since: int | None = None) -> float:
+    def after(self: pacing.Pace, took: float, since: int) -> float:
         moved[0] += (LEASE_SECONDS - 20) / 86400
         clock_file.write_text(str(moved[0]))
         taken_by_another.append(Lease(clock).take(wait_for_pacing=False))
@@ -157,7 +157,7 @@ def test_at_every_pause_of_a_run_what_it_wrote_is_in_the_file_not_left_for_a_ple
     withdraw(client, stored[0])
     at_pauses: list[tuple[int, int]] = []
 
-    def after(self: pacing.Pace, took: float, since: int | None = None) -> float:
+    def after(self: pacing.Pace, took: float, since: int) -> float:
         at_pauses.append(wal_frames(instance))
         return 0.0
 
