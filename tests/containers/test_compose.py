@@ -12,6 +12,7 @@ to this module's own campaign and coalition, which no other module reads.
 """
 
 import gzip
+import json
 import re
 import secrets
 import threading
@@ -168,10 +169,14 @@ def test_caddys_onion_listener_serves_the_app_to_tors_namespace_only(deployment:
     fetch = ("import urllib.request as u; r = u.urlopen('{url}/healthz', timeout=5); "
              "print(r.status, r.read().decode(), 'hsts' if r.headers['Strict-Transport-Security'] else '')")
     url = onion_listener(deployment)
-    assert url == "http://10.89.254.2:8081"  # what deploy/tor/torrc's HiddenServicePort names
+    caddy_address = deployment.settings["PLEDGEBOX_ONION_CADDY_IP"]
+    assert url == f"http://{caddy_address}:8081"
+    tor_command = deployment.podman("inspect", deployment.container("tor"), "--format",
+                                    "{{json .Config.Cmd}}")
+    assert f"80 {caddy_address}:8081" in json.loads(tor_command)  # Tor's HiddenServicePort
     inside = python_in_namespace_of(deployment, "tor", fetch.format(url=url))
     assert inside.split() == ["200", '{"status":"ok"}']  # plain HTTP, so no HSTS
-    for host in ("caddy", "10.89.254.2"):
+    for host in ("caddy", caddy_address):
         outside = run(["podman", "exec", deployment.container("app"), "python3", "-c",
                        fetch.format(url=f"http://{host}:8081")], check=False)
         assert outside.returncode != 0, host
@@ -200,7 +205,8 @@ def test_tor_has_a_network_namespace_of_its_own_and_reaches_only_caddy(deploymen
     app_address = address_on(deployment, "app", "default")
     # by name and by address; then Caddy's onion listener, which Tor must reach
     from_tor = connections_from(deployment, "tor",
-                                [("app", 8080), (app_address, 8080), ("10.89.254.2", 8081)])
+                                [("app", 8080), (app_address, 8080),
+                                 (deployment.settings["PLEDGEBOX_ONION_CADDY_IP"], 8081)])
     for target, outcome in zip(("app", app_address), from_tor[:2], strict=True):
         assert outcome != "connected", target
     assert connect_from(deployment, "caddy", "app", 8080) == "connected"  # the probe itself works

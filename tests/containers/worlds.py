@@ -4,22 +4,29 @@ that runs on the same one.
 Each test module names its world with `pytest.mark.world(NAME)`; conftest.py runs the modules of
 one world one after another and gives them the same running deployment, so a world is brought up
 once per session however many modules use it (test_compose.py and test_watch_deployed.py share
-`onion`). At most one world runs at a time: every deployment joins the `onion` network, whose fixed
-subnet (10.89.254.0/29, what deploy/tor/torrc names) two projects cannot both have. A module that
-changes a shared world puts it back before it ends, and says so in its docstring; a test that
-needs a world nobody else may touch gets a world name of its own.
+`onion`). One world runs at a time. A module that changes a shared world puts it back before it
+ends, and says so in its docstring; a test that needs a world nobody else may touch gets a world
+name of its own.
+
+Every deployment joins the `onion` network, whose subnet is fixed (Tor names Caddy's address on
+it), and two networks cannot have the same subnet on one machine. So each world gets a /29 that
+no network and no interface of the machine has (deploy/.env's PLEDGEBOX_ONION_SUBNET and
+PLEDGEBOX_ONION_CADDY_IP, as an operator whose network clashes sets them), and another if podman
+still refuses it: a second test run on the machine, a world a killed run left behind, or another
+project's network could each hold the default one (CI once failed all 19 container tests so).
 """
 
-import fcntl
-import os
+import ipaddress
+import json
+import random
 import secrets
+import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.containers.compose import Deployment
-from tests.containers.images import CACHE
+from tests.containers.images import run
 
 TOR_OFFLINE = Path(__file__).parent / "tor-offline.yaml"
 SCALE_LIMIT = 6  # pledges per client network per minute, in the `scale` world
@@ -35,15 +42,61 @@ def scale_settings() -> dict[str, str]:
             "PLEDGEBOX_RATELIMIT_PER_NETWORK": f"{SCALE_LIMIT} per minute"}
 
 
-# In the order their modules run.
-WORLDS: dict[str, Callable[[], Deployment]] = {
+# In the order their modules run; each is given its `onion` network's settings.
+WORLDS: dict[str, Callable[[dict[str, str]], Deployment]] = {
     # Caddy, one app on SQLite and Tor (profile `onion`, kept off the Tor network).
-    "onion": lambda: Deployment({"COMPOSE_PROFILES": "onion"}, overrides=(TOR_OFFLINE,)),
+    "onion": lambda onion: Deployment({"COMPOSE_PROFILES": "onion", **onion},
+                                      overrides=(TOR_OFFLINE,)),
     # Caddy and one app: no profile.
-    "plain": lambda: Deployment({}),
+    "plain": Deployment,
     # PostgreSQL, Redis and two apps behind Caddy, with Tor (profiles `scale` and `onion`).
-    "scale": lambda: Deployment(scale_settings(), overrides=(TOR_OFFLINE,)),
+    "scale": lambda onion: Deployment({**scale_settings(), **onion}, overrides=(TOR_OFFLINE,)),
 }
+
+# Where a world's `onion` network is looked for: the /29s of the default one's /24.
+ONION_POOL = ipaddress.IPv4Network("10.89.254.0/24")
+ONION_TRIES = 4
+
+
+def onion_settings(subnet: ipaddress.IPv4Network) -> dict[str, str]:
+    """deploy/.env's two settings for `subnet`: Caddy takes its second address (the first is the
+    gateway's)."""
+    caddy = list(subnet.hosts())[1]
+    return {"PLEDGEBOX_ONION_SUBNET": str(subnet), "PLEDGEBOX_ONION_CADDY_IP": str(caddy)}
+
+
+def networks_in_use() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 network podman has, and every one the machine routes or has an address on
+    (a network of another podman, in another run's container, shows only there)."""
+    used: list[ipaddress.IPv4Network] = []
+    for network in json.loads(run(["podman", "network", "ls", "--format", "json"]).stdout or "[]"):
+        for subnet in network.get("subnets") or []:
+            found = ipaddress.ip_network(subnet["subnet"], strict=False)
+            if isinstance(found, ipaddress.IPv4Network):
+                used.append(found)
+    try:
+        routes = json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]")
+        addresses = json.loads(run(["ip", "-j", "-4", "address"]).stdout or "[]")
+    except (FileNotFoundError, RuntimeError, subprocess.SubprocessError):
+        return used  # no iproute2: podman's refusal (retried in Worlds.enter) still catches a clash
+    for route in routes:
+        if route.get("dst", "default") != "default":
+            used.append(ipaddress.IPv4Network(route["dst"], strict=False))
+    for link in addresses:
+        for info in link.get("addr_info", []):
+            used.append(ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False))
+    return used
+
+
+def free_onion_subnet(refused: set[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+    """A /29 of ONION_POOL that nothing on the machine overlaps, at random: two runs that look
+    at the same moment seldom take the same one."""
+    used = networks_in_use()
+    free = [subnet for subnet in ONION_POOL.subnets(new_prefix=29)
+            if subnet not in refused and not any(subnet.overlaps(other) for other in used)]
+    if not free:
+        raise RuntimeError(f"no /29 of {ONION_POOL} is free on this machine for the onion network")
+    return random.choice(free)  # not a secret: which free subnet
 
 
 class Worlds:
@@ -54,22 +107,30 @@ class Worlds:
         self.name: str | None = None
         self.running: Deployment | None = None
         self.brought_up: list[str] = []  # every bring-up this session, in order (printed at the end)
-        self.lock: int | None = None
 
     def enter(self, name: str) -> Deployment:
         if self.name == name and self.running is not None:
             return self.running
         self.leave()
-        self._take_lock()
-        deployment = WORLDS[name]()
-        # Each deployment's Caddy makes its own CA: a file per deployment, never a stale one.
-        ca_file = self.folder / f"{deployment.project}-caddy-root.crt"
-        try:
-            deployment.up(ca_file)
-        except BaseException:
-            deployment.down()
-            self._release_lock()
-            raise
+        refused: set[ipaddress.IPv4Network] = set()
+        while True:
+            subnet = free_onion_subnet(refused)
+            deployment = WORLDS[name](onion_settings(subnet))
+            # Each deployment's Caddy makes its own CA: a file per deployment, never a stale one.
+            ca_file = self.folder / f"{deployment.project}-caddy-root.crt"
+            try:
+                deployment.up(ca_file)
+                break
+            except RuntimeError as exc:
+                deployment.down()
+                if "network create" not in str(exc) or len(refused) + 1 >= ONION_TRIES:
+                    raise
+                refused.add(subnet)  # taken since we looked (another run's world): the next one
+                print(f"[containers] podman refused the onion network {subnet}: trying another",
+                      file=sys.stderr)
+            except BaseException:
+                deployment.down()
+                raise
         self.name, self.running = name, deployment
         self.brought_up.append(name)
         return deployment
@@ -78,21 +139,3 @@ class Worlds:
         if self.running is not None:
             self.running.down()
         self.name, self.running = None, None
-        self._release_lock()
-
-    def _take_lock(self) -> None:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        self.lock = os.open(CACHE / "worlds.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("[containers] another run's deployment is up on this machine: waiting for it",
-                  file=sys.stderr)
-            began = time.monotonic()
-            fcntl.flock(self.lock, fcntl.LOCK_EX)
-            print(f"[containers] waited {time.monotonic() - began:.0f} s", file=sys.stderr)
-
-    def _release_lock(self) -> None:
-        if self.lock is not None:
-            os.close(self.lock)  # closing the only descriptor releases the lock
-            self.lock = None
