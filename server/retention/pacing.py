@@ -18,7 +18,7 @@ a pause in which someone did, the next is BUSY_FACTOR times it: the run holds th
 of the time, so about one pledge in fifty waits for it, and then at most one transaction.
 
 The cost is time, which docs/deletion.md states: under a steady intake a withdrawal's campaign
-takes 0.8 to 1.1 s, the day's layout of 1,000 campaigns 14 to 18 minutes, a million-pledge
+takes 0.8 to 1.1 s, the day's layout of 1,000 campaigns 15.5 minutes, a million-pledge
 campaign's purge about 10; the withdrawal page's bound (an hour) holds.
 """
 

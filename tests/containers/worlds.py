@@ -53,8 +53,10 @@ WORLDS: dict[str, Callable[[dict[str, str]], Deployment]] = {
     "scale": lambda onion: Deployment({**scale_settings(), **onion}, overrides=(TOR_OFFLINE,)),
 }
 
-# Where a world's `onion` network is looked for: the /29s of the default one's /24.
-ONION_POOL = ipaddress.IPv4Network("10.89.254.0/24")
+# Where a world's `onion` network is looked for: 512 /29s around the default one (10.89.254.0/29),
+# at the top of podman's pool for the networks it numbers itself (10.89.0.0/16, a /24 each from
+# the bottom), so that one other podman's /24 there still leaves hundreds.
+ONION_POOL = ipaddress.IPv4Network("10.89.240.0/20")
 ONION_TRIES = 4
 
 
