@@ -68,8 +68,10 @@ def onion_settings(subnet: ipaddress.IPv4Network) -> dict[str, str]:
 
 
 def networks_in_use() -> list[ipaddress.IPv4Network]:
-    """Every IPv4 network podman has, and every one the machine routes or has an address on
-    (a network of another podman, in another run's container, shows only there)."""
+    """What podman checks a new subnet against: every IPv4 network podman has, and the network of
+    every address the machine's interfaces have (a bridge of another podman, in another run's
+    container, shows only there). Not routes: a wide one (10.0.0.0/8 to a VPN) would leave no
+    /29 free, and podman does not refuse a subnet for it."""
     used: list[ipaddress.IPv4Network] = []
     for network in json.loads(run(["podman", "network", "ls", "--format", "json"]).stdout or "[]"):
         for subnet in network.get("subnets") or []:
@@ -77,14 +79,10 @@ def networks_in_use() -> list[ipaddress.IPv4Network]:
             if isinstance(found, ipaddress.IPv4Network):
                 used.append(found)
     try:
-        routes = json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]")
-        addresses = json.loads(run(["ip", "-j", "-4", "address"]).stdout or "[]")
+        links = json.loads(run(["ip", "-j", "-4", "address"]).stdout or "[]")
     except (FileNotFoundError, RuntimeError, subprocess.SubprocessError):
         return used  # no iproute2: podman's refusal (retried in Worlds.enter) still catches a clash
-    for route in routes:
-        if route.get("dst", "default") != "default":
-            used.append(ipaddress.IPv4Network(route["dst"], strict=False))
-    for link in addresses:
+    for link in links:
         for info in link.get("addr_info", []):
             used.append(ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False))
     return used
