@@ -31,11 +31,11 @@ def squatter(built_images: None) -> Iterator[tuple[str, ipaddress.IPv4Network]]:
 def test_the_pick_skips_every_subnet_a_network_of_the_machine_holds(
         squatter: tuple[str, ipaddress.IPv4Network], monkeypatch: pytest.MonkeyPatch) -> None:
     _, held = squatter
-    assert any(held.overlaps(used) for used in worlds.networks_in_use())
+    used = worlds.networks_in_use()
+    assert any(held.overlaps(u) for u in used)
     pool = held.supernet(new_prefix=28)  # the held /29 and one other
     (other,) = [subnet for subnet in pool.subnets(new_prefix=29) if subnet != held]
     monkeypatch.setattr(worlds, "ONION_POOL", pool)
-    used = worlds.networks_in_use()
     if any(other.overlaps(u) for u in used):  # the neighbour happens to be taken too
         with pytest.raises(RuntimeError, match="is free on this machine"):
             worlds.free_onion_subnet(set())

@@ -121,16 +121,13 @@ class Worlds:
             try:
                 deployment.up(ca_file)
                 break
-            except RuntimeError as exc:
+            except BaseException as exc:
                 deployment.down()
-                if "network create" not in str(exc) or len(refused) + 1 >= ONION_TRIES:
-                    raise
                 refused.add(subnet)  # taken since we looked (another run's world): the next one
-                print(f"[containers] podman refused the onion network {subnet}: trying another",
-                      file=sys.stderr)
-            except BaseException:
-                deployment.down()
-                raise
+                if "network create" not in str(exc) or len(refused) >= ONION_TRIES:
+                    raise
+            print(f"[containers] podman refused the onion network {subnet}: trying another",
+                  file=sys.stderr)
         self.name, self.running = name, deployment
         self.brought_up.append(name)
         return deployment
